@@ -1,0 +1,73 @@
+/* LSH hash families (SimHash, WTA, DWTA) producing L table keys of K functions each, for
+ * dense vectors (weights, activations) and sparse vectors (input layer). Seeded, deterministic,
+ * thread-safe after creation (all hashing calls are const on the object). */
+#ifndef SLIDE_HASH_H
+#define SLIDE_HASH_H
+
+#include "slide/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SLIDE_HASH_SIMHASH = 0, SLIDE_HASH_WTA = 1, SLIDE_HASH_DWTA = 2 } slide_hash_family;
+
+#define SLIDE_HASH_MAX_K 32
+#define SLIDE_HASH_MAX_L 1024
+#define SLIDE_HASH_MAX_PROBES 16
+
+typedef struct {
+    int family;       /* slide_hash_family */
+    int K;            /* hash functions per table: 1..SLIDE_HASH_MAX_K */
+    int L;            /* tables: 1..SLIDE_HASH_MAX_L */
+    int64_t dim;      /* input dimension (>= 1) */
+    int range_bits;   /* bits of a table key, 1..24. Raw key width = K * bits_per_function;
+                         if wider than range_bits it is mixed down to range_bits. */
+    int bin_size;     /* WTA/DWTA: power of two 2..256; default 8 (3 bits per function) */
+    int sparsity;     /* SimHash: each projection keeps about 1/sparsity of the dims
+                         (the original SLIDE's "ratio"); 1 = dense projections. Default 3. */
+    uint64_t seed;
+} slide_hash_params;
+
+slide_hash_params slide_hash_params_default(void);
+/* NULL if valid, else a one-line message naming the offending parameter. */
+const char *slide_hash_params_check(const slide_hash_params *p);
+const char *slide_hash_family_name(int family);
+/* Parses "simhash" / "wta" / "dwta"; returns -1 if unknown. */
+int slide_hash_family_parse(const char *s);
+
+typedef struct slide_hash slide_hash;
+
+/* Creates the hash functions. Caller owns *out (slide_hash_destroy). */
+int slide_hash_create(slide_hash **out, const slide_hash_params *p, slide_err *err);
+void slide_hash_destroy(slide_hash *h);
+const slide_hash_params *slide_hash_params_of(const slide_hash *h);
+/* Bits of a key actually produced: min(range_bits, K * bits_per_function). */
+int slide_hash_key_bits(const slide_hash *h);
+/* Bits one hash function contributes (1 for SimHash, log2(bin_size) for WTA/DWTA). */
+int slide_hash_bits_per_function(const slide_hash *h);
+
+/* Raw codes: K*L codes, codes[t*K + k] in [0, 2^bits_per_function). Mostly for tests. */
+void slide_hash_codes_dense(const slide_hash *h, const float *x, uint32_t *codes);
+void slide_hash_codes_sparse(const slide_hash *h, const int32_t *idx, const float *val, int nnz,
+                             uint32_t *codes);
+
+/* Table keys. keys has L * (1 + n_probes) entries: keys[t * (1 + n_probes) + 0] is table t's
+ * key; the following n_probes entries are its multi-probe keys in order of preference
+ * (SimHash: flip the bits with the smallest |projection|; WTA/DWTA: replace a bin's winner by its
+ * runner-up, smallest margin first). n_probes in 0..SLIDE_HASH_MAX_PROBES. Probe keys equal to
+ * the main key are allowed (the table dedups). Dense and sparse forms of the same vector give
+ * the same keys. */
+void slide_hash_keys_dense(const slide_hash *h, const float *x, int n_probes, uint32_t *keys);
+void slide_hash_keys_sparse(const slide_hash *h, const int32_t *idx, const float *val, int nnz,
+                            int n_probes, uint32_t *keys);
+
+/* Hashes n dense rows (row i at x + i*stride) in parallel (OpenMP), no probes:
+ * keys[i*L + t]. */
+void slide_hash_keys_dense_batch(const slide_hash *h, const float *x, int64_t stride, int64_t n,
+                                 uint32_t *keys);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

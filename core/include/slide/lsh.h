@@ -1,0 +1,74 @@
+/* LSH tables: L tables of 2^range_bits buckets of neuron ids, bounded bucket capacity with FIFO
+ * or reservoir (Vitter's algorithm R) insertion, deduplicated union queries with multi-probe.
+ * Memory scales with the number of stored ids, not with buckets x capacity. */
+#ifndef SLIDE_LSH_H
+#define SLIDE_LSH_H
+
+#include "slide/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SLIDE_BUCKET_FIFO = 0, SLIDE_BUCKET_RESERVOIR = 1 } slide_bucket_policy;
+
+typedef struct {
+    int L;              /* tables, 1..1024 */
+    int range_bits;     /* 1..20: 2^range_bits buckets per table */
+    int bucket_cap;     /* max ids per bucket, 1..65535; default 128 */
+    int policy;         /* slide_bucket_policy */
+    int64_t max_ids;    /* ids are in [0, max_ids); 1..2^31-1 */
+    uint64_t seed;      /* reservoir sampling randomness */
+} slide_lsh_params;
+
+slide_lsh_params slide_lsh_params_default(void);
+const char *slide_lsh_params_check(const slide_lsh_params *p);
+const char *slide_bucket_policy_name(int policy);
+int slide_bucket_policy_parse(const char *s); /* "fifo" | "reservoir", -1 if unknown */
+
+typedef struct slide_lsh slide_lsh;
+
+int slide_lsh_create(slide_lsh **out, const slide_lsh_params *p, slide_err *err);
+void slide_lsh_destroy(slide_lsh *t);
+const slide_lsh_params *slide_lsh_params_of(const slide_lsh *t);
+
+/* Inserts id into bucket keys[t] of every table t (keys: L entries, each < 2^range_bits).
+ * Not safe concurrently with other inserts/removes or queries on the same object. */
+int slide_lsh_insert(slide_lsh *t, uint32_t id, const uint32_t *keys);
+/* Removes id from bucket keys[t] of every table (no-op where absent). Same threading rule. */
+void slide_lsh_remove(slide_lsh *t, uint32_t id, const uint32_t *keys);
+/* Empties every bucket in place (keeps memory for reuse). */
+void slide_lsh_clear(slide_lsh *t);
+/* Clears, then inserts ids 0..n-1 with keys[i*L + t], tables built in parallel (OpenMP over
+ * tables); deterministic for a given seed regardless of thread count. */
+int slide_lsh_build(slide_lsh *t, const uint32_t *keys, int64_t n, slide_err *err);
+
+typedef struct {
+    int64_t buckets_probed;
+    int64_t candidates_raw;   /* ids seen before dedup */
+    int64_t candidates;       /* ids returned */
+} slide_lsh_query_stats;
+
+/* Per-thread query scratch (dedup marks sized max_ids). Caller owns; one per thread. */
+typedef struct slide_lsh_scratch slide_lsh_scratch;
+slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *t);
+void slide_lsh_scratch_destroy(slide_lsh_scratch *s);
+
+/* Union of buckets: keys has L * per_table entries (layout of slide_hash_keys_*: per table the
+ * main key then probes; per_table = 1 + n_probes). Writes at most max_out distinct ids to out and
+ * returns the count. Safe to call concurrently from many threads (each with its own scratch) when
+ * no insert/remove/build runs. stats may be NULL. */
+int64_t slide_lsh_query(const slide_lsh *t, const uint32_t *keys, int per_table, uint32_t *out,
+                        int64_t max_out, slide_lsh_scratch *s, slide_lsh_query_stats *stats);
+
+/* Number of ids in one bucket and a pointer to them (valid until the next modification). */
+int slide_lsh_bucket(const slide_lsh *t, int table, uint32_t key, const uint32_t **ids);
+/* Bytes allocated by the tables (excluding scratch). */
+size_t slide_lsh_memory_bytes(const slide_lsh *t);
+/* Total stored ids over all tables. */
+int64_t slide_lsh_size(const slide_lsh *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
