@@ -1,0 +1,52 @@
+/* Hot-loop kernels behind a dispatch table: one table per SIMD path (scalar reference built
+ * without auto-vectorisation, AVX2+FMA, AVX-512). Chosen at run time, never by a global:
+ * callers hold the const slide_kern * they were given. */
+#ifndef SLIDE_KERN_H
+#define SLIDE_KERN_H
+
+#include "slide/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SLIDE_SIMD_SCALAR = 0, SLIDE_SIMD_AVX2 = 1, SLIDE_SIMD_AVX512 = 2 } slide_simd;
+
+typedef struct {
+    const char *name; /* "scalar", "avx2", "avx512" */
+    int simd;         /* slide_simd */
+    /* sum_i a[i]*b[i] */
+    float (*dot)(const float *a, const float *b, int64_t n);
+    /* y[i] += alpha * x[i] */
+    void (*axpy)(float *y, float alpha, const float *x, int64_t n);
+    /* out[j] = bias[ids[j]] + dot(W + ids[j]*ld, x, n) for j < n_ids (bias may be NULL) */
+    void (*gather_dot)(float *out, const float *W, int64_t ld, const float *bias,
+                       const uint32_t *ids, int64_t n_ids, const float *x, int64_t n);
+    /* out[0..n) += sum_j val[j] * W[idx[j]*ld + 0..n)   (sparse input x dense rows) */
+    void (*sparse_rows_sum)(float *out, const float *W, int64_t ld, const int32_t *idx,
+                            const float *val, int64_t nnz, int64_t n);
+    /* Adam on one row: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr_t * m / (sqrt(v) + eps);
+     * then g = 0. lr_t already includes bias correction. */
+    void (*adam)(float *w, float *m, float *v, float *g, int64_t n, float lr_t, float b1,
+                 float b2, float eps);
+    /* x[i] = max(x[i], 0) */
+    void (*relu)(float *x, int64_t n);
+    /* max_i x[i] */
+    float (*max)(const float *x, int64_t n);
+} slide_kern;
+
+/* Best path this CPU and build support. */
+int slide_simd_best(void);
+/* Whether a path is compiled in and supported by this CPU. */
+int slide_simd_available(int simd);
+const char *slide_simd_name(int simd);
+/* Parses "scalar" | "avx2" | "avx512" | "auto" (NULL or "" = auto; also reads SLIDE_SIMD when
+ * name is NULL). Returns the path or -1 with err set (unknown name, or not available here). */
+int slide_simd_parse(const char *name, slide_err *err);
+/* Kernel table of a path (must be available). */
+const slide_kern *slide_kern_get(int simd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
