@@ -104,6 +104,7 @@ PROGS        := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRC)))
 TEST_SRC     := $(wildcard core/tests/test_*.c)
 TESTS        := $(patsubst core/tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
+.SECONDARY:
 .PHONY: all lib progs tests test asan clean config help
 all: lib progs tests
 
