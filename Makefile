@@ -96,13 +96,14 @@ LIB          := $(BUILD)/lib/libslide.a
 # Every .c file in these folders is one program named after the file.
 PROG_DIRS    := core/tools datasets bench/e2e bench/tools
 PROG_SRC     := $(foreach d,$(PROG_DIRS),$(wildcard $(d)/*.c))
-ifeq ($(HAVE_OPENBLAS),yes)
-PROG_SRC     += $(wildcard bench/baseline/*.c)
-endif
 PROGS        := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_SRC)))
 
 TEST_SRC     := $(wildcard core/tests/test_*.c)
 TESTS        := $(patsubst core/tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+# Feature fragments (benchmarks, baselines, fuzzing, plots) live in mk/*.mk. They may append to
+# PROGS and TESTS and add their own targets; they are read before the rules below.
+-include $(sort $(wildcard mk/*.mk))
 
 .SECONDARY:
 .PHONY: all lib progs tests test asan clean config help
@@ -149,7 +150,7 @@ $(LIB): $(LIB_OBJ)
 define PROG_RULE
 $(BUILD)/bin/$(basename $(notdir $(1))): $(BUILD)/obj/$(basename $(1)).o $(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) $$< $(LIB) $$(LDLIBS) $(if $(findstring bench/baseline,$(1)),-lopenblas) -o $$@
+	$$(CC) $$(LDFLAGS) $$< $(LIB) $$(LDLIBS) -o $$@
 endef
 $(foreach s,$(PROG_SRC),$(eval $(call PROG_RULE,$(s))))
 

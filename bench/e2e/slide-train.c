@@ -1,0 +1,427 @@
+/* slide-train: trains the SLIDE network on an XC data set and appends one CSV row per
+ * evaluation point (time-vs-accuracy). Thin wrapper over the library; see --help. */
+#include "slide/data.h"
+#include "slide/kern.h"
+#include "slide/mem.h"
+#include "slide/network.h"
+#include "slide/opts.h"
+#include "slide/report.h"
+#include "slide/rng.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop = 0; /* set by SIGINT/SIGTERM: finish the batch, then stop */
+static void on_signal(int sig) { g_stop = sig; }
+
+typedef struct {
+    const char *train, *test, *dataset, *csv, *simd, *run_id;
+    double epochs, time_budget, eval_every_s, max_mem_mb;
+    int eval_every, eval_n, threads, full_output, sampled_inference, normalize, cache, progress;
+    uint64_t seed;
+    int hidden, batch, family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
+    double min_active, max_active, rebuild_decay;
+    float lr, init_std;
+    int rehash, rebuild, hugepages, numa;
+} args_t;
+
+static int check_readable(const char *what, const char *path) {
+    struct stat st;
+    if (!path || !*path) {
+        fprintf(stderr, "slide-train: --%s: empty path\n", what);
+        return 2;
+    }
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "slide-train: --%s %s: %s\n", what, path, strerror(errno));
+        return 2;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "slide-train: --%s %s: is a directory, not a data file\n", what, path);
+        return 2;
+    }
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "slide-train: --%s %s: not readable: %s\n", what, path, strerror(errno));
+        return 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    args_t a;
+    memset(&a, 0, sizeof a);
+    /* Defaults = bench/e2e/configs/delicious.conf (the default job). */
+    a.train = "build/data/delicious/train.txt";
+    a.test = "build/data/delicious/test.txt";
+    a.dataset = "delicious";
+    a.csv = "results/slide-train.csv";
+    a.simd = "auto";
+    a.run_id = "";
+    a.epochs = 30;
+    a.time_budget = 0;
+    a.eval_every = 100;
+    a.eval_every_s = 0;
+    a.eval_n = 1000;
+    a.threads = 2;
+    a.seed = 1;
+    a.normalize = 1;
+    a.progress = -1;
+    a.hidden = 128;
+    a.batch = 128;
+    a.family = SLIDE_HASH_SIMHASH;
+    a.K = 4;
+    a.L = 16;
+    a.range_bits = 12;
+    a.bin_size = 8;
+    a.sparsity = 3;
+    a.bucket_cap = 128;
+    a.policy = SLIDE_BUCKET_FIFO;
+    a.probes = 0;
+    a.min_active = 0.05;
+    a.max_active = 0.3;
+    a.lr = 1e-3f;
+    a.init_std = 0.01f;
+    a.rehash = 20;
+    a.rebuild = 100;
+    a.rebuild_decay = 0;
+    a.hugepages = SLIDE_HP_NONE;
+
+    slide_opt opts[] = {
+        {"train", SLIDE_OPT_STR, &a.train, 1, 0, NULL, "training set (XC text format)", 0, NULL},
+        {"test", SLIDE_OPT_STR, &a.test, 1, 0, NULL, "test set (XC text format)", 0, NULL},
+        {"dataset-name", SLIDE_OPT_STR, &a.dataset, 1, 0, NULL, "name written to the dataset column", 0, NULL},
+        {"csv", SLIDE_OPT_STR, &a.csv, 1, 0, NULL, "CSV file rows are appended to", 0, NULL},
+        {"run-id", SLIDE_OPT_STR, &a.run_id, 1, 0, NULL, "run id (default: time-host-pid)", 0, NULL},
+        {"epochs", SLIDE_OPT_DOUBLE, &a.epochs, 0.0001, 1e6, NULL, "epochs to train (fractions allowed)", 0, NULL},
+        {"time-budget", SLIDE_OPT_DOUBLE, &a.time_budget, 0, 1e9, NULL, "stop after this many seconds of training time (0 = off)", 0, NULL},
+        {"eval-every", SLIDE_OPT_INT, &a.eval_every, 0, 1e9, NULL, "evaluate every N batches (0 = off)", 0, NULL},
+        {"eval-every-s", SLIDE_OPT_DOUBLE, &a.eval_every_s, 0, 1e9, NULL, "evaluate every S seconds of training time (0 = off)", 0, NULL},
+        {"eval-n", SLIDE_OPT_INT, &a.eval_n, 0, 1e9, NULL, "test points per intermediate evaluation, a seeded random subset (0 = all)", 0, NULL},
+        {"threads", SLIDE_OPT_INT, &a.threads, 1, 1024, NULL, "OpenMP threads", 0, NULL},
+        {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights, hashes, shuffling", 0, NULL},
+        {"full-output", SLIDE_OPT_FLAG, &a.full_output, 0, 1, NULL, "all-neurons output layer (system slide-full)", 0, NULL},
+        {"sampled-inference", SLIDE_OPT_FLAG, &a.sampled_inference, 0, 1, NULL, "rank only the LSH-sampled output neurons at evaluation", 0, NULL},
+        {"normalize", SLIDE_OPT_FLAG, &a.normalize, 0, 1, NULL, "L2-normalise input rows", 0, NULL},
+        {"cache", SLIDE_OPT_FLAG, &a.cache, 0, 1, NULL, "use/write the binary data cache (<file>.sbin)", 0, NULL},
+        {"progress", SLIDE_OPT_INT, &a.progress, -1, 1, NULL, "progress line on stderr (-1 = when a terminal)", 0, NULL},
+        {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 20, NULL, "hidden layer size", 0, NULL},
+        {"batch", SLIDE_OPT_INT, &a.batch, 1, 1 << 20, NULL, "mini-batch size", 0, NULL},
+        {"lr", SLIDE_OPT_FLOAT, &a.lr, 1e-9, 1, NULL, "Adam learning rate", 0, NULL},
+        {"init-std", SLIDE_OPT_FLOAT, &a.init_std, 1e-6, 1, NULL, "weight init standard deviation", 0, NULL},
+        {"hash", SLIDE_OPT_CHOICE, &a.family, 1, 0, "simhash|wta|dwta", "hash family of the output layer", 0, NULL},
+        {"K", SLIDE_OPT_INT, &a.K, 1, SLIDE_HASH_MAX_K, NULL, "hash functions per table", 0, NULL},
+        {"L", SLIDE_OPT_INT, &a.L, 1, SLIDE_HASH_MAX_L, NULL, "hash tables", 0, NULL},
+        {"range-bits", SLIDE_OPT_INT, &a.range_bits, 1, 20, NULL, "bits of a table key (2^range-bits buckets)", 0, NULL},
+        {"bin-size", SLIDE_OPT_INT, &a.bin_size, 2, 256, NULL, "WTA/DWTA bin size (power of two)", 0, NULL},
+        {"sparsity", SLIDE_OPT_INT, &a.sparsity, 1, 1 << 20, NULL, "SimHash: projections keep 1/sparsity of dims", 0, NULL},
+        {"bucket-cap", SLIDE_OPT_INT, &a.bucket_cap, 1, 65535, NULL, "ids per bucket", 0, NULL},
+        {"bucket-policy", SLIDE_OPT_CHOICE, &a.policy, 1, 0, "fifo|reservoir", "insertion policy of full buckets", 0, NULL},
+        {"probes", SLIDE_OPT_INT, &a.probes, 0, SLIDE_HASH_MAX_PROBES, NULL, "multi-probe keys per table", 0, NULL},
+        {"min-active", SLIDE_OPT_DOUBLE, &a.min_active, 0, 1, NULL, "min active fraction of the output layer (random fill)", 0, NULL},
+        {"max-active", SLIDE_OPT_DOUBLE, &a.max_active, 1e-9, 1, NULL, "max active fraction of the output layer (truncation)", 0, NULL},
+        {"rehash", SLIDE_OPT_INT, &a.rehash, 0, 1e9, NULL, "rehash touched neurons every N batches (0 = never)", 0, NULL},
+        {"rebuild", SLIDE_OPT_INT, &a.rebuild, 0, 1e9, NULL, "rebuild all tables every N batches (0 = never)", 0, NULL},
+        {"rebuild-decay", SLIDE_OPT_DOUBLE, &a.rebuild_decay, 0, 10, NULL, "after each rebuild the interval grows by this factor (paper: exponential decay of frequency)", 0, NULL},
+        {"simd", SLIDE_OPT_STR, &a.simd, 1, 0, NULL, "kernel path: auto|scalar|avx2|avx512 (env SLIDE_SIMD)", 0, NULL},
+        {"hugepages", SLIDE_OPT_CHOICE, &a.hugepages, 1, 0, "none|thp|explicit", "page size of weight slabs", 0, NULL},
+        {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+
+    slide_err err;
+    slide_err_clear(&err);
+    int rc = slide_opts_parse(opts, argc, argv, NULL, 0, NULL, &err);
+    if (rc == 1) {
+        slide_opts_print_help(stdout,
+                              "usage: slide-train [--config FILE] [options]\n"
+                              "Trains SLIDE (sparse input -> hidden ReLU -> LSH-sampled softmax) and "
+                              "appends one CSV row per evaluation.\n"
+                              "Defaults are bench/e2e/configs/delicious.conf on the vendored "
+                              "Delicious set (datasets/prepare_delicious.sh).",
+                              opts);
+        slide_opts_free(opts);
+        return 0;
+    }
+    if (rc) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        slide_opts_free(opts);
+        return 2;
+    }
+    int simd = slide_simd_parse(!strcmp(a.simd, "auto") && !slide_opts_find(opts, "simd")->was_set
+                                    ? NULL : a.simd, &err);
+    if (simd < 0) {
+        fprintf(stderr, "slide-train: --simd: %s\n", err.msg);
+        slide_opts_free(opts);
+        return 2;
+    }
+    if (check_readable("train", a.train) || check_readable("test", a.test)) {
+        slide_opts_free(opts);
+        return 2;
+    }
+    slide_context ctx;
+    slide_context_fill(&ctx, a.run_id);
+    slide_csv *csv = NULL;
+    if (slide_csv_open(&csv, a.csv, slide_train_csv_header(), &err)) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        slide_opts_free(opts);
+        return 2;
+    }
+    const double t_start = slide_now();
+    int progress = a.progress < 0 ? isatty(2) : a.progress;
+
+    /* Data. */
+    slide_data train, test;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    slide_data_opts dop = slide_data_opts_default();
+    dop.normalize = a.normalize;
+    dop.cache = a.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
+    int exit_code = 0;
+    slide_net *net = NULL;
+    int64_t *perm = NULL, *eval_ids = NULL;
+    if (slide_data_load(&train, a.train, &dop, &err)) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        exit_code = 2;
+        goto done;
+    }
+    dop.expect_d = train.d;
+    dop.expect_l = train.l;
+    if (slide_data_load(&test, a.test, &dop, &err)) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        exit_code = 2;
+        goto done;
+    }
+    fprintf(stderr, "[data] %s: train %lld points, test %lld points, %lld features, %lld labels (%.1f s)\n",
+            a.dataset, (long long)train.n, (long long)test.n, (long long)train.d, (long long)train.l,
+            slide_now() - t_start);
+    if (train.n == 0) {
+        fprintf(stderr, "slide-train: %s: no training points\n", a.train);
+        exit_code = 2;
+        goto done;
+    }
+
+    /* Network. */
+    slide_net_params np = slide_net_params_default();
+    np.layer[0].n_out = a.hidden;
+    np.layer[0].init_std = a.init_std;
+    slide_layer_params *out = &np.layer[1];
+    out->init_std = a.init_std;
+    out->sampled = !a.full_output;
+    out->hash.family = a.family;
+    out->hash.K = a.K;
+    out->hash.L = a.L;
+    out->hash.range_bits = a.range_bits;
+    out->hash.bin_size = a.bin_size;
+    out->hash.sparsity = a.sparsity;
+    out->hash.seed = a.seed * 7919 + 17;
+    out->bucket_cap = a.bucket_cap;
+    out->bucket_policy = a.policy;
+    out->probes = a.probes;
+    out->min_active_frac = a.min_active;
+    out->max_active_frac = a.max_active;
+    if (out->min_active_frac > out->max_active_frac) out->min_active_frac = out->max_active_frac;
+    slide_net_params_shape(&np, train.d, train.l);
+    np.lr = a.lr;
+    np.batch = a.batch;
+    np.threads = a.threads;
+    np.seed = a.seed;
+    np.simd = simd;
+    np.hugepages = a.hugepages;
+    np.rehash_every = a.rehash;
+    np.rebuild_every = a.rebuild;
+    np.rebuild_decay = a.rebuild_decay;
+    const char *m = slide_net_params_check(&np);
+    if (m) {
+        fprintf(stderr, "slide-train: %s\n", m);
+        exit_code = 2;
+        goto done;
+    }
+    double est_mb = slide_net_estimate_bytes(&np) / 1048576.0;
+    double avail_mb = slide_mem_available_mb();
+    double limit_mb = a.max_mem_mb > 0 ? a.max_mem_mb : avail_mb;
+    fprintf(stderr, "[mem] network needs about %.0f MB (limit %.0f MB%s)\n", est_mb, limit_mb,
+            a.max_mem_mb > 0 ? ", --max-mem" : ", available memory");
+    if (limit_mb > 0 && est_mb > limit_mb) {
+        fprintf(stderr, "slide-train: the configuration needs about %.0f MB, above the limit of %.0f MB; "
+                "reduce --hidden, --L or the label count\n", est_mb, limit_mb);
+        exit_code = 2;
+        goto done;
+    }
+    if (slide_net_create(&net, &np, &err)) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        exit_code = 2;
+        goto done;
+    }
+    int hp_eff = slide_net_hugepages_in_effect(net);
+    if (hp_eff != a.hugepages)
+        fprintf(stderr, "[mem] warning: --hugepages %s unavailable (pool empty?), using %s\n",
+                slide_hugepages_name(a.hugepages), slide_hugepages_name(hp_eff));
+
+    /* Evaluation subset: seeded random sample of the test set (never its first lines). */
+    int64_t n_sub = (a.eval_n > 0 && a.eval_n < test.n) ? a.eval_n : test.n;
+    eval_ids = malloc((size_t)(test.n > 0 ? test.n : 1) * sizeof *eval_ids);
+    perm = malloc((size_t)train.n * sizeof *perm);
+    if (!eval_ids || !perm) {
+        fprintf(stderr, "slide-train: out of memory\n");
+        exit_code = 2;
+        goto done;
+    }
+    slide_rng rng;
+    slide_rng_seed(&rng, a.seed, 0xE7A1ULL);
+    for (int64_t i = 0; i < test.n; i++) eval_ids[i] = i;
+    for (int64_t i = 0; i < n_sub; i++) {
+        int64_t j = i + (int64_t)slide_rng_below(&rng, (uint32_t)(test.n - i));
+        int64_t t = eval_ids[i];
+        eval_ids[i] = eval_ids[j];
+        eval_ids[j] = t;
+    }
+    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    const char *system = a.full_output ? "slide-full" : "slide";
+    const char *fam = a.full_output ? "NA" : slide_hash_family_name(a.family);
+    char hp_req[16], hp_in[16];
+    snprintf(hp_req, sizeof hp_req, "%s", slide_hugepages_name(a.hugepages));
+    snprintf(hp_in, sizeof hp_in, "%s", slide_hugepages_name(hp_eff));
+    char dataset[128];
+    snprintf(dataset, sizeof dataset, "%s", a.dataset);
+    slide_csv_sanitize(dataset);
+
+    const int64_t total_samples = (int64_t)ceil(a.epochs * (double)train.n);
+    int64_t seen = 0, iter = 0, last_eval_iter = 0;
+    double train_s = 0, last_eval_train_s = 0, eval_s_total = 0;
+    slide_train_stats st_int;
+    memset(&st_int, 0, sizeof st_int);
+    int64_t pos = train.n; /* position in the current epoch's permutation */
+    int64_t epoch = 0;
+    int finished = 0;
+    while (!finished) {
+        if (pos >= train.n) { /* new epoch: reshuffle */
+            for (int64_t i = train.n - 1; i > 0; i--) {
+                int64_t j = (int64_t)slide_rng_below(&rng, (uint32_t)(i + 1));
+                int64_t t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+            pos = 0;
+            epoch++;
+        }
+        int64_t nb = a.batch;
+        if (nb > train.n - pos) nb = train.n - pos;
+        if (nb > total_samples - seen) nb = total_samples - seen;
+        double t0 = slide_now();
+        if (slide_net_train_batch(net, &train, perm + pos, nb, &st_int, &err)) {
+            fprintf(stderr, "slide-train: %s\n", err.msg);
+            exit_code = 2;
+            goto done;
+        }
+        train_s += slide_now() - t0;
+        pos += nb;
+        seen += nb;
+        iter++;
+        int last = seen >= total_samples || (a.time_budget > 0 && train_s >= a.time_budget) || g_stop;
+        int due = (a.eval_every > 0 && iter - last_eval_iter >= a.eval_every) ||
+                  (a.eval_every_s > 0 && train_s - last_eval_train_s >= a.eval_every_s);
+        if (progress) {
+            fprintf(stderr, "\r[train] epoch %lld iter %lld samples %lld train %.1fs loss %.4f active %.0f   ",
+                    (long long)epoch, (long long)iter, (long long)seen, train_s,
+                    st_int.samples ? st_int.loss_sum / st_int.samples : 0.0,
+                    st_int.samples ? (double)st_int.active_sum / st_int.samples : 0.0);
+        }
+        if (!due && !last) continue;
+        /* Evaluation row; the last row evaluates the whole test set. */
+        double te = slide_now();
+        slide_eval_result ev;
+        if (slide_net_evaluate(net, &test, last ? NULL : eval_ids, last ? test.n : n_sub,
+                               a.sampled_inference, &ev, &err)) {
+            fprintf(stderr, "slide-train: %s\n", err.msg);
+            exit_code = 2;
+            goto done;
+        }
+        double eval_s = slide_now() - te;
+        eval_s_total += eval_s;
+        double int_train = train_s - last_eval_train_s;
+        char rec[32], row[4096];
+        if (isnan(ev.recall_at_5)) snprintf(rec, sizeof rec, "NA");
+        else snprintf(rec, sizeof rec, "%.4f", ev.recall_at_5);
+        double act_avg = st_int.samples ? (double)st_int.active_sum / st_int.samples : 0;
+        slide_train_row r;
+        memset(&r, 0, sizeof r);
+        r.ctx = &ctx;
+        r.simd = slide_simd_name(simd);
+        r.hugepages = hp_in;
+        r.hugepages_requested = hp_req;
+        r.numa_policy = "NA";
+        r.system = system;
+        r.dataset = dataset;
+        r.hash_family = fam;
+        r.bucket_policy = a.full_output ? "NA" : slide_bucket_policy_name(a.policy);
+        r.eval_set = last ? "full" : "subset";
+        r.inference = a.sampled_inference ? "sampled" : "exact";
+        r.gpu_model = "NA";
+        r.threads = a.threads;
+        r.K = a.full_output ? 0 : a.K;
+        r.L = a.full_output ? 0 : a.L;
+        r.range_bits = a.full_output ? 0 : a.range_bits;
+        r.bucket_cap = a.full_output ? 0 : a.bucket_cap;
+        r.batch = a.batch;
+        r.probes = a.probes;
+        r.hidden = a.hidden;
+        r.lr = a.lr;
+        r.seed = a.seed;
+        r.epoch = (double)seen / (double)train.n;
+        r.iter = iter;
+        r.samples_seen = seen;
+        r.n_eval = ev.n_eval;
+        r.n_skipped = ev.n_skipped;
+        r.train_s = train_s;
+        r.wall_s = slide_now() - t_start;
+        r.p_at_1 = ev.p_at[1];
+        r.p_at_3 = ev.p_at[3];
+        r.p_at_5 = ev.p_at[5];
+        r.ndcg_at_1 = ev.ndcg_at[1];
+        r.ndcg_at_3 = ev.ndcg_at[3];
+        r.ndcg_at_5 = ev.ndcg_at[5];
+        r.recall_at_5 = ev.recall_at_5;
+        r.loss = st_int.samples ? st_int.loss_sum / st_int.samples : 0.0;
+        r.active_avg = act_avg;
+        r.active_frac = act_avg / (double)train.l;
+        r.samples_per_s = int_train > 0 ? st_int.samples / int_train : 0.0;
+        r.eval_s = eval_s;
+        r.t_fwd_bwd_s = st_int.t_forward;
+        r.t_update_s = st_int.t_update;
+        r.t_rehash_s = st_int.t_rehash;
+        r.gflops = NAN;
+        slide_train_row_format(&r, row, sizeof row);
+        if (slide_csv_row(csv, row, &err)) {
+            fprintf(stderr, "slide-train: %s\n", err.msg);
+            exit_code = 2;
+            goto done;
+        }
+        if (progress) fputc('\n', stderr);
+        fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f recall@5 %s active %.0f (%s, n=%lld)\n",
+                (long long)iter, train_s, ev.p_at[1], ev.p_at[3], ev.p_at[5], rec, act_avg,
+                last ? "full test set" : "subset", (long long)ev.n_eval);
+        memset(&st_int, 0, sizeof st_int);
+        last_eval_iter = iter;
+        last_eval_train_s = train_s;
+        if (last) finished = 1;
+    }
+    fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
+            (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
+    if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;
+done:
+    free(perm);
+    free(eval_ids);
+    slide_net_destroy(net);
+    slide_data_free(&train);
+    slide_data_free(&test);
+    slide_csv_close(csv);
+    slide_opts_free(opts);
+    return exit_code;
+}

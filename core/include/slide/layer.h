@@ -1,0 +1,71 @@
+/* A fully connected layer of the SLIDE network: one weight slab (row = neuron, or row = input
+ * feature for the full first layer), Adam state, and, when sampled, the LSH tables of its
+ * neurons' weight rows from which each input's active set is drawn. */
+#ifndef SLIDE_LAYER_H
+#define SLIDE_LAYER_H
+
+#include "slide/common.h"
+#include "slide/hash.h"
+#include "slide/kern.h"
+#include "slide/lsh.h"
+#include "slide/mem.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SLIDE_ACT_RELU = 0, SLIDE_ACT_SOFTMAX = 1 } slide_activation;
+
+typedef struct {
+    int64_t n_in, n_out;
+    int act;            /* slide_activation */
+    int sampled;        /* 1: active set from LSH tables; 0: all neurons */
+    int input_major;    /* 1: W is [n_in][n_out] (full first layer over sparse input) */
+    float init_std;     /* weights ~ N(0, init_std^2); biases 0 */
+    /* sampled layers only */
+    slide_hash_params hash;  /* family, K, L, range_bits, bin_size, sparsity, seed (dim = n_in) */
+    int bucket_cap;
+    int bucket_policy;
+    int probes;              /* multi-probe keys per table (0 = off) */
+    double min_active_frac;  /* fill with random neurons up to this fraction */
+    double max_active_frac;  /* truncate LSH candidates above this fraction */
+} slide_layer_params;
+
+slide_layer_params slide_layer_params_default(void);
+const char *slide_layer_params_check(const slide_layer_params *p);
+
+typedef struct {
+    slide_layer_params p;
+    int64_t ld;               /* row length in floats (n_in, or n_out when input_major) */
+    int64_t n_rows;           /* n_out, or n_in when input_major */
+    float *W, *b;             /* weights (n_rows x ld), biases (n_out) */
+    float *gW, *gb;           /* gradient accumulators (HOGWILD, same shapes) */
+    float *mW, *vW, *mb, *vb; /* Adam moments */
+    slide_block blk;          /* the one allocation holding all of the above */
+    uint8_t *row_touched;     /* per row of W: touched in this batch (0/1) */
+    uint8_t *bias_touched;    /* per neuron: touched in this batch */
+    /* sampled layers */
+    slide_hash *hash;
+    slide_lsh *lsh;
+    uint32_t *keys;           /* n_out x L: the key each neuron is stored under */
+    uint8_t *dirty;           /* per neuron: weights changed since its last rehash */
+    int64_t max_active, min_active;
+} slide_layer;
+
+/* Creates a layer; weights initialised from (seed, layer index) so results do not depend on the
+ * thread count. hp_mode: slide_hugepages for the slab; *hp_in_effect receives the mode used. */
+int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed, int index,
+                     int hp_mode, int *hp_in_effect, slide_err *err);
+void slide_layer_free(slide_layer *ly);
+/* Bytes the layer will need (weights, gradients, Adam, tables estimate). */
+double slide_layer_estimate_bytes(const slide_layer_params *p);
+
+/* (Re)hashes every neuron and rebuilds the tables. */
+int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err);
+/* Rehashes neurons marked dirty: removes them under their old keys, inserts under new ones. */
+int64_t slide_layer_rehash_dirty(slide_layer *ly);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,43 @@
+/* One allocator for weight slabs, optimizer state and tables, with hugepage modes:
+ * none (plain pages), thp (madvise(MADV_HUGEPAGE) on 2 MB-aligned memory), explicit
+ * (MAP_HUGETLB 2 MB pages; falls back to thp when the pool is too small, and says so). */
+#ifndef SLIDE_MEM_H
+#define SLIDE_MEM_H
+
+#include "slide/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SLIDE_HP_NONE = 0, SLIDE_HP_THP = 1, SLIDE_HP_EXPLICIT = 2 } slide_hugepages;
+
+const char *slide_hugepages_name(int mode);
+int slide_hugepages_parse(const char *s); /* "none" | "thp" | "explicit"; -1 if unknown */
+
+/* A block from slide_mem_alloc: pointer, size, and the mode actually in effect. */
+typedef struct {
+    void *ptr;
+    size_t bytes;  /* bytes mapped */
+    int mode;      /* mode in effect (may differ from the request after a fallback) */
+} slide_block;
+
+/* Allocates bytes (zero-filled, 64-byte aligned at least) with the requested hugepage mode.
+ * On fallback (explicit -> thp) *fell_back is set to 1 (may be NULL). Release with slide_mem_free. */
+int slide_mem_alloc(slide_block *b, size_t bytes, int mode, int *fell_back, slide_err *err);
+void slide_mem_free(slide_block *b);
+
+/* Memory of this process on huge pages in MB (AnonHugePages + explicit HugeTLB in use), read from
+ * /proc/self/smaps_rollup; -1 when unreadable. */
+double slide_mem_hugepage_mb(void);
+/* Peak resident set size of this process in MB (VmHWM); -1 when unreadable. */
+double slide_mem_peak_rss_mb(void);
+/* Current RSS in MB (VmRSS). */
+double slide_mem_rss_mb(void);
+/* MemAvailable from /proc/meminfo in MB; -1 when unreadable. */
+double slide_mem_available_mb(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

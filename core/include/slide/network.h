@@ -1,0 +1,103 @@
+/* The SLIDE network: sparse input -> full hidden layer(s) (ReLU) -> output layer (softmax),
+ * any layer after the first optionally LSH-sampled. Training runs mini-batches with one sample
+ * per OpenMP thread at a time and lock-free HOGWILD gradient accumulation, then Adam on the
+ * rows the batch touched; evaluation gives P@k, nDCG@k and the LSH recall of the output layer. */
+#ifndef SLIDE_NETWORK_H
+#define SLIDE_NETWORK_H
+
+#include "slide/data.h"
+#include "slide/layer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLIDE_MAX_LAYERS 8
+
+typedef struct {
+    int n_layers;                               /* including the output layer */
+    slide_layer_params layer[SLIDE_MAX_LAYERS]; /* n_in of layer 0 = features */
+    float lr, beta1, beta2, eps;
+    int batch;
+    int threads;
+    uint64_t seed;
+    int simd;                                   /* slide_simd */
+    int hugepages;                              /* requested slide_hugepages */
+    /* table maintenance schedule, in batches; 0 = never */
+    int rehash_every;       /* rehash touched neurons */
+    int rebuild_every;      /* recompute all keys and rebuild the tables */
+    double rebuild_decay;   /* > 0: after each rebuild, rebuild_every *= (1 + decay) */
+} slide_net_params;
+
+/* Defaults: one hidden layer of 128 (ReLU, full), sampled output layer (softmax, SimHash). */
+slide_net_params slide_net_params_default(void);
+/* Fills the layer sizes: input d features, hidden sizes, l labels. */
+void slide_net_params_shape(slide_net_params *p, int64_t d, int64_t l);
+const char *slide_net_params_check(const slide_net_params *p);
+double slide_net_estimate_bytes(const slide_net_params *p);
+
+typedef struct slide_net slide_net;
+
+int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err);
+void slide_net_destroy(slide_net *net);
+const slide_net_params *slide_net_params_of(const slide_net *net);
+slide_layer *slide_net_layer(slide_net *net, int i);
+const slide_kern *slide_net_kern(const slide_net *net);
+int slide_net_hugepages_in_effect(const slide_net *net);
+
+typedef struct {
+    double loss_sum;       /* sum of per-sample cross-entropy */
+    int64_t samples;
+    int64_t active_sum;    /* output-layer active neurons summed over samples */
+    double t_forward, t_backward, t_update, t_rehash; /* seconds (wall, per batch phases) */
+} slide_train_stats;
+
+/* One mini-batch: samples ids[0..n) of ds. Updates weights (HOGWILD + Adam on touched rows),
+ * then runs the table schedule. Accumulates into st (may be NULL). */
+int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                          slide_train_stats *st, slide_err *err);
+/* Number of batches trained so far (Adam step). */
+int64_t slide_net_step(const slide_net *net);
+
+typedef struct {
+    int64_t n_eval;       /* points evaluated (with >= 1 label) */
+    int64_t n_skipped;    /* points without labels */
+    double p_at[6];       /* P@1..P@5 at index k */
+    double ndcg_at[6];    /* nDCG@1..@5 */
+    double recall_at_5;   /* fraction of exact top-5 output neurons in the sampled active set;
+                             NaN when the output layer is not sampled */
+    double active_avg;    /* output active set size at inference (sampled) */
+} slide_eval_result;
+
+/* Evaluates on points ids[0..n) of ds (ids NULL = all points). sampled_inference: rank only the
+ * sampled active set (no labels added); else exact top-k over all output neurons. */
+int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                       int sampled_inference, slide_eval_result *res, slide_err *err);
+
+/* Forward of one point with every layer computed in full; writes output-layer scores
+ * (pre-softmax logits) into out (n_out of the last layer). For tests. */
+void slide_net_forward_full(slide_net *net, const slide_data *ds, int64_t i, float *out);
+/* Loss of one point with the output computed over the given active set (all if NULL), no update.
+ * For gradient checks. */
+double slide_net_loss_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
+                            int64_t n_act);
+/* Gradients of that loss w.r.t. all parameters are accumulated into the layers' gW/gb
+ * (not applied). For gradient checks. */
+void slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
+                          int64_t n_act);
+
+/* HOGWILD accumulation into gradient rows shared by all threads, without locks. Racy by design
+ * (as in SLIDE: lost updates are rare and tolerated); the only functions a ThreadSanitizer
+ * suppression may name. */
+void slide_hogwild_axpy(const slide_kern *k, float *y, float a, const float *x, int64_t n);
+void slide_hogwild_add(float *y, float a);
+
+/* P@k and nDCG@k of one ranked prediction list against sorted labels (k <= 5; fewer than k
+ * predictions count as misses). */
+void slide_metrics_point(const uint32_t *pred, int n_pred, const int32_t *labels, int n_labels,
+                         double p_at[6], double ndcg_at[6]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

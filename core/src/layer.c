@@ -1,0 +1,197 @@
+/* Layer construction (one slab for weights, gradients and Adam moments), seeded initialisation
+ * independent of the thread count, and LSH table maintenance for sampled layers. */
+#include "slide/layer.h"
+#include "slide/rng.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+slide_layer_params slide_layer_params_default(void) {
+    slide_layer_params p;
+    memset(&p, 0, sizeof p);
+    p.n_in = 1;
+    p.n_out = 1;
+    p.act = SLIDE_ACT_RELU;
+    p.init_std = 0.01f;
+    p.hash = slide_hash_params_default();
+    p.bucket_cap = 128;
+    p.bucket_policy = SLIDE_BUCKET_FIFO;
+    p.probes = 0;
+    p.min_active_frac = 0.0;
+    p.max_active_frac = 1.0;
+    return p;
+}
+
+const char *slide_layer_params_check(const slide_layer_params *p) {
+    static const char *msg_dims = "layer size must be at least 1 neuron and 1 input";
+    if (p->n_in < 1 || p->n_out < 1) return msg_dims;
+    if (p->n_out > INT32_MAX || p->n_in > INT32_MAX) return "layer size above 2^31-1";
+    if (p->act != SLIDE_ACT_RELU && p->act != SLIDE_ACT_SOFTMAX) return "unknown activation";
+    if (!(p->init_std > 0 && p->init_std < 10)) return "init-std must be in (0, 10)";
+    if (p->input_major && p->sampled) return "an input-major (first) layer cannot be sampled";
+    if (p->sampled) {
+        slide_hash_params h = p->hash;
+        h.dim = p->n_in;
+        const char *m = slide_hash_params_check(&h);
+        if (m) return m;
+        if (p->bucket_cap < 1 || p->bucket_cap > 65535) return "bucket-cap must be in 1..65535";
+        if (p->bucket_policy != SLIDE_BUCKET_FIFO && p->bucket_policy != SLIDE_BUCKET_RESERVOIR)
+            return "bucket policy must be fifo or reservoir";
+        if (p->probes < 0 || p->probes > SLIDE_HASH_MAX_PROBES) return "probes must be in 0..16";
+        if (!(p->min_active_frac >= 0 && p->min_active_frac <= 1))
+            return "min-active must be a fraction in [0, 1]";
+        if (!(p->max_active_frac > 0 && p->max_active_frac <= 1))
+            return "max-active must be a fraction in (0, 1]";
+        if (p->min_active_frac > p->max_active_frac) return "min-active must not exceed max-active";
+    }
+    return NULL;
+}
+
+double slide_layer_estimate_bytes(const slide_layer_params *p) {
+    double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
+    double bytes = 4.0 * 4.0 * (w + b) + 2.0 * (double)(p->input_major ? p->n_in : p->n_out);
+    if (p->sampled) {
+        double L = p->hash.L;
+        bytes += (double)p->n_out * L * 4.0;           /* stored keys */
+        bytes += (double)p->n_out * L * 4.0 * 1.25;    /* table entries with slack */
+        bytes += L * (double)(1u << (p->hash.range_bits < 20 ? p->hash.range_bits : 20)) * 8.0;
+        bytes += (double)p->n_out;                     /* dirty marks */
+    }
+    return bytes;
+}
+
+int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed, int index,
+                     int hp_mode, int *hp_in_effect, slide_err *err) {
+    memset(ly, 0, sizeof *ly);
+    const char *m = slide_layer_params_check(p);
+    if (m) return slide_err_set(err, SLIDE_EINVAL, 0, "layer %d: %s", index, m);
+    ly->p = *p;
+    ly->n_rows = p->input_major ? p->n_in : p->n_out;
+    ly->ld = p->input_major ? p->n_out : p->n_in;
+    size_t nw = (size_t)ly->n_rows * (size_t)ly->ld, nb = (size_t)p->n_out;
+    /* Round each array to 16 floats so every array starts 64-byte aligned. */
+    size_t nw16 = (nw + 15) & ~(size_t)15, nb16 = (nb + 15) & ~(size_t)15;
+    size_t bytes = 4 * sizeof(float) * (nw16 + nb16);
+    int fell = 0;
+    int rc = slide_mem_alloc(&ly->blk, bytes, hp_mode, &fell, err);
+    if (rc) return rc;
+    if (hp_in_effect) *hp_in_effect = ly->blk.mode;
+    float *base = ly->blk.ptr;
+    ly->W = base;
+    ly->gW = base + nw16;
+    ly->mW = base + 2 * nw16;
+    ly->vW = base + 3 * nw16;
+    ly->b = base + 4 * nw16;
+    ly->gb = ly->b + nb16;
+    ly->mb = ly->b + 2 * nb16;
+    ly->vb = ly->b + 3 * nb16;
+    ly->row_touched = calloc((size_t)ly->n_rows, 1);
+    ly->bias_touched = calloc(nb, 1);
+    if (!ly->row_touched || !ly->bias_touched) {
+        slide_layer_free(ly);
+        return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory", index);
+    }
+    /* Seeded per row: the same weights for any thread count; first touch by the worker threads. */
+    const float sd = p->init_std;
+    const int64_t rows = ly->n_rows, ld = ly->ld;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        slide_rng rng;
+        slide_rng_seed(&rng, seed, ((uint64_t)(index + 1) << 40) + (uint64_t)r);
+        float *w = ly->W + r * ld;
+        for (int64_t j = 0; j < ld; j++) w[j] = sd * slide_rng_normal(&rng);
+    }
+    if (p->sampled) {
+        slide_hash_params hp = p->hash;
+        hp.dim = p->n_in;
+        rc = slide_hash_create(&ly->hash, &hp, err);
+        if (rc) {
+            slide_layer_free(ly);
+            return rc;
+        }
+        slide_lsh_params lp = slide_lsh_params_default();
+        lp.L = hp.L;
+        lp.range_bits = slide_hash_key_bits(ly->hash);
+        lp.bucket_cap = p->bucket_cap;
+        lp.policy = p->bucket_policy;
+        lp.max_ids = p->n_out;
+        lp.seed = seed ^ ((uint64_t)index * 0x9E3779B97F4A7C15ULL);
+        rc = slide_lsh_create(&ly->lsh, &lp, err);
+        if (rc) {
+            slide_layer_free(ly);
+            return rc;
+        }
+        ly->keys = malloc((size_t)p->n_out * (size_t)hp.L * sizeof *ly->keys);
+        ly->dirty = calloc(nb, 1);
+        if (!ly->keys || !ly->dirty) {
+            slide_layer_free(ly);
+            return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory for tables", index);
+        }
+        int64_t mx = (int64_t)ceil(p->max_active_frac * (double)p->n_out);
+        int64_t mn = (int64_t)ceil(p->min_active_frac * (double)p->n_out);
+        ly->max_active = mx < 1 ? 1 : mx;
+        ly->min_active = mn > ly->max_active ? ly->max_active : mn;
+        rc = slide_layer_rebuild_tables(ly, err);
+        if (rc) {
+            slide_layer_free(ly);
+            return rc;
+        }
+    } else {
+        ly->max_active = ly->min_active = p->n_out;
+    }
+    return SLIDE_OK;
+}
+
+void slide_layer_free(slide_layer *ly) {
+    if (!ly) return;
+    slide_mem_free(&ly->blk);
+    free(ly->row_touched);
+    free(ly->bias_touched);
+    if (ly->hash) slide_hash_destroy(ly->hash);
+    if (ly->lsh) slide_lsh_destroy(ly->lsh);
+    free(ly->keys);
+    free(ly->dirty);
+    memset(ly, 0, sizeof *ly);
+}
+
+int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
+    if (!ly->p.sampled) return SLIDE_OK;
+    slide_hash_keys_dense_batch(ly->hash, ly->W, ly->ld, ly->p.n_out, ly->keys);
+    memset(ly->dirty, 0, (size_t)ly->p.n_out);
+    return slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err);
+}
+
+int64_t slide_layer_rehash_dirty(slide_layer *ly) {
+    if (!ly->p.sampled) return 0;
+    const int64_t n = ly->p.n_out;
+    const int L = ly->p.hash.L;
+    int64_t nd = 0;
+    for (int64_t i = 0; i < n; i++) nd += ly->dirty[i];
+    if (nd == 0) return 0;
+    uint32_t *ids = malloc((size_t)nd * sizeof *ids);
+    uint32_t *nk = malloc((size_t)nd * (size_t)L * sizeof *nk);
+    if (!ids || !nk) { /* cannot rehash now; keep the marks for the next attempt */
+        free(ids);
+        free(nk);
+        return 0;
+    }
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (ly->dirty[i]) ids[c++] = (uint32_t)i;
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < nd; j++)
+        slide_hash_keys_dense(ly->hash, ly->W + (int64_t)ids[j] * ly->ld, 0, nk + j * L);
+    for (int64_t j = 0; j < nd; j++) {
+        uint32_t *old = ly->keys + (int64_t)ids[j] * L, *nw = nk + j * L;
+        if (memcmp(old, nw, (size_t)L * sizeof *old) != 0) {
+            slide_lsh_remove(ly->lsh, ids[j], old);
+            slide_lsh_insert(ly->lsh, ids[j], nw);
+            memcpy(old, nw, (size_t)L * sizeof *old);
+        }
+        ly->dirty[ids[j]] = 0;
+    }
+    free(ids);
+    free(nk);
+    return nd;
+}

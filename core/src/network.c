@@ -1,0 +1,670 @@
+/* SLIDE network: per-sample forward over active sets, softmax cross-entropy with labels spread
+ * uniformly, backward into shared gradient slabs (HOGWILD), Adam on touched rows, table
+ * maintenance schedule, and evaluation (P@k, nDCG@k, LSH recall). */
+#include "slide/network.h"
+#include "slide/rng.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+/* Per-thread workspace. For layer l: ids[l]/n_act[l] the active neurons (ids NULL = all),
+ * val[l] their outputs (compact, n_act entries), dv[l] their deltas; dense[l] the layer's output
+ * as a dense vector of n_out (only for layers that feed another layer); dx[l] the gradient with
+ * respect to the layer's dense input (n_in; layers l >= 1). */
+typedef struct {
+    uint32_t *ids[SLIDE_MAX_LAYERS];
+    int64_t n_act[SLIDE_MAX_LAYERS];
+    float *val[SLIDE_MAX_LAYERS];
+    float *dv[SLIDE_MAX_LAYERS];
+    float *dense[SLIDE_MAX_LAYERS];
+    float *dx[SLIDE_MAX_LAYERS];
+    uint32_t *mark[SLIDE_MAX_LAYERS];
+    uint32_t epoch[SLIDE_MAX_LAYERS];
+    uint32_t *keys;
+    slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS];
+    float *full_scores;    /* n_out of the last layer, for evaluation */
+    uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */
+    int64_t n_rows[SLIDE_MAX_LAYERS];
+    int64_t cap_rows[SLIDE_MAX_LAYERS];
+    slide_rng rng;
+} slide_ws;
+
+struct slide_net {
+    slide_net_params p;
+    slide_layer layer[SLIDE_MAX_LAYERS];
+    const slide_kern *kern;
+    uint32_t *iota;     /* 0..max n_out-1 */
+    slide_ws *ws;
+    int n_ws;
+    int64_t step;       /* batches trained */
+    int64_t next_rehash, next_rebuild;
+    double rebuild_interval;
+    int hp_in_effect;
+};
+
+/* ------------------------------------------------------------------ params */
+
+slide_net_params slide_net_params_default(void) {
+    slide_net_params p;
+    memset(&p, 0, sizeof p);
+    p.n_layers = 2;
+    for (int i = 0; i < SLIDE_MAX_LAYERS; i++) p.layer[i] = slide_layer_params_default();
+    p.layer[0].n_out = 128;
+    p.layer[0].input_major = 1;
+    p.layer[0].act = SLIDE_ACT_RELU;
+    p.layer[1].n_in = 128;
+    p.layer[1].act = SLIDE_ACT_SOFTMAX;
+    p.layer[1].sampled = 1;
+    p.lr = 1e-3f;
+    p.beta1 = 0.9f;
+    p.beta2 = 0.999f;
+    p.eps = 1e-8f;
+    p.batch = 128;
+    p.threads = 1;
+    p.seed = 1;
+    p.simd = SLIDE_SIMD_SCALAR;
+    p.hugepages = SLIDE_HP_NONE;
+    p.rehash_every = 50;
+    p.rebuild_every = 500;
+    p.rebuild_decay = 0.0;
+    return p;
+}
+
+void slide_net_params_shape(slide_net_params *p, int64_t d, int64_t l) {
+    p->layer[0].n_in = d;
+    p->layer[p->n_layers - 1].n_out = l;
+    for (int i = 1; i < p->n_layers; i++) p->layer[i].n_in = p->layer[i - 1].n_out;
+}
+
+const char *slide_net_params_check(const slide_net_params *p) {
+    if (p->n_layers < 1 || p->n_layers > SLIDE_MAX_LAYERS) return "number of layers must be 1..8";
+    if (!p->layer[0].input_major) return "the first layer must be input-major (full)";
+    for (int i = 0; i < p->n_layers; i++) {
+        const slide_layer_params *lp = &p->layer[i];
+        const char *m = slide_layer_params_check(lp);
+        if (m) return m;
+        if (i > 0 && lp->n_in != p->layer[i - 1].n_out) return "layer sizes do not chain";
+        if (i > 0 && lp->input_major) return "only the first layer can be input-major";
+        int last = i == p->n_layers - 1;
+        if (last != (lp->act == SLIDE_ACT_SOFTMAX)) return "only the output layer is softmax";
+    }
+    if (!(p->lr > 0 && p->lr < 10)) return "lr must be in (0, 10)";
+    if (!(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1))
+        return "Adam betas must be in [0, 1)";
+    if (!(p->eps > 0)) return "Adam eps must be > 0";
+    if (p->batch < 1 || p->batch > 1 << 20) return "batch must be in 1..1048576";
+    if (p->threads < 1 || p->threads > 1024) return "threads must be in 1..1024";
+    if (p->rehash_every < 0 || p->rebuild_every < 0) return "rehash/rebuild intervals must be >= 0";
+    if (!(p->rebuild_decay >= 0 && p->rebuild_decay <= 10)) return "rebuild-decay must be in [0, 10]";
+    if (!slide_simd_available(p->simd)) return "SIMD path not available on this machine";
+    return NULL;
+}
+
+double slide_net_estimate_bytes(const slide_net_params *p) {
+    double b = 0, ws = 0;
+    for (int i = 0; i < p->n_layers; i++) {
+        b += slide_layer_estimate_bytes(&p->layer[i]);
+        ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
+    }
+    return b + ws * p->threads;
+}
+
+/* ------------------------------------------------------------------ create/destroy */
+
+static void ws_free(slide_ws *w, int n_layers) {
+    for (int l = 0; l < n_layers; l++) {
+        free(w->ids[l]);
+        free(w->val[l]);
+        free(w->dv[l]);
+        free(w->dense[l]);
+        free(w->dx[l]);
+        free(w->mark[l]);
+        free(w->rows[l]);
+        if (w->scratch[l]) slide_lsh_scratch_destroy(w->scratch[l]);
+    }
+    free(w->keys);
+    free(w->full_scores);
+}
+
+static int ws_init(slide_net *net, slide_ws *w, int t) {
+    memset(w, 0, sizeof *w);
+    const slide_net_params *p = &net->p;
+    size_t maxkeys = 1;
+    for (int l = 0; l < p->n_layers; l++) {
+        const slide_layer *ly = &net->layer[l];
+        size_t n = (size_t)ly->p.n_out;
+        w->ids[l] = malloc(n * sizeof(uint32_t));
+        w->val[l] = malloc(n * sizeof(float));
+        w->dv[l] = malloc(n * sizeof(float));
+        if (!w->ids[l] || !w->val[l] || !w->dv[l]) return -1;
+        if (l < p->n_layers - 1 && !(w->dense[l] = calloc(n, sizeof(float)))) return -1;
+        if (l > 0 && !(w->dx[l] = calloc((size_t)ly->p.n_in, sizeof(float)))) return -1;
+        w->cap_rows[l] = 1024;
+        if (!(w->rows[l] = malloc((size_t)w->cap_rows[l] * sizeof(uint32_t)))) return -1;
+        if (ly->p.sampled) {
+            if (!(w->mark[l] = calloc(n, sizeof(uint32_t)))) return -1;
+            if (!(w->scratch[l] = slide_lsh_scratch_create(ly->lsh))) return -1;
+            size_t k = (size_t)ly->p.hash.L * (size_t)(1 + ly->p.probes);
+            if (k > maxkeys) maxkeys = k;
+        }
+    }
+    w->keys = malloc(maxkeys * sizeof(uint32_t));
+    w->full_scores = malloc((size_t)p->layer[p->n_layers - 1].n_out * sizeof(float));
+    if (!w->keys || !w->full_scores) return -1;
+    slide_rng_seed(&w->rng, p->seed, 0xABCD0000ULL + (uint64_t)t);
+    return 0;
+}
+
+int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err) {
+    *out = NULL;
+    const char *m = slide_net_params_check(p);
+    if (m) return slide_err_set(err, SLIDE_EINVAL, 0, "%s", m);
+    slide_net *net = calloc(1, sizeof *net);
+    if (!net) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory");
+    net->p = *p;
+    net->kern = slide_kern_get(p->simd);
+    net->hp_in_effect = p->hugepages;
+    omp_set_num_threads(p->threads);
+    int64_t maxn = 1;
+    for (int l = 0; l < p->n_layers; l++) {
+        int eff = p->hugepages;
+        int rc = slide_layer_init(&net->layer[l], &p->layer[l], p->seed, l, p->hugepages, &eff, err);
+        if (rc) {
+            slide_net_destroy(net);
+            return rc;
+        }
+        if (eff != p->hugepages) net->hp_in_effect = eff;
+        if (p->layer[l].n_out > maxn) maxn = p->layer[l].n_out;
+    }
+    net->iota = malloc((size_t)maxn * sizeof(uint32_t));
+    net->n_ws = p->threads;
+    net->ws = calloc((size_t)net->n_ws, sizeof(slide_ws));
+    if (!net->iota || !net->ws) {
+        slide_net_destroy(net);
+        return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for workspaces");
+    }
+    for (int64_t i = 0; i < maxn; i++) net->iota[i] = (uint32_t)i;
+    for (int t = 0; t < net->n_ws; t++) {
+        if (ws_init(net, &net->ws[t], t)) {
+            slide_net_destroy(net);
+            return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for thread workspaces");
+        }
+    }
+    net->rebuild_interval = p->rebuild_every;
+    net->next_rehash = p->rehash_every;
+    net->next_rebuild = p->rebuild_every;
+    *out = net;
+    return SLIDE_OK;
+}
+
+void slide_net_destroy(slide_net *net) {
+    if (!net) return;
+    if (net->ws)
+        for (int t = 0; t < net->n_ws; t++) ws_free(&net->ws[t], net->p.n_layers);
+    free(net->ws);
+    for (int l = 0; l < net->p.n_layers; l++) slide_layer_free(&net->layer[l]);
+    free(net->iota);
+    free(net);
+}
+
+const slide_net_params *slide_net_params_of(const slide_net *net) { return &net->p; }
+slide_layer *slide_net_layer(slide_net *net, int i) { return &net->layer[i]; }
+const slide_kern *slide_net_kern(const slide_net *net) { return net->kern; }
+int slide_net_hugepages_in_effect(const slide_net *net) { return net->hp_in_effect; }
+int64_t slide_net_step(const slide_net *net) { return net->step; }
+
+/* ------------------------------------------------------------------ forward */
+
+/* Adds id to the active list of layer l unless already marked. */
+static inline void act_add(slide_ws *w, int l, uint32_t id) {
+    if (w->mark[l][id] != w->epoch[l]) {
+        w->mark[l][id] = w->epoch[l];
+        w->ids[l][w->n_act[l]++] = id;
+    }
+}
+
+static void next_epoch(slide_ws *w, int l, int64_t n) {
+    if (++w->epoch[l] == 0) {
+        memset(w->mark[l], 0, (size_t)n * sizeof(uint32_t));
+        w->epoch[l] = 1;
+    }
+}
+
+/* Selects the active set of sampled layer l for dense input x. labels (may be NULL) are always
+ * included first. The LSH candidates follow, truncated at max_active; random neurons fill up to
+ * min_active. */
+static void select_active(const slide_net *net, slide_ws *w, int l, const float *x,
+                          const int32_t *labels, int64_t n_labels) {
+    const slide_layer *ly = &net->layer[l];
+    const int64_t n = ly->p.n_out;
+    next_epoch(w, l, n);
+    w->n_act[l] = 0;
+    for (int64_t j = 0; j < n_labels; j++) act_add(w, l, (uint32_t)labels[j]);
+    int per = 1 + ly->p.probes;
+    slide_hash_keys_dense(ly->hash, x, ly->p.probes, w->keys);
+    int64_t room = ly->max_active - w->n_act[l];
+    if (room > 0) {
+        /* Query into the tail of ids, then merge (dedup against the labels). */
+        uint32_t *cand = w->ids[l] + w->n_act[l];
+        int64_t got = slide_lsh_query(ly->lsh, w->keys, per, cand, n - w->n_act[l],
+                                      w->scratch[l], NULL);
+        int64_t base = w->n_act[l], kept = 0;
+        for (int64_t j = 0; j < got && kept < room; j++) {
+            uint32_t id = cand[j];
+            if (w->mark[l][id] != w->epoch[l]) {
+                w->mark[l][id] = w->epoch[l];
+                w->ids[l][base + kept++] = id;
+            }
+        }
+        w->n_act[l] = base + kept;
+    }
+    if (w->n_act[l] < ly->min_active) {
+        int64_t guard = 64 * n;
+        while (w->n_act[l] < ly->min_active && guard-- > 0)
+            act_add(w, l, slide_rng_below(&w->rng, (uint32_t)n));
+    }
+}
+
+/* Forward of point i. train: add labels to sampled output sets. full: every layer computes all
+ * neurons (sampling off). After the call, w->ids/n_act/val hold each layer's active outputs;
+ * the last layer's val holds softmax probabilities (train) or raw logits (!train). */
+static void forward(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int train,
+                    int full, const uint32_t *force_act, int64_t n_force) {
+    const slide_kern *k = net->kern;
+    const int nl = net->p.n_layers;
+    const int32_t *labels = ds->lab + ds->lab_ptr[i];
+    const int64_t n_labels = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
+    for (int l = 0; l < nl; l++) {
+        const slide_layer *ly = &net->layer[l];
+        const int64_t n_out = ly->p.n_out;
+        float *outv = w->val[l];
+        if (l == 0) {
+            /* Input-major full layer over the sparse input: rows of W are features. */
+            memcpy(outv, ly->b, (size_t)n_out * sizeof(float));
+            int64_t a = ds->row_ptr[i], nnz = ds->row_ptr[i + 1] - a;
+            k->sparse_rows_sum(outv, ly->W, ly->ld, ds->feat + a, ds->val + a, nnz, n_out);
+            w->n_act[0] = n_out;
+            memcpy(w->ids[0], net->iota, (size_t)n_out * sizeof(uint32_t));
+        } else {
+            const float *x = w->dense[l - 1];
+            int last = l == nl - 1;
+            if (last && force_act) {
+                memcpy(w->ids[l], force_act, (size_t)n_force * sizeof(uint32_t));
+                w->n_act[l] = n_force;
+            } else if (ly->p.sampled && !full) {
+                select_active(net, w, l, x, (train && last) ? labels : NULL,
+                              (train && last) ? n_labels : 0);
+            } else {
+                memcpy(w->ids[l], net->iota, (size_t)n_out * sizeof(uint32_t));
+                w->n_act[l] = n_out;
+            }
+            k->gather_dot(outv, ly->W, ly->ld, ly->b, w->ids[l], w->n_act[l], x, ly->p.n_in);
+        }
+        const int64_t na = w->n_act[l];
+        if (ly->p.act == SLIDE_ACT_RELU) {
+            k->relu(outv, na);
+            /* Scatter into the dense input of the next layer. */
+            float *d = w->dense[l];
+            if (na == n_out) memcpy(d, outv, (size_t)na * sizeof(float));
+            else {
+                memset(d, 0, (size_t)n_out * sizeof(float));
+                for (int64_t j = 0; j < na; j++) d[w->ids[l][j]] = outv[j];
+            }
+        } else if (train) {
+            float mx = k->max(outv, na);
+            double s = 0;
+            for (int64_t j = 0; j < na; j++) {
+                outv[j] = expf(outv[j] - mx);
+                s += outv[j];
+            }
+            float inv = (float)(1.0 / s);
+            for (int64_t j = 0; j < na; j++) outv[j] *= inv;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ backward */
+
+/* Records that this thread touched row r of layer l in this batch (each row once per batch,
+ * over all threads, thanks to the atomic flag). */
+static void touch_row(slide_net *net, slide_ws *w, int l, uint32_t r) {
+    slide_layer *ly = &net->layer[l];
+    if (__atomic_exchange_n(&ly->row_touched[r], (uint8_t)1, __ATOMIC_RELAXED)) return;
+    if (w->n_rows[l] == w->cap_rows[l]) {
+        int64_t nc = w->cap_rows[l] * 2;
+        uint32_t *nr = realloc(w->rows[l], (size_t)nc * sizeof(uint32_t));
+        SLIDE_ASSERT(nr != NULL);
+        w->rows[l] = nr;
+        w->cap_rows[l] = nc;
+    }
+    w->rows[l][w->n_rows[l]++] = r;
+}
+
+/* HOGWILD gradient accumulation: y += a * x on a row shared by all threads, without locks.
+ * Racy by design (lost updates are rare and tolerated, as in SLIDE); this is the one function a
+ * ThreadSanitizer suppression may name. */
+__attribute__((noinline)) void slide_hogwild_axpy(const slide_kern *k, float *y, float a,
+                                                  const float *x, int64_t n) {
+    k->axpy(y, a, x, n);
+}
+
+/* HOGWILD scalar accumulation (a neuron's bias gradient); same contract as above. */
+__attribute__((noinline)) void slide_hogwild_add(float *y, float a) { *y += a; }
+
+/* Output delta of a sample: softmax probabilities minus the label distribution (labels spread
+ * uniformly), scaled by `scale`. Returns the sample's cross-entropy. */
+static double output_delta(slide_ws *w, int l, const int32_t *labels, int64_t n_labels,
+                           float scale) {
+    const int64_t na = w->n_act[l];
+    const float *p = w->val[l];
+    float *dv = w->dv[l];
+    for (int64_t j = 0; j < na; j++) dv[j] = p[j] * scale;
+    if (n_labels == 0) return 0.0;
+    const float t = 1.0f / (float)n_labels;
+    double loss = 0;
+    /* Labels occupy the first n_labels slots of a training active set, but a forced or full
+     * set can hold them anywhere: look each up. */
+    for (int64_t j = 0; j < na; j++) {
+        uint32_t id = w->ids[l][j];
+        for (int64_t q = 0; q < n_labels; q++) {
+            if ((uint32_t)labels[q] == id) {
+                dv[j] -= t * scale;
+                loss -= (double)t * log((double)p[j] + 1e-30);
+                break;
+            }
+        }
+    }
+    return loss;
+}
+
+static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i) {
+    const slide_kern *k = net->kern;
+    const int nl = net->p.n_layers;
+    for (int l = nl - 1; l >= 0; l--) {
+        slide_layer *ly = &net->layer[l];
+        const int64_t na = w->n_act[l];
+        float *dv = w->dv[l];
+        if (l == 0) {
+            /* Input-major: gW[f] += val_f * delta for each input feature, gb += delta. */
+            int64_t a = ds->row_ptr[i], nnz = ds->row_ptr[i + 1] - a;
+            for (int64_t q = 0; q < nnz; q++) {
+                uint32_t f = (uint32_t)ds->feat[a + q];
+                slide_hogwild_axpy(k, ly->gW + (int64_t)f * ly->ld, ds->val[a + q], dv, na);
+                touch_row(net, w, 0, f);
+            }
+            slide_hogwild_axpy(k, ly->gb, 1.0f, dv, na);
+            continue;
+        }
+        const float *x = w->dense[l - 1];
+        float *dx = w->dx[l];
+        memset(dx, 0, (size_t)ly->p.n_in * sizeof(float));
+        for (int64_t j = 0; j < na; j++) {
+            uint32_t id = w->ids[l][j];
+            float d = dv[j];
+            if (d == 0.0f) continue;
+            k->axpy(dx, d, ly->W + (int64_t)id * ly->ld, ly->p.n_in);
+            slide_hogwild_axpy(k, ly->gW + (int64_t)id * ly->ld, d, x, ly->p.n_in);
+            slide_hogwild_add(ly->gb + id, d);
+            touch_row(net, w, l, id);
+        }
+        /* Delta of the previous layer's active outputs: dx through the ReLU. */
+        const int64_t pa = w->n_act[l - 1];
+        float *pdv = w->dv[l - 1];
+        for (int64_t j = 0; j < pa; j++) {
+            uint32_t id = w->ids[l - 1][j];
+            pdv[j] = w->val[l - 1][j] > 0.0f ? dx[id] : 0.0f;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ update + schedule */
+
+static void adam_update(slide_net *net) {
+    const slide_net_params *p = &net->p;
+    const int64_t t = net->step + 1;
+    const float lr_t = (float)((double)p->lr * sqrt(1.0 - pow(p->beta2, (double)t)) /
+                               (1.0 - pow(p->beta1, (double)t)));
+    const slide_kern *k = net->kern;
+#pragma omp parallel num_threads(net->n_ws)
+    {
+        int tid = omp_get_thread_num();
+        for (int l = 0; l < p->n_layers; l++) {
+            slide_layer *ly = &net->layer[l];
+            /* Every thread updates the rows it touched itself (first-touch locality). */
+            slide_ws *w = &net->ws[tid];
+            for (int64_t j = 0; j < w->n_rows[l]; j++) {
+                uint32_t r = w->rows[l][j];
+                int64_t o = (int64_t)r * ly->ld;
+                k->adam(ly->W + o, ly->mW + o, ly->vW + o, ly->gW + o, ly->ld, lr_t, p->beta1,
+                        p->beta2, p->eps);
+                ly->row_touched[r] = 0;
+                if (!ly->p.input_major) {
+                    k->adam(ly->b + r, ly->mb + r, ly->vb + r, ly->gb + r, 1, lr_t, p->beta1,
+                            p->beta2, p->eps);
+                    if (ly->dirty) ly->dirty[r] = 1;
+                }
+            }
+            w->n_rows[l] = 0;
+        }
+    }
+    /* Input-major layer: every bias is touched by every sample. */
+    for (int l = 0; l < p->n_layers; l++) {
+        slide_layer *ly = &net->layer[l];
+        if (ly->p.input_major)
+            k->adam(ly->b, ly->mb, ly->vb, ly->gb, ly->p.n_out, lr_t, p->beta1, p->beta2, p->eps);
+    }
+}
+
+static int run_schedule(slide_net *net, slide_err *err) {
+    const slide_net_params *p = &net->p;
+    if (p->rebuild_every > 0 && net->step >= net->next_rebuild) {
+        for (int l = 0; l < p->n_layers; l++) {
+            int rc = slide_layer_rebuild_tables(&net->layer[l], err);
+            if (rc) return rc;
+        }
+        if (p->rebuild_decay > 0) net->rebuild_interval *= 1.0 + p->rebuild_decay;
+        net->next_rebuild = net->step + (int64_t)ceil(net->rebuild_interval);
+        net->next_rehash = net->step + p->rehash_every;
+    } else if (p->rehash_every > 0 && net->step >= net->next_rehash) {
+        for (int l = 0; l < p->n_layers; l++) slide_layer_rehash_dirty(&net->layer[l]);
+        net->next_rehash = net->step + p->rehash_every;
+    }
+    return SLIDE_OK;
+}
+
+int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                          slide_train_stats *st, slide_err *err) {
+    const int nl = net->p.n_layers;
+    if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
+        return slide_err_set(err, SLIDE_EINVAL, 0,
+                             "data set shape (D=%lld, L=%lld) does not match the network "
+                             "(%lld inputs, %lld outputs)",
+                             (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
+                             (long long)net->p.layer[nl - 1].n_out);
+    double t0 = slide_now();
+    double loss = 0;
+    int64_t active = 0;
+    const float scale = 1.0f / (float)n;
+    const uint64_t step = (uint64_t)net->step;
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : loss, active)
+    {
+        slide_ws *w = &net->ws[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t s = 0; s < n; s++) {
+            int64_t i = ids[s];
+            /* Seeded per (step, sample): random fill does not depend on the thread schedule. */
+            slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
+            forward(net, w, ds, i, 1, 0, NULL, 0);
+            const int32_t *labels = ds->lab + ds->lab_ptr[i];
+            int64_t nlab = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
+            loss += output_delta(w, nl - 1, labels, nlab, scale);
+            active += w->n_act[nl - 1];
+            backward(net, w, ds, i);
+        }
+    }
+    double t1 = slide_now();
+    adam_update(net);
+    net->step++;
+    double t2 = slide_now();
+    int rc = run_schedule(net, err);
+    double t3 = slide_now();
+    if (st) {
+        st->loss_sum += loss;
+        st->samples += n;
+        st->active_sum += active;
+        st->t_forward += t1 - t0; /* forward + backward of the samples */
+        st->t_update += t2 - t1;
+        st->t_rehash += t3 - t2;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ gradient-check helpers */
+
+double slide_net_loss_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
+                            int64_t n_act) {
+    slide_ws *w = &net->ws[0];
+    const int nl = net->p.n_layers;
+    forward(net, w, ds, i, 1, act == NULL, act, n_act);
+    const int32_t *labels = ds->lab + ds->lab_ptr[i];
+    int64_t nlab = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
+    return output_delta(w, nl - 1, labels, nlab, 1.0f);
+}
+
+void slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
+                          int64_t n_act) {
+    slide_ws *w = &net->ws[0];
+    slide_net_loss_point(net, ds, i, act, n_act);
+    backward(net, w, ds, i);
+    /* The check reads gradients directly; forget the touched lists. */
+    for (int l = 0; l < net->p.n_layers; l++) {
+        for (int64_t j = 0; j < w->n_rows[l]; j++) net->layer[l].row_touched[w->rows[l][j]] = 0;
+        w->n_rows[l] = 0;
+    }
+}
+
+void slide_net_forward_full(slide_net *net, const slide_data *ds, int64_t i, float *out) {
+    slide_ws *w = &net->ws[0];
+    const int nl = net->p.n_layers;
+    forward(net, w, ds, i, 0, 1, NULL, 0);
+    memcpy(out, w->val[nl - 1], (size_t)net->p.layer[nl - 1].n_out * sizeof(float));
+}
+
+/* ------------------------------------------------------------------ evaluation */
+
+/* Top-k (k <= 5) of scores over ids (ids NULL = 0..n-1), best first; ties by lower id. */
+static int topk(const float *scores, const uint32_t *ids, int64_t n, int k, uint32_t *out) {
+    float best[5];
+    int m = 0;
+    for (int64_t j = 0; j < n; j++) {
+        float s = scores[j];
+        uint32_t id = ids ? ids[j] : (uint32_t)j;
+        if (m == k && !(s > best[k - 1])) continue;
+        int pos = m < k ? m : k - 1;
+        while (pos > 0 && (s > best[pos - 1] || (s == best[pos - 1] && id < out[pos - 1]))) {
+            best[pos] = best[pos - 1];
+            out[pos] = out[pos - 1];
+            pos--;
+        }
+        best[pos] = s;
+        out[pos] = id;
+        if (m < k) m++;
+    }
+    return m;
+}
+
+void slide_metrics_point(const uint32_t *pred, int n_pred, const int32_t *labels, int n_labels,
+                         double p_at[6], double ndcg_at[6]) {
+    double hits = 0, dcg = 0, idcg = 0;
+    for (int k = 1; k <= 5; k++) {
+        if (k <= n_pred) {
+            int hit = 0;
+            for (int q = 0; q < n_labels; q++)
+                if ((uint32_t)labels[q] == pred[k - 1]) {
+                    hit = 1;
+                    break;
+                }
+            hits += hit;
+            if (hit) dcg += 1.0 / log2((double)k + 1.0);
+        }
+        if (k <= n_labels) idcg += 1.0 / log2((double)k + 1.0);
+        p_at[k] = hits / k;
+        ndcg_at[k] = idcg > 0 ? dcg / idcg : 0;
+    }
+    p_at[0] = ndcg_at[0] = 0;
+}
+
+int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                       int sampled_inference, slide_eval_result *res, slide_err *err) {
+    memset(res, 0, sizeof *res);
+    const int nl = net->p.n_layers;
+    const slide_layer *out = &net->layer[nl - 1];
+    if (ds->d != net->p.layer[0].n_in || ds->l != out->p.n_out)
+        return slide_err_set(err, SLIDE_EINVAL, 0,
+                             "evaluation set shape (D=%lld, L=%lld) does not match the network",
+                             (long long)ds->d, (long long)ds->l);
+    if (!ids) n = ds->n;
+    const int sampled_out = out->p.sampled;
+    double p_sum[6] = {0}, n_sum[6] = {0}, rec_sum = 0, act_sum = 0;
+    int64_t n_eval = 0, n_skip = 0;
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : rec_sum, act_sum, n_eval, n_skip)
+    {
+        slide_ws *w = &net->ws[omp_get_thread_num()];
+        double lp[6] = {0}, ln[6] = {0};
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t s = 0; s < n; s++) {
+            int64_t i = ids ? ids[s] : s;
+            const int32_t *labels = ds->lab + ds->lab_ptr[i];
+            int nlab = (int)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]);
+            if (nlab == 0) {
+                n_skip++;
+                continue;
+            }
+            slide_rng_seed(&w->rng, net->p.seed, 0xE7A1000000000000ULL ^ (uint64_t)i);
+            uint32_t pred[5], exact[5];
+            int npred;
+            /* Exact scores over all output neurons (the hidden layers in full). */
+            forward(net, w, ds, i, 0, 1, NULL, 0);
+            int nex = topk(w->val[nl - 1], NULL, out->p.n_out, 5, exact);
+            npred = nex;
+            memcpy(pred, exact, sizeof pred);
+            if (sampled_out) {
+                /* The active set sampling would give for this input (no labels added). */
+                select_active(net, w, nl - 1, w->dense[nl - 2], NULL, 0);
+                int64_t na = w->n_act[nl - 1];
+                act_sum += (double)na;
+                int in = 0;
+                for (int q = 0; q < nex; q++)
+                    if (w->mark[nl - 1][exact[q]] == w->epoch[nl - 1]) in++;
+                rec_sum += nex ? (double)in / nex : 0;
+                if (sampled_inference) {
+                    net->kern->gather_dot(w->full_scores, out->W, out->ld, out->b, w->ids[nl - 1],
+                                          na, w->dense[nl - 2], out->p.n_in);
+                    npred = topk(w->full_scores, w->ids[nl - 1], na, 5, pred);
+                }
+            }
+            double pa[6], na6[6];
+            slide_metrics_point(pred, npred, labels, nlab, pa, na6);
+            for (int k = 1; k <= 5; k++) {
+                lp[k] += pa[k];
+                ln[k] += na6[k];
+            }
+            n_eval++;
+        }
+#pragma omp critical
+        for (int k = 1; k <= 5; k++) {
+            p_sum[k] += lp[k];
+            n_sum[k] += ln[k];
+        }
+    }
+    res->n_eval = n_eval;
+    res->n_skipped = n_skip;
+    for (int k = 1; k <= 5; k++) {
+        res->p_at[k] = n_eval ? p_sum[k] / n_eval : 0;
+        res->ndcg_at[k] = n_eval ? n_sum[k] / n_eval : 0;
+    }
+    res->recall_at_5 = sampled_out && n_eval ? rec_sum / n_eval : NAN;
+    res->active_avg = sampled_out && n_eval ? act_sum / n_eval : (double)out->p.n_out;
+    return SLIDE_OK;
+}
