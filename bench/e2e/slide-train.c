@@ -1,5 +1,6 @@
 /* slide-train: trains the SLIDE network on an XC data set and appends one CSV row per
  * evaluation point (time-vs-accuracy). Thin wrapper over the library; see --help. */
+#include "slide/checkpoint.h"
 #include "slide/data.h"
 #include "slide/kern.h"
 #include "slide/mem.h"
@@ -19,8 +20,20 @@
 static volatile sig_atomic_t g_stop = 0; /* set by SIGINT/SIGTERM: finish the batch, then stop */
 static void on_signal(int sig) { g_stop = sig; }
 
+/* Driver state saved in checkpoints next to the network (followed by the epoch permutation). */
 typedef struct {
-    const char *train, *test, *dataset, *csv, *simd, *run_id;
+    uint64_t magic;
+    int64_t n_train;
+    slide_rng rng;
+    int64_t seen, iter, last_eval_iter, pos, epoch;
+    double train_s, last_eval_train_s, eval_s_total;
+    slide_train_stats st_int, st_all;
+} run_state;
+#define RUN_STATE_MAGIC 0x534C494445535431ULL
+
+typedef struct {
+    const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume;
+    int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
     int eval_every, eval_n, threads, full_output, sampled_inference, normalize, cache, progress;
     uint64_t seed;
@@ -51,6 +64,56 @@ static int check_readable(const char *what, const char *path) {
     return 0;
 }
 
+static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
+    a->loss_sum += b->loss_sum;
+    a->samples += b->samples;
+    a->active_sum += b->active_sum;
+    a->t_forward += b->t_forward;
+    a->t_backward += b->t_backward;
+    a->t_update += b->t_update;
+    a->t_rehash += b->t_rehash;
+    a->t_hash += b->t_hash;
+    a->t_query += b->t_query;
+    a->t_fwd += b->t_fwd;
+    a->t_bwd += b->t_bwd;
+}
+
+/* Appends the run's time breakdown to <csv stem>.breakdown.csv. */
+static int write_breakdown(const char *csv_path, const slide_context *ctx, const char *system,
+                           const char *dataset, const char *simd, int threads, const char *fam,
+                           int K, int L, int batch, double train_s, const slide_train_stats *st,
+                           slide_err *err) {
+    char path[4200];
+    size_t n = strlen(csv_path);
+    if (n > 4 && !strcmp(csv_path + n - 4, ".csv")) n -= 4;
+    snprintf(path, sizeof path, "%.*s.breakdown.csv", (int)n, csv_path);
+    slide_csv *c = NULL;
+    int rc = slide_csv_open(&c, path,
+                            "run_id,utc,git_commit,host,system,dataset,simd,threads,hash_family,K,L,"
+                            "batch,samples,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
+                            "rehash_s,unaccounted_s,hash_share,query_share,forward_share,"
+                            "backward_share,update_share,rehash_share,unaccounted_share",
+                            err);
+    if (rc) return rc;
+    double ph[6] = {st->t_hash, st->t_query, st->t_fwd, st->t_bwd, st->t_update, st->t_rehash};
+    double acc = 0;
+    for (int i = 0; i < 6; i++) acc += ph[i];
+    double un = train_s - acc;
+    char utc[32], row[2048];
+    slide_utc_now(utc, sizeof utc);
+    int w = snprintf(row, sizeof row, "%s,%s,%s,%s,%s,%s,%s,%d,%s,%d,%d,%d,%lld,%.4f", ctx->run_id,
+                     utc, ctx->git_commit, ctx->host, system, dataset, simd, threads, fam, K, L,
+                     batch, (long long)st->samples, train_s);
+    for (int i = 0; i < 6; i++) w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", ph[i]);
+    w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", un);
+    for (int i = 0; i < 6; i++)
+        w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", train_s > 0 ? ph[i] / train_s : 0);
+    snprintf(row + w, sizeof row - (size_t)w, ",%.4f", train_s > 0 ? un / train_s : 0);
+    rc = slide_csv_row(c, row, err);
+    slide_csv_close(c);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     args_t a;
     memset(&a, 0, sizeof a);
@@ -61,6 +124,8 @@ int main(int argc, char **argv) {
     a.csv = "results/slide-train.csv";
     a.simd = "auto";
     a.run_id = "";
+    a.checkpoint = "";
+    a.resume = "";
     a.epochs = 30;
     a.time_budget = 0;
     a.eval_every = 100;
@@ -128,6 +193,9 @@ int main(int argc, char **argv) {
         {"rebuild-decay", SLIDE_OPT_DOUBLE, &a.rebuild_decay, 0, 10, NULL, "after each rebuild the interval grows by this factor (paper: exponential decay of frequency)", 0, NULL},
         {"simd", SLIDE_OPT_STR, &a.simd, 1, 0, NULL, "kernel path: auto|scalar|avx2|avx512 (env SLIDE_SIMD)", 0, NULL},
         {"hugepages", SLIDE_OPT_CHOICE, &a.hugepages, 1, 0, "none|thp|explicit", "page size of weight slabs", 0, NULL},
+        {"checkpoint", SLIDE_OPT_STR, &a.checkpoint, 1, 0, NULL, "write a checkpoint here (temp file + rename) every --checkpoint-every batches and at the end", 0, NULL},
+        {"checkpoint-every", SLIDE_OPT_INT, &a.checkpoint_every, 0, 1e9, NULL, "batches between checkpoints (0 = only at the end)", 0, NULL},
+        {"resume", SLIDE_OPT_STR, &a.resume, 1, 0, NULL, "continue from this checkpoint (same data and configuration)", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
@@ -182,6 +250,7 @@ int main(int argc, char **argv) {
     int exit_code = 0;
     slide_net *net = NULL;
     int64_t *perm = NULL, *eval_ids = NULL;
+    void *blob = NULL;
     if (slide_data_load(&train, a.train, &dop, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         exit_code = 2;
@@ -295,11 +364,60 @@ int main(int argc, char **argv) {
     const int64_t total_samples = (int64_t)ceil(a.epochs * (double)train.n);
     int64_t seen = 0, iter = 0, last_eval_iter = 0;
     double train_s = 0, last_eval_train_s = 0, eval_s_total = 0;
-    slide_train_stats st_int;
+    slide_train_stats st_int, st_all;
     memset(&st_int, 0, sizeof st_int);
+    memset(&st_all, 0, sizeof st_all);
     int64_t pos = train.n; /* position in the current epoch's permutation */
     int64_t epoch = 0;
     int finished = 0;
+    size_t blob_cap = sizeof(run_state) + (size_t)train.n * sizeof(int64_t);
+    blob = malloc(blob_cap);
+    if (!blob) {
+        fprintf(stderr, "slide-train: out of memory\n");
+        exit_code = 2;
+        goto done;
+    }
+    if (*a.resume) {
+        size_t got = 0;
+        run_state rs;
+        if (slide_checkpoint_load(net, a.resume, blob, blob_cap, &got, &err)) {
+            fprintf(stderr, "slide-train: %s\n", err.msg);
+            exit_code = 2;
+            goto done;
+        }
+        memcpy(&rs, blob, sizeof rs);
+        if (got != blob_cap || rs.magic != RUN_STATE_MAGIC || rs.n_train != train.n ||
+            rs.pos < 0 || rs.pos > train.n || rs.seen < 0) {
+            fprintf(stderr, "slide-train: %s: checkpoint was written for another training set\n",
+                    a.resume);
+            exit_code = 2;
+            goto done;
+        }
+        memcpy(perm, (char *)blob + sizeof rs, (size_t)train.n * sizeof(int64_t));
+        for (int64_t i = 0; i < train.n; i++)
+            if (perm[i] < 0 || perm[i] >= train.n) {
+                fprintf(stderr, "slide-train: %s: corrupted permutation\n", a.resume);
+                exit_code = 2;
+                goto done;
+            }
+        rng = rs.rng;
+        seen = rs.seen;
+        iter = rs.iter;
+        last_eval_iter = rs.last_eval_iter;
+        pos = rs.pos;
+        epoch = rs.epoch;
+        train_s = rs.train_s;
+        last_eval_train_s = rs.last_eval_train_s;
+        eval_s_total = rs.eval_s_total;
+        st_int = rs.st_int;
+        st_all = rs.st_all;
+        fprintf(stderr, "[resume] %s: iter %lld, %lld samples, train %.2f s\n", a.resume,
+                (long long)iter, (long long)seen, train_s);
+        if (seen >= total_samples) {
+            fprintf(stderr, "[resume] nothing left to train (--epochs %g reached)\n", a.epochs);
+            goto done;
+        }
+    }
     while (!finished) {
         if (pos >= train.n) { /* new epoch: reshuffle */
             for (int64_t i = train.n - 1; i > 0; i--) {
@@ -315,12 +433,16 @@ int main(int argc, char **argv) {
         if (nb > train.n - pos) nb = train.n - pos;
         if (nb > total_samples - seen) nb = total_samples - seen;
         double t0 = slide_now();
-        if (slide_net_train_batch(net, &train, perm + pos, nb, &st_int, &err)) {
+        slide_train_stats st_b;
+        memset(&st_b, 0, sizeof st_b);
+        if (slide_net_train_batch(net, &train, perm + pos, nb, &st_b, &err)) {
             fprintf(stderr, "slide-train: %s\n", err.msg);
             exit_code = 2;
             goto done;
         }
         train_s += slide_now() - t0;
+        stats_add(&st_int, &st_b);
+        stats_add(&st_all, &st_b);
         pos += nb;
         seen += nb;
         iter++;
@@ -333,7 +455,7 @@ int main(int argc, char **argv) {
                     st_int.samples ? st_int.loss_sum / st_int.samples : 0.0,
                     st_int.samples ? (double)st_int.active_sum / st_int.samples : 0.0);
         }
-        if (!due && !last) continue;
+        if (due || last) {
         /* Evaluation row; the last row evaluates the whole test set. */
         double te = slide_now();
         slide_eval_result ev;
@@ -411,11 +533,44 @@ int main(int argc, char **argv) {
         last_eval_iter = iter;
         last_eval_train_s = train_s;
         if (last) finished = 1;
+        }
+        if (*a.checkpoint && (last || (a.checkpoint_every > 0 && iter % a.checkpoint_every == 0))) {
+            run_state rs;
+            memset(&rs, 0, sizeof rs);
+            rs.magic = RUN_STATE_MAGIC;
+            rs.n_train = train.n;
+            rs.rng = rng;
+            rs.seen = seen;
+            rs.iter = iter;
+            rs.last_eval_iter = last_eval_iter;
+            rs.pos = pos;
+            rs.epoch = epoch;
+            rs.train_s = train_s;
+            rs.last_eval_train_s = last_eval_train_s;
+            rs.eval_s_total = eval_s_total;
+            rs.st_int = st_int;
+            rs.st_all = st_all;
+            memcpy(blob, &rs, sizeof rs);
+            memcpy((char *)blob + sizeof rs, perm, (size_t)train.n * sizeof(int64_t));
+            double tc = slide_now();
+            if (slide_checkpoint_save(net, a.checkpoint, blob, blob_cap, &err)) {
+                fprintf(stderr, "slide-train: %s\n", err.msg);
+                exit_code = 2;
+                goto done;
+            }
+            if (progress || last)
+                fprintf(stderr, "[checkpoint] %s (iter %lld, %.2f s)\n", a.checkpoint,
+                        (long long)iter, slide_now() - tc);
+        }
     }
+    if (write_breakdown(a.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
+                        a.K, a.L, a.batch, train_s, &st_all, &err))
+        fprintf(stderr, "slide-train: warning: %s\n", err.msg);
     fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
             (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
     if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;
 done:
+    free(blob);
     free(perm);
     free(eval_ids);
     slide_net_destroy(net);

@@ -1,47 +1,12 @@
 /* SLIDE network: per-sample forward over active sets, softmax cross-entropy with labels spread
  * uniformly, backward into shared gradient slabs (HOGWILD), Adam on touched rows, table
  * maintenance schedule, and evaluation (P@k, nDCG@k, LSH recall). */
-#include "slide/network.h"
+#include "net_internal.h"
 #include "slide/rng.h"
 
 #include <math.h>
 #include <omp.h>
 #include <string.h>
-
-/* Per-thread workspace. For layer l: ids[l]/n_act[l] the active neurons (ids NULL = all),
- * val[l] their outputs (compact, n_act entries), dv[l] their deltas; dense[l] the layer's output
- * as a dense vector of n_out (only for layers that feed another layer); dx[l] the gradient with
- * respect to the layer's dense input (n_in; layers l >= 1). */
-typedef struct {
-    uint32_t *ids[SLIDE_MAX_LAYERS];
-    int64_t n_act[SLIDE_MAX_LAYERS];
-    float *val[SLIDE_MAX_LAYERS];
-    float *dv[SLIDE_MAX_LAYERS];
-    float *dense[SLIDE_MAX_LAYERS];
-    float *dx[SLIDE_MAX_LAYERS];
-    uint32_t *mark[SLIDE_MAX_LAYERS];
-    uint32_t epoch[SLIDE_MAX_LAYERS];
-    uint32_t *keys;
-    slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS];
-    float *full_scores;    /* n_out of the last layer, for evaluation */
-    uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */
-    int64_t n_rows[SLIDE_MAX_LAYERS];
-    int64_t cap_rows[SLIDE_MAX_LAYERS];
-    slide_rng rng;
-} slide_ws;
-
-struct slide_net {
-    slide_net_params p;
-    slide_layer layer[SLIDE_MAX_LAYERS];
-    const slide_kern *kern;
-    uint32_t *iota;     /* 0..max n_out-1 */
-    slide_ws *ws;
-    int n_ws;
-    int64_t step;       /* batches trained */
-    int64_t next_rehash, next_rebuild;
-    double rebuild_interval;
-    int hp_in_effect;
-};
 
 /* ------------------------------------------------------------------ params */
 
@@ -242,7 +207,10 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
     w->n_act[l] = 0;
     for (int64_t j = 0; j < n_labels; j++) act_add(w, l, (uint32_t)labels[j]);
     int per = 1 + ly->p.probes;
+    double t0 = slide_now();
     slide_hash_keys_dense(ly->hash, x, ly->p.probes, w->keys);
+    double t1 = slide_now();
+    w->t_hash += t1 - t0;
     int64_t room = ly->max_active - w->n_act[l];
     if (room > 0) {
         /* Query into the tail of ids, then merge (dedup against the labels). */
@@ -264,6 +232,7 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
         while (w->n_act[l] < ly->min_active && guard-- > 0)
             act_add(w, l, slide_rng_below(&w->rng, (uint32_t)n));
     }
+    w->t_query += slide_now() - t1;
 }
 
 /* Forward of point i. train: add labels to sampled output sets. full: every layer computes all
@@ -490,17 +459,22 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
 #pragma omp parallel num_threads(net->n_ws) reduction(+ : loss, active)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
+        w->t_hash = w->t_query = w->t_fwd = w->t_bwd = 0;
 #pragma omp for schedule(dynamic, 4)
         for (int64_t s = 0; s < n; s++) {
             int64_t i = ids[s];
             /* Seeded per (step, sample): random fill does not depend on the thread schedule. */
             slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
+            double a = slide_now();
             forward(net, w, ds, i, 1, 0, NULL, 0);
             const int32_t *labels = ds->lab + ds->lab_ptr[i];
             int64_t nlab = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
             loss += output_delta(w, nl - 1, labels, nlab, scale);
             active += w->n_act[nl - 1];
+            double b = slide_now();
             backward(net, w, ds, i);
+            w->t_fwd += b - a;
+            w->t_bwd += slide_now() - b;
         }
     }
     double t1 = slide_now();
@@ -510,6 +484,18 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
     int rc = run_schedule(net, err);
     double t3 = slide_now();
     if (st) {
+        double th = 0, tq = 0, tf = 0, tb = 0;
+        for (int t = 0; t < net->n_ws; t++) {
+            th += net->ws[t].t_hash;
+            tq += net->ws[t].t_query;
+            tf += net->ws[t].t_fwd;
+            tb += net->ws[t].t_bwd;
+        }
+        /* Forward time includes hashing and query: report them separately. */
+        st->t_hash += th / net->n_ws;
+        st->t_query += tq / net->n_ws;
+        st->t_fwd += (tf - th - tq) / net->n_ws;
+        st->t_bwd += tb / net->n_ws;
         st->loss_sum += loss;
         st->samples += n;
         st->active_sum += active;

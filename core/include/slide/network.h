@@ -50,6 +50,9 @@ typedef struct {
     int64_t samples;
     int64_t active_sum;    /* output-layer active neurons summed over samples */
     double t_forward, t_backward, t_update, t_rehash; /* seconds (wall, per batch phases) */
+    /* Inside the parallel sample loop, thread-seconds divided by the thread count: hashing the
+     * layer input, table queries (plus active-set fill), the rest of forward, backward. */
+    double t_hash, t_query, t_fwd, t_bwd;
 } slide_train_stats;
 
 /* One mini-batch: samples ids[0..n) of ds. Updates weights (HOGWILD + Adam on touched rows),

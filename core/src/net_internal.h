@@ -1,0 +1,46 @@
+/* Internal layout of slide_net and its per-thread workspaces, shared by network.c and
+ * checkpoint.c. Not a public header. */
+#ifndef SLIDE_NET_INTERNAL_H
+#define SLIDE_NET_INTERNAL_H
+
+#include "slide/network.h"
+#include "slide/rng.h"
+
+/* Per-thread workspace. For layer l: ids[l]/n_act[l] the active neurons (ids NULL = all),
+ * val[l] their outputs (compact, n_act entries), dv[l] their deltas; dense[l] the layer's output
+ * as a dense vector of n_out (only for layers that feed another layer); dx[l] the gradient with
+ * respect to the layer's dense input (n_in; layers l >= 1). */
+typedef struct {
+    uint32_t *ids[SLIDE_MAX_LAYERS];
+    int64_t n_act[SLIDE_MAX_LAYERS];
+    float *val[SLIDE_MAX_LAYERS];
+    float *dv[SLIDE_MAX_LAYERS];
+    float *dense[SLIDE_MAX_LAYERS];
+    float *dx[SLIDE_MAX_LAYERS];
+    uint32_t *mark[SLIDE_MAX_LAYERS];
+    uint32_t epoch[SLIDE_MAX_LAYERS];
+    uint32_t *keys;
+    slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS];
+    float *full_scores;    /* n_out of the last layer, for evaluation */
+    uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */
+    int64_t n_rows[SLIDE_MAX_LAYERS];
+    int64_t cap_rows[SLIDE_MAX_LAYERS];
+    slide_rng rng;
+    double t_hash, t_query, t_fwd, t_bwd; /* phase timers of the current batch (seconds) */
+    char pad[64];                         /* keep neighbouring workspaces off this line */
+} slide_ws;
+
+struct slide_net {
+    slide_net_params p;
+    slide_layer layer[SLIDE_MAX_LAYERS];
+    const slide_kern *kern;
+    uint32_t *iota;     /* 0..max n_out-1 */
+    slide_ws *ws;
+    int n_ws;
+    int64_t step;       /* batches trained */
+    int64_t next_rehash, next_rebuild;
+    double rebuild_interval;
+    int hp_in_effect;
+};
+
+#endif
