@@ -1,6 +1,8 @@
 /* Hot-loop kernels behind a dispatch table: one table per SIMD path (scalar reference built
  * without auto-vectorisation, AVX2+FMA, AVX-512). Chosen at run time, never by a global:
- * callers hold the const slide_kern * they were given. */
+ * callers hold the const slide_kern * they were given. No alignment is assumed; any n >= 0.
+ * dot, axpy, gather_dot and sparse_rows_sum differ from scalar only by rounding (FMA, order of
+ * summation): within 1e-5 of sum |terms| (core/tests/test_kern.c checks it). */
 #ifndef SLIDE_KERN_H
 #define SLIDE_KERN_H
 
@@ -26,12 +28,13 @@ typedef struct {
     void (*sparse_rows_sum)(float *out, const float *W, int64_t ld, const int32_t *idx,
                             const float *val, int64_t nnz, int64_t n);
     /* Adam on one row: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr_t * m / (sqrt(v) + eps);
-     * then g = 0. lr_t already includes bias correction. */
+     * then g = 0. lr_t already includes bias correction. Same rounding on every path (no FMA). */
     void (*adam)(float *w, float *m, float *v, float *g, int64_t n, float lr_t, float b1,
                  float b2, float eps);
-    /* x[i] = max(x[i], 0) */
+    /* x[i] = x[i] > 0 ? x[i] : 0 (so -0 and NaN give +0; identical on every path) */
     void (*relu)(float *x, int64_t n);
-    /* max_i x[i] */
+    /* max_i x[i]; -INFINITY when n == 0; NaNs are skipped. Same value on every path (a zero
+     * maximum may come back as -0 on one path and +0 on another). */
     float (*max)(const float *x, int64_t n);
 } slide_kern;
 
@@ -39,11 +42,15 @@ typedef struct {
 int slide_simd_best(void);
 /* Whether a path is compiled in and supported by this CPU. */
 int slide_simd_available(int simd);
+/* Why a path is not available ("CPU lacks avx512f", "not compiled in (...)"), or NULL when it
+ * is. Static string; for messages such as "avx512: skipped: CPU lacks avx512f". */
+const char *slide_simd_unavailable_reason(int simd);
 const char *slide_simd_name(int simd);
 /* Parses "scalar" | "avx2" | "avx512" | "auto" (NULL or "" = auto; also reads SLIDE_SIMD when
  * name is NULL). Returns the path or -1 with err set (unknown name, or not available here). */
 int slide_simd_parse(const char *name, slide_err *err);
-/* Kernel table of a path (must be available). */
+/* Kernel table of a path; NULL when the path is not available (check slide_simd_available or
+ * use slide_simd_parse first). The table is static: never freed. */
 const slide_kern *slide_kern_get(int simd);
 
 #ifdef __cplusplus

@@ -1,0 +1,302 @@
+/* AVX2+FMA kernels (8 floats per vector): unaligned loads everywhere, masked loads/stores for
+ * the last n % 8 elements, several accumulators so FMA latency is hidden. */
+#include "kern_internal.h"
+
+#include <immintrin.h>
+#include <math.h>
+
+/* Lanes [0, rem) set; rem <= 0 gives an empty mask, rem >= 8 a full one. */
+static inline __m256i mask8(int64_t rem) {
+    int r = rem < 0 ? 0 : rem > 8 ? 8 : (int)rem;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Prefetches the first SLIDE_KERN_PF_BYTES of a row (and the line holding its last byte
+ * there, since rows need not start on a cache line). */
+static inline void prefetch_row(const float *row, int64_t n) {
+    int64_t bytes = n * (int64_t)sizeof(float);
+    if (bytes > SLIDE_KERN_PF_BYTES) bytes = SLIDE_KERN_PF_BYTES;
+    if (bytes <= 0) return;
+    const char *p = (const char *)row;
+    for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+    _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+}
+
+static float dot_avx2(const float *a, const float *b, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, mk), _mm256_maskload_ps(b + i, mk), s1);
+    }
+    return hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+static void axpy_avx2(float *y, float alpha, const float *x, int64_t n) {
+    const __m256 va = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 y0 = _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
+        __m256 y1 = _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8));
+        __m256 y2 = _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16));
+        __m256 y3 = _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24));
+        _mm256_storeu_ps(y + i, y0);
+        _mm256_storeu_ps(y + i + 8, y1);
+        _mm256_storeu_ps(y + i + 16, y2);
+        _mm256_storeu_ps(y + i + 24, y3);
+    }
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        __m256 r =
+            _mm256_fmadd_ps(va, _mm256_maskload_ps(x + i, mk), _mm256_maskload_ps(y + i, mk));
+        _mm256_maskstore_ps(y + i, mk, r);
+    }
+}
+
+/* Four dot products against the same x at once: x is loaded once for four rows, eight
+ * independent accumulators, and one shared horizontal reduction. Returns {d0, d1, d2, d3}. */
+static inline __m128 dot4_avx2(const float *r0, const float *r1, const float *r2,
+                               const float *r3, const float *x, int64_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+    __m256 b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + i), x0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + i), x0, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + i), x0, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + i), x0, a3);
+        b0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + i + 8), x1, b0);
+        b1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + i + 8), x1, b1);
+        b2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + i + 8), x1, b2);
+        b3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + i + 8), x1, b3);
+    }
+    if (i + 8 <= n) {
+        __m256 x0 = _mm256_loadu_ps(x + i);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + i), x0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + i), x0, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + i), x0, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + i), x0, a3);
+        i += 8;
+    }
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        __m256 x0 = _mm256_maskload_ps(x + i, mk);
+        b0 = _mm256_fmadd_ps(_mm256_maskload_ps(r0 + i, mk), x0, b0);
+        b1 = _mm256_fmadd_ps(_mm256_maskload_ps(r1 + i, mk), x0, b1);
+        b2 = _mm256_fmadd_ps(_mm256_maskload_ps(r2 + i, mk), x0, b2);
+        b3 = _mm256_fmadd_ps(_mm256_maskload_ps(r3 + i, mk), x0, b3);
+    }
+    a0 = _mm256_add_ps(a0, b0);
+    a1 = _mm256_add_ps(a1, b1);
+    a2 = _mm256_add_ps(a2, b2);
+    a3 = _mm256_add_ps(a3, b3);
+    /* per 128-bit half: hadd(hadd(a0,a1), hadd(a2,a3)) = {sum a0, sum a1, sum a2, sum a3} */
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+static void gather_dot_avx2(float *out, const float *W, int64_t ld, const float *bias,
+                            const uint32_t *ids, int64_t n_ids, const float *x, int64_t n) {
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, n);
+        __m128 s = dot4_avx2(W + (int64_t)ids[j] * ld, W + (int64_t)ids[j + 1] * ld,
+                             W + (int64_t)ids[j + 2] * ld, W + (int64_t)ids[j + 3] * ld, x, n);
+        if (bias)
+            s = _mm_add_ps(s, _mm_setr_ps(bias[ids[j]], bias[ids[j + 1]], bias[ids[j + 2]],
+                                          bias[ids[j + 3]]));
+        _mm_storeu_ps(out + j, s);
+    }
+    for (; j < n_ids; j++) {
+        float s = dot_avx2(W + (int64_t)ids[j] * ld, x, n);
+        out[j] = bias ? bias[ids[j]] + s : s;
+    }
+}
+
+/* out[i0..i0+64) is kept in eight registers while every row adds its slice; the last
+ * (partial) block uses masked loads, with lanes past n masked off entirely. */
+static void sparse_rows_sum_avx2(float *out, const float *W, int64_t ld, const int32_t *idx,
+                                 const float *val, int64_t nnz, int64_t n) {
+    for (int64_t i0 = 0; i0 < n; i0 += 64) {
+        float *o = out + i0;
+        if (i0 + 64 <= n) {
+            __m256 c0 = _mm256_loadu_ps(o), c1 = _mm256_loadu_ps(o + 8);
+            __m256 c2 = _mm256_loadu_ps(o + 16), c3 = _mm256_loadu_ps(o + 24);
+            __m256 c4 = _mm256_loadu_ps(o + 32), c5 = _mm256_loadu_ps(o + 40);
+            __m256 c6 = _mm256_loadu_ps(o + 48), c7 = _mm256_loadu_ps(o + 56);
+            for (int64_t j = 0; j < nnz; j++) {
+                if (i0 == 0 && j + SLIDE_KERN_PF_ROWS < nnz)
+                    prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, n);
+                const float *r = W + (int64_t)idx[j] * ld + i0;
+                __m256 vv = _mm256_set1_ps(val[j]);
+                c0 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r), c0);
+                c1 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r + 8), c1);
+                c2 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r + 16), c2);
+                c3 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r + 24), c3);
+                c4 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r + 32), c4);
+                c5 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r + 40), c5);
+                c6 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r + 48), c6);
+                c7 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r + 56), c7);
+            }
+            _mm256_storeu_ps(o, c0);
+            _mm256_storeu_ps(o + 8, c1);
+            _mm256_storeu_ps(o + 16, c2);
+            _mm256_storeu_ps(o + 24, c3);
+            _mm256_storeu_ps(o + 32, c4);
+            _mm256_storeu_ps(o + 40, c5);
+            _mm256_storeu_ps(o + 48, c6);
+            _mm256_storeu_ps(o + 56, c7);
+        } else {
+            int64_t rem = n - i0;
+            const __m256i m0 = mask8(rem), m1 = mask8(rem - 8), m2 = mask8(rem - 16);
+            const __m256i m3 = mask8(rem - 24), m4 = mask8(rem - 32), m5 = mask8(rem - 40);
+            const __m256i m6 = mask8(rem - 48), m7 = mask8(rem - 56);
+            __m256 c0 = _mm256_maskload_ps(o, m0), c1 = _mm256_maskload_ps(o + 8, m1);
+            __m256 c2 = _mm256_maskload_ps(o + 16, m2), c3 = _mm256_maskload_ps(o + 24, m3);
+            __m256 c4 = _mm256_maskload_ps(o + 32, m4), c5 = _mm256_maskload_ps(o + 40, m5);
+            __m256 c6 = _mm256_maskload_ps(o + 48, m6), c7 = _mm256_maskload_ps(o + 56, m7);
+            for (int64_t j = 0; j < nnz; j++) {
+                if (i0 == 0 && j + SLIDE_KERN_PF_ROWS < nnz)
+                    prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, n);
+                const float *r = W + (int64_t)idx[j] * ld + i0;
+                __m256 vv = _mm256_set1_ps(val[j]);
+                c0 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r, m0), c0);
+                c1 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r + 8, m1), c1);
+                c2 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r + 16, m2), c2);
+                c3 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r + 24, m3), c3);
+                c4 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r + 32, m4), c4);
+                c5 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r + 40, m5), c5);
+                c6 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r + 48, m6), c6);
+                c7 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r + 56, m7), c7);
+            }
+            _mm256_maskstore_ps(o, m0, c0);
+            _mm256_maskstore_ps(o + 8, m1, c1);
+            _mm256_maskstore_ps(o + 16, m2, c2);
+            _mm256_maskstore_ps(o + 24, m3, c3);
+            _mm256_maskstore_ps(o + 32, m4, c4);
+            _mm256_maskstore_ps(o + 40, m5, c5);
+            _mm256_maskstore_ps(o + 48, m6, c6);
+            _mm256_maskstore_ps(o + 56, m7, c7);
+        }
+    }
+}
+
+/* Same operation order as the scalar reference and no FMA (mul, add, IEEE sqrt and div), so
+ * the results match it bit for bit; the kernel is memory-bound anyway. */
+static inline void adam8(float *w, float *m, float *v, float *g, __m256i mk, int masked,
+                         __m256 b1, __m256 b2, __m256 c1, __m256 c2, __m256 lr, __m256 eps) {
+    __m256 gg = masked ? _mm256_maskload_ps(g, mk) : _mm256_loadu_ps(g);
+    __m256 mm = masked ? _mm256_maskload_ps(m, mk) : _mm256_loadu_ps(m);
+    __m256 vv = masked ? _mm256_maskload_ps(v, mk) : _mm256_loadu_ps(v);
+    __m256 ww = masked ? _mm256_maskload_ps(w, mk) : _mm256_loadu_ps(w);
+    mm = _mm256_add_ps(_mm256_mul_ps(b1, mm), _mm256_mul_ps(c1, gg));
+    vv = _mm256_add_ps(_mm256_mul_ps(b2, vv), _mm256_mul_ps(_mm256_mul_ps(c2, gg), gg));
+    ww = _mm256_sub_ps(ww, _mm256_div_ps(_mm256_mul_ps(lr, mm),
+                                         _mm256_add_ps(_mm256_sqrt_ps(vv), eps)));
+    if (masked) {
+        _mm256_maskstore_ps(m, mk, mm);
+        _mm256_maskstore_ps(v, mk, vv);
+        _mm256_maskstore_ps(w, mk, ww);
+        _mm256_maskstore_ps(g, mk, _mm256_setzero_ps());
+    } else {
+        _mm256_storeu_ps(m, mm);
+        _mm256_storeu_ps(v, vv);
+        _mm256_storeu_ps(w, ww);
+        _mm256_storeu_ps(g, _mm256_setzero_ps());
+    }
+}
+
+static void adam_avx2(float *w, float *m, float *v, float *g, int64_t n, float lr_t, float b1,
+                      float b2, float eps) {
+    const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
+    const __m256 c1 = _mm256_set1_ps(1.0f - b1), c2 = _mm256_set1_ps(1.0f - b2);
+    const __m256 vlr = _mm256_set1_ps(lr_t), veps = _mm256_set1_ps(eps);
+    const __m256i full = _mm256_set1_epi32(-1);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        adam8(w + i, m + i, v + i, g + i, full, 0, vb1, vb2, c1, c2, vlr, veps);
+    if (i < n) adam8(w + i, m + i, v + i, g + i, mask8(n - i), 1, vb1, vb2, c1, c2, vlr, veps);
+}
+
+/* maxps(x, 0) returns its second operand unless x > 0: the scalar x > 0 ? x : 0 exactly. */
+static void relu_avx2(float *x, int64_t n) {
+    const __m256 z = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a = _mm256_max_ps(_mm256_loadu_ps(x + i), z);
+        __m256 b = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), z);
+        __m256 c = _mm256_max_ps(_mm256_loadu_ps(x + i + 16), z);
+        __m256 d = _mm256_max_ps(_mm256_loadu_ps(x + i + 24), z);
+        _mm256_storeu_ps(x + i, a);
+        _mm256_storeu_ps(x + i + 8, b);
+        _mm256_storeu_ps(x + i + 16, c);
+        _mm256_storeu_ps(x + i + 24, d);
+    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_max_ps(_mm256_loadu_ps(x + i), z));
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        _mm256_maskstore_ps(x + i, mk, _mm256_max_ps(_mm256_maskload_ps(x + i, mk), z));
+    }
+}
+
+static float max_avx2(const float *x, int64_t n) {
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    __m256 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
+        m2 = _mm256_max_ps(_mm256_loadu_ps(x + i + 16), m2);
+        m3 = _mm256_max_ps(_mm256_loadu_ps(x + i + 24), m3);
+    }
+    for (; i + 8 <= n; i += 8) m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        /* masked-off lanes read as 0, which could exceed every element: make them -inf */
+        __m256 t = _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + i, mk), _mm256_castsi256_ps(mk));
+        m1 = _mm256_max_ps(t, m1);
+    }
+    return hmax8(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+}
+
+const slide_kern slide_kern_avx2 = {
+    .name = "avx2",
+    .simd = SLIDE_SIMD_AVX2,
+    .dot = dot_avx2,
+    .axpy = axpy_avx2,
+    .gather_dot = gather_dot_avx2,
+    .sparse_rows_sum = sparse_rows_sum_avx2,
+    .adam = adam_avx2,
+    .relu = relu_avx2,
+    .max = max_avx2,
+};

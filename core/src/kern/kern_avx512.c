@@ -1,0 +1,246 @@
+/* AVX-512 kernels (16 floats per zmm): unaligned loads, __mmask16 masked loads/stores for the
+ * last n % 16 elements (masked-off lanes are never touched, so no read past the end). */
+#include "kern_internal.h"
+
+#include <immintrin.h>
+#include <math.h>
+
+/* Lanes [0, rem) set; rem <= 0 gives an empty mask, rem >= 16 a full one. */
+static inline __mmask16 mask16(int64_t rem) {
+    if (rem <= 0) return (__mmask16)0;
+    if (rem >= 16) return (__mmask16)0xFFFF;
+    return (__mmask16)((1u << rem) - 1u);
+}
+
+static inline void prefetch_row(const float *row, int64_t n) {
+    int64_t bytes = n * (int64_t)sizeof(float);
+    if (bytes > SLIDE_KERN_PF_BYTES) bytes = SLIDE_KERN_PF_BYTES;
+    if (bytes <= 0) return;
+    const char *p = (const char *)row;
+    for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+    _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+}
+
+static float dot_avx512(const float *a, const float *b, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        __mmask16 mk = mask16(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i),
+                             s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static void axpy_avx512(float *y, float alpha, const float *x, int64_t n) {
+    const __m512 va = _mm512_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 y0 = _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i));
+        __m512 y1 = _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16));
+        __m512 y2 = _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32));
+        __m512 y3 = _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48));
+        _mm512_storeu_ps(y + i, y0);
+        _mm512_storeu_ps(y + i + 16, y1);
+        _mm512_storeu_ps(y + i + 32, y2);
+        _mm512_storeu_ps(y + i + 48, y3);
+    }
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i,
+                         _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        __mmask16 mk = mask16(n - i);
+        __m512 r = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(mk, x + i),
+                                   _mm512_maskz_loadu_ps(mk, y + i));
+        _mm512_mask_storeu_ps(y + i, mk, r);
+    }
+}
+
+/* Sum of each of four zmm vectors, as {s0, s1, s2, s3}: fold to 256 bits, then the AVX
+ * two-level hadd shared by the four. */
+static inline __m128 hsum4x16(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+#define FOLD(a) _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps((a), 1))
+    __m256 h =
+        _mm256_hadd_ps(_mm256_hadd_ps(FOLD(a0), FOLD(a1)), _mm256_hadd_ps(FOLD(a2), FOLD(a3)));
+#undef FOLD
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* Four dot products against the same x: x loaded once per four rows, eight accumulators. */
+static inline __m128 dot4_avx512(const float *r0, const float *r1, const float *r2,
+                                 const float *r3, const float *x, int64_t n) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    __m512 b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i), x0, a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i), x0, a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i), x0, a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i), x0, a3);
+        b0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i + 16), x1, b0);
+        b1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i + 16), x1, b1);
+        b2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i + 16), x1, b2);
+        b3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i + 16), x1, b3);
+    }
+    if (i + 16 <= n) {
+        __m512 x0 = _mm512_loadu_ps(x + i);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + i), x0, a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + i), x0, a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + i), x0, a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + i), x0, a3);
+        i += 16;
+    }
+    if (i < n) {
+        __mmask16 mk = mask16(n - i);
+        __m512 x0 = _mm512_maskz_loadu_ps(mk, x + i);
+        b0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r0 + i), x0, b0);
+        b1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r1 + i), x0, b1);
+        b2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r2 + i), x0, b2);
+        b3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r3 + i), x0, b3);
+    }
+    return hsum4x16(_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1), _mm512_add_ps(a2, b2),
+                    _mm512_add_ps(a3, b3));
+}
+
+static void gather_dot_avx512(float *out, const float *W, int64_t ld, const float *bias,
+                              const uint32_t *ids, int64_t n_ids, const float *x, int64_t n) {
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, n);
+        __m128 s = dot4_avx512(W + (int64_t)ids[j] * ld, W + (int64_t)ids[j + 1] * ld,
+                               W + (int64_t)ids[j + 2] * ld, W + (int64_t)ids[j + 3] * ld, x, n);
+        if (bias)
+            s = _mm_add_ps(s, _mm_setr_ps(bias[ids[j]], bias[ids[j + 1]], bias[ids[j + 2]],
+                                          bias[ids[j + 3]]));
+        _mm_storeu_ps(out + j, s);
+    }
+    for (; j < n_ids; j++) {
+        float s = dot_avx512(W + (int64_t)ids[j] * ld, x, n);
+        out[j] = bias ? bias[ids[j]] + s : s;
+    }
+}
+
+/* out[i0..i0+128) lives in eight zmm registers while every row adds its slice. The last
+ * block is masked per register (registers wholly past n get an empty mask). */
+static void sparse_rows_sum_avx512(float *out, const float *W, int64_t ld, const int32_t *idx,
+                                   const float *val, int64_t nnz, int64_t n) {
+    for (int64_t i0 = 0; i0 < n; i0 += 128) {
+        float *o = out + i0;
+        int64_t rem = n - i0;
+        const __mmask16 m0 = mask16(rem), m1 = mask16(rem - 16), m2 = mask16(rem - 32);
+        const __mmask16 m3 = mask16(rem - 48), m4 = mask16(rem - 64), m5 = mask16(rem - 80);
+        const __mmask16 m6 = mask16(rem - 96), m7 = mask16(rem - 112);
+        __m512 c0 = _mm512_maskz_loadu_ps(m0, o), c1 = _mm512_maskz_loadu_ps(m1, o + 16);
+        __m512 c2 = _mm512_maskz_loadu_ps(m2, o + 32), c3 = _mm512_maskz_loadu_ps(m3, o + 48);
+        __m512 c4 = _mm512_maskz_loadu_ps(m4, o + 64), c5 = _mm512_maskz_loadu_ps(m5, o + 80);
+        __m512 c6 = _mm512_maskz_loadu_ps(m6, o + 96), c7 = _mm512_maskz_loadu_ps(m7, o + 112);
+        for (int64_t j = 0; j < nnz; j++) {
+            if (i0 == 0 && j + SLIDE_KERN_PF_ROWS < nnz)
+                prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, n);
+            const float *r = W + (int64_t)idx[j] * ld + i0;
+            __m512 vv = _mm512_set1_ps(val[j]);
+            c0 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m0, r), c0);
+            c1 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m1, r + 16), c1);
+            c2 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m2, r + 32), c2);
+            c3 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m3, r + 48), c3);
+            c4 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m4, r + 64), c4);
+            c5 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m5, r + 80), c5);
+            c6 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m6, r + 96), c6);
+            c7 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m7, r + 112), c7);
+        }
+        _mm512_mask_storeu_ps(o, m0, c0);
+        _mm512_mask_storeu_ps(o + 16, m1, c1);
+        _mm512_mask_storeu_ps(o + 32, m2, c2);
+        _mm512_mask_storeu_ps(o + 48, m3, c3);
+        _mm512_mask_storeu_ps(o + 64, m4, c4);
+        _mm512_mask_storeu_ps(o + 80, m5, c5);
+        _mm512_mask_storeu_ps(o + 96, m6, c6);
+        _mm512_mask_storeu_ps(o + 112, m7, c7);
+    }
+}
+
+/* Same operation order as the scalar reference, no FMA: bit-identical results. */
+static inline void adam16(float *w, float *m, float *v, float *g, __mmask16 mk, __m512 b1,
+                          __m512 b2, __m512 c1, __m512 c2, __m512 lr, __m512 eps) {
+    __m512 gg = _mm512_maskz_loadu_ps(mk, g);
+    __m512 mm = _mm512_maskz_loadu_ps(mk, m);
+    __m512 vv = _mm512_maskz_loadu_ps(mk, v);
+    __m512 ww = _mm512_maskz_loadu_ps(mk, w);
+    mm = _mm512_add_ps(_mm512_mul_ps(b1, mm), _mm512_mul_ps(c1, gg));
+    vv = _mm512_add_ps(_mm512_mul_ps(b2, vv), _mm512_mul_ps(_mm512_mul_ps(c2, gg), gg));
+    ww = _mm512_sub_ps(ww, _mm512_div_ps(_mm512_mul_ps(lr, mm),
+                                         _mm512_add_ps(_mm512_sqrt_ps(vv), eps)));
+    _mm512_mask_storeu_ps(m, mk, mm);
+    _mm512_mask_storeu_ps(v, mk, vv);
+    _mm512_mask_storeu_ps(w, mk, ww);
+    _mm512_mask_storeu_ps(g, mk, _mm512_setzero_ps());
+}
+
+static void adam_avx512(float *w, float *m, float *v, float *g, int64_t n, float lr_t, float b1,
+                        float b2, float eps) {
+    const __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
+    const __m512 c1 = _mm512_set1_ps(1.0f - b1), c2 = _mm512_set1_ps(1.0f - b2);
+    const __m512 vlr = _mm512_set1_ps(lr_t), veps = _mm512_set1_ps(eps);
+    for (int64_t i = 0; i < n; i += 16)
+        adam16(w + i, m + i, v + i, g + i, mask16(n - i), vb1, vb2, c1, c2, vlr, veps);
+}
+
+/* maxps(x, 0) returns its second operand unless x > 0: the scalar x > 0 ? x : 0 exactly. */
+static void relu_avx512(float *x, int64_t n) {
+    const __m512 z = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 a = _mm512_max_ps(_mm512_loadu_ps(x + i), z);
+        __m512 b = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), z);
+        __m512 c = _mm512_max_ps(_mm512_loadu_ps(x + i + 32), z);
+        __m512 d = _mm512_max_ps(_mm512_loadu_ps(x + i + 48), z);
+        _mm512_storeu_ps(x + i, a);
+        _mm512_storeu_ps(x + i + 16, b);
+        _mm512_storeu_ps(x + i + 32, c);
+        _mm512_storeu_ps(x + i + 48, d);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 mk = mask16(n - i);
+        _mm512_mask_storeu_ps(x + i, mk, _mm512_max_ps(_mm512_maskz_loadu_ps(mk, x + i), z));
+    }
+}
+
+static float max_avx512(const float *x, int64_t n) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+        m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+        m2 = _mm512_max_ps(_mm512_loadu_ps(x + i + 32), m2);
+        m3 = _mm512_max_ps(_mm512_loadu_ps(x + i + 48), m3);
+    }
+    for (; i < n; i += 16) /* masked-off lanes keep -inf */
+        m1 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, mask16(n - i), x + i), m1);
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+}
+
+const slide_kern slide_kern_avx512 = {
+    .name = "avx512",
+    .simd = SLIDE_SIMD_AVX512,
+    .dot = dot_avx512,
+    .axpy = axpy_avx512,
+    .gather_dot = gather_dot_avx512,
+    .sparse_rows_sum = sparse_rows_sum_avx512,
+    .adam = adam_avx512,
+    .relu = relu_avx512,
+    .max = max_avx512,
+};

@@ -1,0 +1,499 @@
+/* Tests for the kernels: every available SIMD path against the scalar reference on random
+ * inputs of awkward lengths and unaligned pointers, the scalar reference against double
+ * precision, and dispatch (names, availability, SLIDE_SIMD). Prints max abs/rel errors. */
+#include "slide/kern.h"
+#include "slide/rng.h"
+#include "test_util.h"
+
+#include <stdint.h>
+
+/* Under ASan buffers end exactly at their last element, so a read or write past the end is
+ * reported; otherwise canaries after the end catch stray writes. Canaries before the start
+ * (the unaligned offset) are checked in both builds. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TAIL_GUARD 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAIL_GUARD 0
+#endif
+#endif
+#ifndef TAIL_GUARD
+#define TAIL_GUARD 16
+#endif
+
+static const int64_t LENS[] = {0,  1,  2,  3,  7,   8,   15,  16,  17,
+                               31, 33, 63, 64, 65, 127, 128, 129, 1000};
+#define N_LENS ((int)(sizeof LENS / sizeof LENS[0]))
+#define N_OFFS 4 /* pointer + 0..3 floats */
+/* -1.2345e7: finite, so a kernel that reads it gives a visibly wrong result, and one that
+ * writes back arithmetic on it changes its bits (a NaN canary would survive NaN + x). */
+#define CANARY 0xcb3c614eu
+
+/* ---------------------------------------------------------------- guarded buffers */
+typedef struct {
+    float *base; /* allocation: off canaries, n data, TAIL_GUARD canaries */
+    float *p;    /* the data, base + off: unaligned when off > 0 */
+    int64_t n, off;
+} buf;
+
+static float canary(void) {
+    uint32_t u = CANARY;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static buf buf_alloc(int64_t n, int64_t off) {
+    buf b = {0};
+    size_t total = (size_t)(off + n + TAIL_GUARD);
+    /* 64-byte aligned base, so base + off really is misaligned by off floats; posix_memalign
+     * (not aligned_alloc) because the size must stay exact for ASan */
+    size_t bytes = total ? total * sizeof(float) : sizeof(float);
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, bytes) != 0) { fprintf(stderr, "out of memory\n"); exit(1); }
+    b.base = mem;
+    b.p = b.base + off;
+    b.n = n;
+    b.off = off;
+    float c = canary();
+    for (int64_t i = 0; i < off; i++) b.base[i] = c;
+    for (int64_t i = 0; i < TAIL_GUARD; i++) b.p[n + i] = c;
+    return b;
+}
+
+static buf buf_rand(int64_t n, int64_t off, slide_rng *r, float lo, float hi) {
+    buf b = buf_alloc(n, off);
+    for (int64_t i = 0; i < n; i++) b.p[i] = lo + (hi - lo) * slide_rng_uniform(r);
+    return b;
+}
+
+static buf buf_copy(const buf *s, int64_t off) {
+    buf b = buf_alloc(s->n, off);
+    if (s->n) memcpy(b.p, s->p, (size_t)s->n * sizeof(float));
+    return b;
+}
+
+static int buf_guards_ok(const buf *b) {
+    uint32_t u;
+    for (int64_t i = 0; i < b->off; i++) {
+        memcpy(&u, &b->base[i], sizeof u);
+        if (u != CANARY) return 0;
+    }
+    for (int64_t i = 0; i < TAIL_GUARD; i++) {
+        memcpy(&u, &b->p[b->n + i], sizeof u);
+        if (u != CANARY) return 0;
+    }
+    return 1;
+}
+
+static void buf_free(buf *b) {
+    free(b->base);
+    b->base = b->p = NULL;
+}
+
+/* ---------------------------------------------------------------- error statistics */
+typedef struct {
+    const char *kernel;
+    double bound;      /* allowed |diff| / scale */
+    const char *scale; /* what the relative error is relative to */
+    double max_abs, max_rel;
+    long cases, bad, guard_bad;
+} stat;
+
+static void stat_add(stat *s, double got, double want, double scale) {
+    double d = fabs(got - want);
+    double rel = d == 0 ? 0 : scale > 0 ? d / scale : INFINITY;
+    if (got != got || want != want) rel = (got != got && want != want) ? 0 : INFINITY;
+    if (d > s->max_abs && d == d) s->max_abs = d;
+    if (rel > s->max_rel) s->max_rel = rel;
+    if (!(rel <= s->bound)) {
+        if (s->bad < 5)
+            fprintf(stderr, "  %s: got %.9g want %.9g (scale %.3g, rel %.3g > %.3g)\n", s->kernel,
+                    got, want, scale, rel, s->bound);
+        s->bad++;
+    }
+}
+
+static void stat_exact(stat *s, float got, float want) {
+    uint32_t a, b;
+    memcpy(&a, &got, sizeof a);
+    memcpy(&b, &want, sizeof b);
+    double d = fabs((double)got - (double)want);
+    if (d > s->max_abs && d == d) s->max_abs = d;
+    if (a != b) {
+        if (s->bad < 5)
+            fprintf(stderr, "  %s: got %.9g (0x%08x) want %.9g (0x%08x), must be identical\n",
+                    s->kernel, (double)got, a, (double)want, b);
+        s->max_rel = INFINITY;
+        s->bad++;
+    }
+}
+
+static void stat_guard(stat *s, const buf *b) {
+    if (!buf_guards_ok(b)) {
+        if (s->guard_bad < 5)
+            fprintf(stderr, "  %s: wrote outside its buffer (n=%lld off=%lld)\n", s->kernel,
+                    (long long)b->n, (long long)b->off);
+        s->guard_bad++;
+    }
+}
+
+static void stat_report(const char *path, const char *vs, const stat *s) {
+    int ok = s->bad == 0 && s->guard_bad == 0;
+    printf("[kern] %-7s vs %-7s %-16s cases %5ld  max_abs %.3e  max_rel %.3e  (bound %s)  %s\n",
+           path, vs, s->kernel, s->cases, s->max_abs, s->max_rel,
+           s->bound == 0 ? "bit-identical" : s->scale, ok ? "ok" : "FAIL");
+    CHECKF(ok, "%s %s: %ld bad values, %ld guard violations", path, s->kernel, s->bad,
+           s->guard_bad);
+}
+
+/* ---------------------------------------------------------------- kernels vs reference */
+static void test_dot(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "dot", .bound = 1e-5, .scale = "1e-5 * sum|a_i b_i|"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            buf a = buf_rand(n, off, r, -1, 1), b = buf_rand(n, (off + 1) % N_OFFS, r, -1, 1);
+            double scale = 0;
+            for (int64_t i = 0; i < n; i++) scale += fabs((double)a.p[i] * b.p[i]);
+            float want = S->dot(a.p, b.p, n), got = F->dot(a.p, b.p, n);
+            stat_add(&st, got, want, scale);
+            st.cases++;
+            stat_guard(&st, &a);
+            stat_guard(&st, &b);
+            buf_free(&a);
+            buf_free(&b);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+static void test_axpy(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "axpy", .bound = 1e-6, .scale = "1e-6 * (|y_i| + |alpha x_i|)"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            float alpha = 2.0f * slide_rng_uniform(r) - 1.0f;
+            buf x = buf_rand(n, (off + 2) % N_OFFS, r, -1, 1);
+            buf y0 = buf_rand(n, 0, r, -1, 1);
+            buf ys = buf_copy(&y0, off), yf = buf_copy(&y0, off);
+            S->axpy(ys.p, alpha, x.p, n);
+            F->axpy(yf.p, alpha, x.p, n);
+            for (int64_t i = 0; i < n; i++)
+                stat_add(&st, yf.p[i], ys.p[i], fabs(y0.p[i]) + fabs(alpha * x.p[i]));
+            st.cases++;
+            stat_guard(&st, &x);
+            stat_guard(&st, &yf);
+            buf_free(&x);
+            buf_free(&y0);
+            buf_free(&ys);
+            buf_free(&yf);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+static void test_gather_dot(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    static const int64_t NIDS[] = {0, 1, 3, 4, 5, 9, 37};
+    stat st = {.kernel = "gather_dot", .bound = 1e-5, .scale = "1e-5 * (|b| + sum|w_i x_i|)"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++)
+            for (int ni = 0; ni < (int)(sizeof NIDS / sizeof NIDS[0]); ni++) {
+                int64_t n = LENS[li], n_ids = NIDS[ni];
+                int64_t rows = 23, ld = n + 1 + (int64_t)slide_rng_below(r, 5); /* ld > n */
+                /* the last row ends at its n-th element: nothing after it may be read */
+                buf W = buf_rand((rows - 1) * ld + n, off, r, -1, 1);
+                buf x = buf_rand(n, (off + 3) % N_OFFS, r, -1, 1);
+                buf bias = buf_rand(rows, 0, r, -1, 1);
+                int use_bias = (ni + li) % 2;
+                uint32_t *ids = malloc((size_t)(n_ids ? n_ids : 1) * sizeof *ids);
+                for (int64_t j = 0; j < n_ids; j++) ids[j] = slide_rng_below(r, (uint32_t)rows);
+                buf os = buf_alloc(n_ids, 0), of = buf_alloc(n_ids, off);
+                const float *b = use_bias ? bias.p : NULL;
+                S->gather_dot(os.p, W.p, ld, b, ids, n_ids, x.p, n);
+                F->gather_dot(of.p, W.p, ld, b, ids, n_ids, x.p, n);
+                for (int64_t j = 0; j < n_ids; j++) {
+                    const float *row = W.p + (int64_t)ids[j] * ld;
+                    double scale = b ? fabs(b[ids[j]]) : 0;
+                    for (int64_t i = 0; i < n; i++) scale += fabs((double)row[i] * x.p[i]);
+                    stat_add(&st, of.p[j], os.p[j], scale);
+                }
+                st.cases++;
+                stat_guard(&st, &W);
+                stat_guard(&st, &of);
+                free(ids);
+                buf_free(&W);
+                buf_free(&x);
+                buf_free(&bias);
+                buf_free(&os);
+                buf_free(&of);
+            }
+    stat_report(F->name, S->name, &st);
+}
+
+static void test_sparse_rows_sum(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    static const int64_t NNZ[] = {0, 1, 2, 5, 17, 40};
+    stat st = {.kernel = "sparse_rows_sum", .bound = 1e-5,
+               .scale = "1e-5 * (|out_i| + sum_j|v_j w_ji|)"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++)
+            for (int zi = 0; zi < (int)(sizeof NNZ / sizeof NNZ[0]); zi++) {
+                int64_t n = LENS[li], nnz = NNZ[zi];
+                int64_t rows = 31, ld = n + (int64_t)slide_rng_below(r, 4); /* ld >= n */
+                buf W = buf_rand((rows - 1) * ld + n, (off + 1) % N_OFFS, r, -1, 1);
+                int32_t *idx = malloc((size_t)(nnz ? nnz : 1) * sizeof *idx);
+                buf val = buf_rand(nnz, 0, r, -2, 2);
+                for (int64_t j = 0; j < nnz; j++)
+                    idx[j] = (int32_t)slide_rng_below(r, (uint32_t)rows);
+                buf o0 = buf_rand(n, 0, r, -1, 1);
+                buf os = buf_copy(&o0, 0), of = buf_copy(&o0, off);
+                S->sparse_rows_sum(os.p, W.p, ld, idx, val.p, nnz, n);
+                F->sparse_rows_sum(of.p, W.p, ld, idx, val.p, nnz, n);
+                for (int64_t i = 0; i < n; i++) {
+                    double scale = fabs(o0.p[i]);
+                    for (int64_t j = 0; j < nnz; j++)
+                        scale += fabs((double)val.p[j] * W.p[(int64_t)idx[j] * ld + i]);
+                    stat_add(&st, of.p[i], os.p[i], scale);
+                }
+                st.cases++;
+                stat_guard(&st, &W);
+                stat_guard(&st, &of);
+                free(idx);
+                buf_free(&W);
+                buf_free(&val);
+                buf_free(&o0);
+                buf_free(&os);
+                buf_free(&of);
+            }
+    stat_report(F->name, S->name, &st);
+}
+
+static void test_adam(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "adam", .bound = 1e-6,
+               .scale = "1e-6 * (|old| + |step|) for w, m, v; g exactly 0"};
+    const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            buf w0 = buf_rand(n, 0, r, -1, 1), m0 = buf_rand(n, 0, r, -0.1f, 0.1f);
+            buf v0 = buf_rand(n, 0, r, 0, 0.01f), g0 = buf_rand(n, 0, r, -1, 1);
+            buf ws = buf_copy(&w0, 0), ms = buf_copy(&m0, 0), vs = buf_copy(&v0, 0),
+                gs = buf_copy(&g0, 0);
+            /* four different misalignments at once */
+            buf wf = buf_copy(&w0, off), mf = buf_copy(&m0, (off + 1) % N_OFFS),
+                vf = buf_copy(&v0, (off + 2) % N_OFFS), gf = buf_copy(&g0, (off + 3) % N_OFFS);
+            S->adam(ws.p, ms.p, vs.p, gs.p, n, lr, b1, b2, eps);
+            F->adam(wf.p, mf.p, vf.p, gf.p, n, lr, b1, b2, eps);
+            for (int64_t i = 0; i < n; i++) {
+                double g = g0.p[i];
+                stat_add(&st, mf.p[i], ms.p[i], fabs(b1 * m0.p[i]) + fabs((1 - b1) * g));
+                stat_add(&st, vf.p[i], vs.p[i], fabs(b2 * v0.p[i]) + fabs((1 - b2) * g * g));
+                stat_add(&st, wf.p[i], ws.p[i], fabs(w0.p[i]) + fabs(ws.p[i] - w0.p[i]));
+                stat_exact(&st, gf.p[i], 0.0f);
+            }
+            st.cases++;
+            stat_guard(&st, &wf);
+            stat_guard(&st, &mf);
+            stat_guard(&st, &vf);
+            stat_guard(&st, &gf);
+            buf *all[] = {&w0, &m0, &v0, &g0, &ws, &ms, &vs, &gs, &wf, &mf, &vf, &gf};
+            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+/* Random values with some exact zeros, -0, +-inf and NaN mixed in (relu must match bitwise). */
+static buf buf_special(int64_t n, int64_t off, slide_rng *r, float lo, float hi, int specials) {
+    buf b = buf_rand(n, off, r, lo, hi);
+    if (specials)
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t k = slide_rng_below(r, 16);
+            if (k == 0) b.p[i] = 0.0f;
+            else if (k == 1) b.p[i] = -0.0f;
+            else if (k == 2) b.p[i] = NAN;
+            else if (k == 3) b.p[i] = (i & 1) ? INFINITY : -INFINITY;
+        }
+    return b;
+}
+
+static void test_relu(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "relu", .bound = 0, .scale = "exact"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            buf x0 = buf_special(n, 0, r, -1, 1, off % 2);
+            buf xs = buf_copy(&x0, 0), xf = buf_copy(&x0, off);
+            S->relu(xs.p, n);
+            F->relu(xf.p, n);
+            for (int64_t i = 0; i < n; i++) stat_exact(&st, xf.p[i], xs.p[i]);
+            st.cases++;
+            stat_guard(&st, &xf);
+            buf_free(&x0);
+            buf_free(&xs);
+            buf_free(&xf);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+static void test_max(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "max", .bound = 0, .scale = "exact"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            /* all-negative inputs catch masked-off lanes that read as 0 */
+            int neg = off % 2;
+            buf x = buf_rand(n, off, r, neg ? -2.0f : -1.0f, neg ? -1.0f : 1.0f);
+            if (n > 0 && off == 3) x.p[n - 1] = 5.0f; /* maximum in the tail */
+            stat_exact(&st, F->max(x.p, n), S->max(x.p, n));
+            st.cases++;
+            stat_guard(&st, &x);
+            buf_free(&x);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+/* The reference itself against double precision: the same bounds. */
+static void test_scalar_vs_double(const slide_kern *S, slide_rng *r) {
+    stat sd = {.kernel = "dot", .bound = 1e-5, .scale = "1e-5 * sum|a_i b_i|"};
+    stat sg = {.kernel = "gather_dot", .bound = 1e-5, .scale = "1e-5 * (|b| + sum|w_i x_i|)"};
+    stat ss = {.kernel = "sparse_rows_sum", .bound = 1e-5,
+               .scale = "1e-5 * (|out_i| + sum_j|v_j w_ji|)"};
+    for (int li = 0; li < N_LENS; li++) {
+        int64_t n = LENS[li], rows = 7, ld = n + 2, nnz = 9;
+        buf W = buf_rand(rows * ld, 0, r, -1, 1), x = buf_rand(n, 0, r, -1, 1);
+        buf bias = buf_rand(rows, 0, r, -1, 1), val = buf_rand(nnz, 0, r, -1, 1);
+        uint32_t ids[5];
+        int32_t idx[9];
+        for (int j = 0; j < 5; j++) ids[j] = slide_rng_below(r, (uint32_t)rows);
+        for (int j = 0; j < 9; j++) idx[j] = (int32_t)slide_rng_below(r, (uint32_t)rows);
+        float out[5];
+        S->gather_dot(out, W.p, ld, bias.p, ids, 5, x.p, n);
+        for (int j = 0; j < 5; j++) {
+            const float *row = W.p + (int64_t)ids[j] * ld;
+            double want = bias.p[ids[j]], scale = fabs(bias.p[ids[j]]), d = 0, dscale = 0;
+            for (int64_t i = 0; i < n; i++) {
+                d += (double)row[i] * x.p[i];
+                dscale += fabs((double)row[i] * x.p[i]);
+            }
+            stat_add(&sg, out[j], want + d, scale + dscale);
+            if (j == 0) stat_add(&sd, S->dot(row, x.p, n), d, dscale);
+        }
+        buf o = buf_rand(n, 0, r, -1, 1), o0 = buf_copy(&o, 0);
+        S->sparse_rows_sum(o.p, W.p, ld, idx, val.p, nnz, n);
+        for (int64_t i = 0; i < n; i++) {
+            double want = o0.p[i], scale = fabs(o0.p[i]);
+            for (int j = 0; j < nnz; j++) {
+                want += (double)val.p[j] * W.p[(int64_t)idx[j] * ld + i];
+                scale += fabs((double)val.p[j] * W.p[(int64_t)idx[j] * ld + i]);
+            }
+            stat_add(&ss, o.p[i], want, scale);
+        }
+        sd.cases++, sg.cases++, ss.cases++;
+        buf *all[] = {&W, &x, &bias, &val, &o, &o0};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+    }
+    stat_report("scalar", "double", &sd);
+    stat_report("scalar", "double", &sg);
+    stat_report("scalar", "double", &ss);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+static int contains(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
+
+static void test_dispatch(void) {
+    slide_err e;
+    CHECK(slide_simd_available(SLIDE_SIMD_SCALAR));
+    CHECK(slide_simd_unavailable_reason(SLIDE_SIMD_SCALAR) == NULL);
+    CHECK(!slide_simd_available(-1) && !slide_simd_available(3));
+    CHECK(slide_simd_unavailable_reason(3) != NULL);
+    CHECK(slide_kern_get(-1) == NULL && slide_kern_get(3) == NULL);
+    CHECK(strcmp(slide_simd_name(SLIDE_SIMD_SCALAR), "scalar") == 0);
+    CHECK(strcmp(slide_simd_name(SLIDE_SIMD_AVX2), "avx2") == 0);
+    CHECK(strcmp(slide_simd_name(SLIDE_SIMD_AVX512), "avx512") == 0);
+    CHECK(strcmp(slide_simd_name(9), "unknown") == 0);
+
+    int best = slide_simd_best();
+    CHECK(slide_simd_available(best));
+    for (int s = best + 1; s <= SLIDE_SIMD_AVX512; s++) CHECK(!slide_simd_available(s));
+    for (int s = 0; s <= SLIDE_SIMD_AVX512; s++) {
+        const slide_kern *k = slide_kern_get(s);
+        if (!slide_simd_available(s)) {
+            CHECK(k == NULL);
+            CHECK(slide_simd_unavailable_reason(s) != NULL);
+            slide_err_clear(&e);
+            CHECK(slide_simd_parse(slide_simd_name(s), &e) == -1);
+            CHECK(e.code == SLIDE_EUNSUP);
+            CHECKF(contains(e.msg, slide_simd_name(s)) && contains(e.msg, "scalar"), "%s", e.msg);
+            printf("[kern] parse(\"%s\") -> %s\n", slide_simd_name(s), e.msg);
+            continue;
+        }
+        CHECK(k != NULL);
+        if (!k) continue;
+        CHECK(k->simd == s && strcmp(k->name, slide_simd_name(s)) == 0);
+        CHECK(k->dot && k->axpy && k->gather_dot && k->sparse_rows_sum && k->adam && k->relu &&
+              k->max);
+        CHECK(slide_simd_parse(slide_simd_name(s), &e) == s);
+    }
+
+    CHECK(slide_simd_parse("auto", &e) == best);
+    CHECK(slide_simd_parse("", &e) == best);
+    static const char *bad[] = {"bogus", "AVX2", "avx", "scalar ", "avx5120", "sse"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        slide_err_clear(&e);
+        CHECKF(slide_simd_parse(bad[i], &e) == -1, "'%s' accepted", bad[i]);
+        CHECK(e.code == SLIDE_EINVAL);
+        CHECKF(contains(e.msg, bad[i]) && contains(e.msg, "available here: scalar"), "%s", e.msg);
+    }
+    CHECK(slide_simd_parse("bogus", NULL) == -1); /* err may be NULL */
+    slide_simd_parse("bogus", &e);
+    printf("[kern] parse(\"bogus\") -> %s\n", e.msg);
+
+    /* SLIDE_SIMD is read only when name is NULL; unset or empty means auto */
+    const char *saved = getenv("SLIDE_SIMD");
+    char *saved_copy = saved ? strdup(saved) : NULL;
+    unsetenv("SLIDE_SIMD");
+    CHECK(slide_simd_parse(NULL, &e) == best);
+    setenv("SLIDE_SIMD", "", 1);
+    CHECK(slide_simd_parse(NULL, &e) == best);
+    setenv("SLIDE_SIMD", "scalar", 1);
+    CHECK(slide_simd_parse(NULL, &e) == SLIDE_SIMD_SCALAR);
+    CHECK(slide_simd_parse("auto", &e) == best); /* an explicit name wins over the variable */
+    setenv("SLIDE_SIMD", "auto", 1);
+    CHECK(slide_simd_parse(NULL, &e) == best);
+    setenv("SLIDE_SIMD", slide_simd_name(best), 1);
+    CHECK(slide_simd_parse(NULL, &e) == best);
+    setenv("SLIDE_SIMD", "nope", 1);
+    slide_err_clear(&e);
+    CHECK(slide_simd_parse(NULL, &e) == -1);
+    CHECKF(contains(e.msg, "nope") && contains(e.msg, "SLIDE_SIMD"), "%s", e.msg);
+    if (saved_copy) setenv("SLIDE_SIMD", saved_copy, 1);
+    else unsetenv("SLIDE_SIMD");
+    free(saved_copy);
+    printf("[kern] dispatch: best=%s\n", slide_simd_name(best));
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep results and failure lines in order */
+    test_dispatch();
+    const slide_kern *S = slide_kern_get(SLIDE_SIMD_SCALAR);
+    CHECK(S != NULL);
+    if (!S) TEST_MAIN_END();
+    slide_rng r;
+    slide_rng_seed(&r, 20200302, 0);
+    test_scalar_vs_double(S, &r);
+    for (int s = SLIDE_SIMD_AVX2; s <= SLIDE_SIMD_AVX512; s++) {
+        if (!slide_simd_available(s)) {
+            printf("[kern] %s: skipped: %s\n", slide_simd_name(s),
+                   slide_simd_unavailable_reason(s));
+            continue;
+        }
+        const slide_kern *F = slide_kern_get(s);
+        slide_rng_seed(&r, 20200302, (uint64_t)s);
+        test_dot(F, S, &r);
+        test_axpy(F, S, &r);
+        test_gather_dot(F, S, &r);
+        test_sparse_rows_sum(F, S, &r);
+        test_adam(F, S, &r);
+        test_relu(F, S, &r);
+        test_max(F, S, &r);
+    }
+    TEST_MAIN_END();
+}
