@@ -43,7 +43,8 @@ void slide_net_params_shape(slide_net_params *p, int64_t d, int64_t l) {
 }
 
 const char *slide_net_params_check(const slide_net_params *p) {
-    if (p->n_layers < 1 || p->n_layers > SLIDE_MAX_LAYERS) return "number of layers must be 1..8";
+    if (p->n_layers < 2 || p->n_layers > SLIDE_MAX_LAYERS)
+        return "number of layers must be 2..8 (at least one hidden layer)";
     if (!p->layer[0].input_major) return "the first layer must be input-major (full)";
     for (int i = 0; i < p->n_layers; i++) {
         const slide_layer_params *lp = &p->layer[i];
@@ -238,13 +239,14 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
 /* Forward of point i. train: add labels to sampled output sets. full: every layer computes all
  * neurons (sampling off). After the call, w->ids/n_act/val hold each layer's active outputs;
  * the last layer's val holds softmax probabilities (train) or raw logits (!train). */
-static void forward(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int train,
-                    int full, const uint32_t *force_act, int64_t n_force) {
+static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
+                           int train, int full, const uint32_t *force_act, int64_t n_force,
+                           int upto) {
     const slide_kern *k = net->kern;
     const int nl = net->p.n_layers;
     const int32_t *labels = ds->lab + ds->lab_ptr[i];
     const int64_t n_labels = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
-    for (int l = 0; l < nl; l++) {
+    for (int l = 0; l < upto; l++) {
         const slide_layer *ly = &net->layer[l];
         const int64_t n_out = ly->p.n_out;
         float *outv = w->val[l];
@@ -291,6 +293,11 @@ static void forward(const slide_net *net, slide_ws *w, const slide_data *ds, int
             for (int64_t j = 0; j < na; j++) outv[j] *= inv;
         }
     }
+}
+
+static void forward(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int train,
+                    int full, const uint32_t *force_act, int64_t n_force) {
+    forward_layers(net, w, ds, i, train, full, force_act, n_force, net->p.n_layers);
 }
 
 /* ------------------------------------------------------------------ backward */
@@ -539,25 +546,26 @@ void slide_net_forward_full(slide_net *net, const slide_data *ds, int64_t i, flo
 
 /* ------------------------------------------------------------------ evaluation */
 
-/* Top-k (k <= 5) of scores over ids (ids NULL = 0..n-1), best first; ties by lower id. */
-static int topk(const float *scores, const uint32_t *ids, int64_t n, int k, uint32_t *out) {
-    float best[5];
-    int m = 0;
+/* Running top-k (k <= 5), best first, ties to the lower id: merges scores over ids (ids NULL =
+ * 0..n-1) into best/bid holding *m entries. */
+static void topk_update(float *best, uint32_t *bid, int *m, int k, const float *scores,
+                        const uint32_t *ids, int64_t n) {
+    int mm = *m;
     for (int64_t j = 0; j < n; j++) {
         float s = scores[j];
         uint32_t id = ids ? ids[j] : (uint32_t)j;
-        if (m == k && !(s > best[k - 1])) continue;
-        int pos = m < k ? m : k - 1;
-        while (pos > 0 && (s > best[pos - 1] || (s == best[pos - 1] && id < out[pos - 1]))) {
+        if (mm == k && !(s > best[k - 1] || (s == best[k - 1] && id < bid[k - 1]))) continue;
+        int pos = mm < k ? mm : k - 1;
+        while (pos > 0 && (s > best[pos - 1] || (s == best[pos - 1] && id < bid[pos - 1]))) {
             best[pos] = best[pos - 1];
-            out[pos] = out[pos - 1];
+            bid[pos] = bid[pos - 1];
             pos--;
         }
         best[pos] = s;
-        out[pos] = id;
-        if (m < k) m++;
+        bid[pos] = id;
+        if (mm < k) mm++;
     }
-    return m;
+    *m = mm;
 }
 
 void slide_metrics_point(const uint32_t *pred, int n_pred, const int32_t *labels, int n_labels,
@@ -581,6 +589,11 @@ void slide_metrics_point(const uint32_t *pred, int n_pred, const int32_t *labels
     p_at[0] = ndcg_at[0] = 0;
 }
 
+/* Points per evaluation task and output rows per block: a block of weight rows (EVAL_ROWS x 128
+ * floats = 256 KB) stays in L2 while every point of the task is scored against it. */
+#define EVAL_CHUNK 64
+#define EVAL_ROWS 512
+
 int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                        int sampled_inference, slide_eval_result *res, slide_err *err) {
     memset(res, 0, sizeof *res);
@@ -592,58 +605,93 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                              (long long)ds->d, (long long)ds->l);
     if (!ids) n = ds->n;
     const int sampled_out = out->p.sampled;
+    const int64_t H = out->p.n_in, n_out = out->p.n_out;
+    const int64_t n_chunks = (n + EVAL_CHUNK - 1) / EVAL_CHUNK;
     double p_sum[6] = {0}, n_sum[6] = {0}, rec_sum = 0, act_sum = 0;
     int64_t n_eval = 0, n_skip = 0;
-#pragma omp parallel num_threads(net->n_ws) reduction(+ : rec_sum, act_sum, n_eval, n_skip)
+    int oom = 0;
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : rec_sum, act_sum, n_eval, n_skip, oom)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
+        float *hid = malloc((size_t)EVAL_CHUNK * (size_t)H * sizeof(float));
+        float *sc = malloc((size_t)EVAL_ROWS * sizeof(float));
         double lp[6] = {0}, ln[6] = {0};
-#pragma omp for schedule(dynamic, 16)
-        for (int64_t s = 0; s < n; s++) {
-            int64_t i = ids ? ids[s] : s;
-            const int32_t *labels = ds->lab + ds->lab_ptr[i];
-            int nlab = (int)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]);
-            if (nlab == 0) {
-                n_skip++;
-                continue;
+        if (!hid || !sc) oom = 1;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t c = 0; c < n_chunks; c++) {
+            if (!hid || !sc) continue;
+            int64_t pts[EVAL_CHUNK];
+            int cnt = 0;
+            for (int64_t s = c * EVAL_CHUNK; s < n && s < (c + 1) * EVAL_CHUNK; s++) {
+                int64_t i = ids ? ids[s] : s;
+                if (ds->lab_ptr[i + 1] == ds->lab_ptr[i]) {
+                    n_skip++;
+                    continue;
+                }
+                /* Hidden layers in full; the output layer is scored below, blocked. */
+                forward_layers(net, w, ds, i, 0, 1, NULL, 0, nl - 1);
+                memcpy(hid + (int64_t)cnt * H, w->dense[nl - 2], (size_t)H * sizeof(float));
+                pts[cnt++] = i;
             }
-            slide_rng_seed(&w->rng, net->p.seed, 0xE7A1000000000000ULL ^ (uint64_t)i);
-            uint32_t pred[5], exact[5];
-            int npred;
-            /* Exact scores over all output neurons (the hidden layers in full). */
-            forward(net, w, ds, i, 0, 1, NULL, 0);
-            int nex = topk(w->val[nl - 1], NULL, out->p.n_out, 5, exact);
-            npred = nex;
-            memcpy(pred, exact, sizeof pred);
-            if (sampled_out) {
-                /* The active set sampling would give for this input (no labels added). */
-                select_active(net, w, nl - 1, w->dense[nl - 2], NULL, 0);
-                int64_t na = w->n_act[nl - 1];
-                act_sum += (double)na;
-                int in = 0;
-                for (int q = 0; q < nex; q++)
-                    if (w->mark[nl - 1][exact[q]] == w->epoch[nl - 1]) in++;
-                rec_sum += nex ? (double)in / nex : 0;
-                if (sampled_inference) {
-                    net->kern->gather_dot(w->full_scores, out->W, out->ld, out->b, w->ids[nl - 1],
-                                          na, w->dense[nl - 2], out->p.n_in);
-                    npred = topk(w->full_scores, w->ids[nl - 1], na, 5, pred);
+            float best[EVAL_CHUNK][5];
+            uint32_t exact[EVAL_CHUNK][5];
+            int nex[EVAL_CHUNK];
+            memset(nex, 0, sizeof nex);
+            for (int64_t r0 = 0; r0 < n_out; r0 += EVAL_ROWS) {
+                int64_t nr = n_out - r0 < EVAL_ROWS ? n_out - r0 : EVAL_ROWS;
+                for (int q = 0; q < cnt; q++) {
+                    net->kern->gather_dot(sc, out->W, out->ld, out->b, net->iota + r0, nr,
+                                          hid + (int64_t)q * H, H);
+                    topk_update(best[q], exact[q], &nex[q], 5, sc, net->iota + r0, nr);
                 }
             }
-            double pa[6], na6[6];
-            slide_metrics_point(pred, npred, labels, nlab, pa, na6);
-            for (int k = 1; k <= 5; k++) {
-                lp[k] += pa[k];
-                ln[k] += na6[k];
+            for (int q = 0; q < cnt; q++) {
+                int64_t i = pts[q];
+                const int32_t *labels = ds->lab + ds->lab_ptr[i];
+                int nlab = (int)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]);
+                uint32_t pred[5];
+                int npred = nex[q];
+                memcpy(pred, exact[q], sizeof pred);
+                if (sampled_out) {
+                    const float *x = hid + (int64_t)q * H;
+                    /* The active set sampling would give for this input (no labels added). */
+                    slide_rng_seed(&w->rng, net->p.seed, 0xE7A1000000000000ULL ^ (uint64_t)i);
+                    select_active(net, w, nl - 1, x, NULL, 0);
+                    int64_t na = w->n_act[nl - 1];
+                    act_sum += (double)na;
+                    int in = 0;
+                    for (int e = 0; e < nex[q]; e++)
+                        if (w->mark[nl - 1][exact[q][e]] == w->epoch[nl - 1]) in++;
+                    rec_sum += nex[q] ? (double)in / nex[q] : 0;
+                    if (sampled_inference) {
+                        float sb[5];
+                        npred = 0;
+                        for (int64_t j0 = 0; j0 < na; j0 += EVAL_ROWS) {
+                            int64_t nj = na - j0 < EVAL_ROWS ? na - j0 : EVAL_ROWS;
+                            net->kern->gather_dot(sc, out->W, out->ld, out->b, w->ids[nl - 1] + j0,
+                                                  nj, x, H);
+                            topk_update(sb, pred, &npred, 5, sc, w->ids[nl - 1] + j0, nj);
+                        }
+                    }
+                }
+                double pa[6], na6[6];
+                slide_metrics_point(pred, npred, labels, nlab, pa, na6);
+                for (int k = 1; k <= 5; k++) {
+                    lp[k] += pa[k];
+                    ln[k] += na6[k];
+                }
+                n_eval++;
             }
-            n_eval++;
         }
 #pragma omp critical
         for (int k = 1; k <= 5; k++) {
             p_sum[k] += lp[k];
             n_sum[k] += ln[k];
         }
+        free(hid);
+        free(sc);
     }
+    if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for evaluation buffers");
     res->n_eval = n_eval;
     res->n_skipped = n_skip;
     for (int k = 1; k <= 5; k++) {
