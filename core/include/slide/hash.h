@@ -15,6 +15,10 @@ typedef enum { SLIDE_HASH_SIMHASH = 0, SLIDE_HASH_WTA = 1, SLIDE_HASH_DWTA = 2 }
 #define SLIDE_HASH_MAX_K 32
 #define SLIDE_HASH_MAX_L 1024
 #define SLIDE_HASH_MAX_PROBES 16
+/* Most hash functions per object (K*L). Hashing calls allocate nothing; their per-function
+ * scratch lives on the stack: at most ~40 bytes per function (160 KB at this limit, ~12 KB for
+ * K*L = 300). */
+#define SLIDE_HASH_MAX_KL 4096
 
 typedef struct {
     int family;       /* slide_hash_family */
@@ -57,10 +61,25 @@ void slide_hash_codes_sparse(const slide_hash *h, const int32_t *idx, const floa
  * (SimHash: flip the bits with the smallest |projection|; WTA/DWTA: replace a bin's winner by its
  * runner-up, smallest margin first). n_probes in 0..SLIDE_HASH_MAX_PROBES. Probe keys equal to
  * the main key are allowed (the table dedups). Dense and sparse forms of the same vector give
- * the same keys. */
+ * the same keys (finite values, distinct sparse indices; SimHash also needs them ascending, as
+ * its float sums follow the given order). Sparse entries with an index outside [0, dim) are
+ * ignored. WTA/DWTA require dim >= bin_size (a bin holds distinct dims) and dim <= 2^24. */
 void slide_hash_keys_dense(const slide_hash *h, const float *x, int n_probes, uint32_t *keys);
 void slide_hash_keys_sparse(const slide_hash *h, const int32_t *idx, const float *val, int nnz,
                             int n_probes, uint32_t *keys);
+
+/* Introspection for tests and tools. WTA/DWTA: sets *dims to the bin_size input dimensions that
+ * function j (0..K*L-1) reads, in slot order (code = slot of the winner), and returns bin_size;
+ * returns 0 for SimHash or j out of range. */
+int slide_hash_bin_dims(const slide_hash *h, int j, const int32_t **dims);
+/* SimHash: the projection entry (-1, 0 or +1) of function j at input dimension f; 0 for other
+ * families or out-of-range arguments. */
+int slide_hash_simhash_entry(const slide_hash *h, int64_t f, int j);
+/* Which kernels this object uses: "avx2" or "scalar" (chosen at creation from the CPU;
+ * SLIDE_SIMD=scalar in the environment forces "scalar"). Both give identical codes. Likewise
+ * SLIDE_HASH_DENSIFY=forward|inverse forces one of DWTA densification's two (equivalent)
+ * strategies; by default each call picks the cheaper one. Both knobs exist for tests. */
+const char *slide_hash_simd_path(const slide_hash *h);
 
 /* Hashes n dense rows (row i at x + i*stride) in parallel (OpenMP), no probes:
  * keys[i*L + t]. */
