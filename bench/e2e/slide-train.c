@@ -32,7 +32,8 @@ typedef struct {
 #define RUN_STATE_MAGIC 0x534C494445535431ULL
 
 typedef struct {
-    const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume;
+    const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
+    int no_pin;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
     int eval_every, eval_n, threads, full_output, sampled_inference, normalize, cache, progress;
@@ -40,7 +41,7 @@ typedef struct {
     int hidden, batch, family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
     double min_active, max_active, rebuild_decay;
     float lr, init_std;
-    int rehash, rebuild, hugepages, numa;
+    int rehash, rebuild, hugepages;
 } args_t;
 
 static int check_readable(const char *what, const char *path) {
@@ -125,6 +126,7 @@ int main(int argc, char **argv) {
     a.simd = "auto";
     a.run_id = "";
     a.checkpoint = "";
+    a.numa = "local";
     a.resume = "";
     a.epochs = 30;
     a.time_budget = 0;
@@ -153,7 +155,7 @@ int main(int argc, char **argv) {
     a.rehash = 20;
     a.rebuild = 100;
     a.rebuild_decay = 0;
-    a.hugepages = SLIDE_HP_NONE;
+    a.hugepages = SLIDE_HP_THP;
 
     slide_opt opts[] = {
         {"train", SLIDE_OPT_STR, &a.train, 1, 0, NULL, "training set (XC text format)", 0, NULL},
@@ -196,6 +198,8 @@ int main(int argc, char **argv) {
         {"checkpoint", SLIDE_OPT_STR, &a.checkpoint, 1, 0, NULL, "write a checkpoint here (temp file + rename) every --checkpoint-every batches and at the end", 0, NULL},
         {"checkpoint-every", SLIDE_OPT_INT, &a.checkpoint_every, 0, 1e9, NULL, "batches between checkpoints (0 = only at the end)", 0, NULL},
         {"resume", SLIDE_OPT_STR, &a.resume, 1, 0, NULL, "continue from this checkpoint (same data and configuration)", 0, NULL},
+        {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
+        {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
@@ -214,6 +218,21 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (rc) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        slide_opts_free(opts);
+        return 2;
+    }
+    /* Pin threads by default: the OpenMP runtime reads its environment at start-up, so set it
+     * and re-execute once (recorded in the omp_proc_bind column either way). */
+    if (!a.no_pin && !getenv("OMP_PROC_BIND") && !getenv("SLIDE_NO_REEXEC")) {
+        setenv("OMP_PROC_BIND", "true", 1);
+        if (!getenv("OMP_PLACES")) setenv("OMP_PLACES", "cores", 1);
+        setenv("SLIDE_NO_REEXEC", "1", 1);
+        execv("/proc/self/exe", argv);
+        /* exec failed: continue unpinned */
+    }
+    slide_numa numa;
+    if (slide_numa_parse(a.numa, &numa, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         slide_opts_free(opts);
         return 2;
@@ -299,6 +318,7 @@ int main(int argc, char **argv) {
     np.seed = a.seed;
     np.simd = simd;
     np.hugepages = a.hugepages;
+    np.numa = numa;
     np.rehash_every = a.rehash;
     np.rebuild_every = a.rebuild;
     np.rebuild_decay = a.rebuild_decay;
@@ -325,6 +345,9 @@ int main(int argc, char **argv) {
         goto done;
     }
     int hp_eff = slide_net_hugepages_in_effect(net);
+    if (numa.kind != SLIDE_NUMA_LOCAL && slide_numa_nodes() <= 1)
+        fprintf(stderr, "[numa] %s: %s; placement has no effect\n", a.numa,
+                slide_numa_nodes() == 0 ? "libnuma unavailable" : "this machine has one NUMA node");
     if (hp_eff != a.hugepages)
         fprintf(stderr, "[mem] warning: --hugepages %s unavailable (pool empty?), using %s\n",
                 slide_hugepages_name(a.hugepages), slide_hugepages_name(hp_eff));
@@ -478,7 +501,10 @@ int main(int argc, char **argv) {
         r.simd = slide_simd_name(simd);
         r.hugepages = hp_in;
         r.hugepages_requested = hp_req;
-        r.numa_policy = "NA";
+        char numa_pol[32], numa_nodes[128];
+        r.numa_policy = slide_numa_name(&numa, numa_pol, sizeof numa_pol);
+        slide_net_numa_nodes(net, numa_nodes, sizeof numa_nodes);
+        r.numa_nodes = numa_nodes;
         r.system = system;
         r.dataset = dataset;
         r.hash_family = fam;

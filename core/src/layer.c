@@ -62,7 +62,7 @@ double slide_layer_estimate_bytes(const slide_layer_params *p) {
 }
 
 int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed, int index,
-                     int hp_mode, int *hp_in_effect, slide_err *err) {
+                     int hp_mode, int *hp_in_effect, const slide_numa *numa, slide_err *err) {
     memset(ly, 0, sizeof *ly);
     const char *m = slide_layer_params_check(p);
     if (m) return slide_err_set(err, SLIDE_EINVAL, 0, "layer %d: %s", index, m);
@@ -77,6 +77,10 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     int rc = slide_mem_alloc(&ly->blk, bytes, hp_mode, &fell, err);
     if (rc) return rc;
     if (hp_in_effect) *hp_in_effect = ly->blk.mode;
+    if (numa && (rc = slide_mem_bind(&ly->blk, numa, err)) != SLIDE_OK) {
+        slide_layer_free(ly);
+        return rc;
+    }
     float *base = ly->blk.ptr;
     ly->W = base;
     ly->gW = base + nw16;

@@ -5,6 +5,11 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
+#ifdef SLIDE_HAVE_NUMA
+#include <numa.h>
+#include <numaif.h>
+#endif
 
 #define HP_SIZE ((size_t)2 << 20)
 
@@ -108,4 +113,78 @@ double slide_mem_rss_mb(void) {
 double slide_mem_available_mb(void) {
     double v = proc_kb("/proc/meminfo", "MemAvailable");
     return v < 0 ? -1 : v / 1024.0;
+}
+
+int slide_numa_parse(const char *s, slide_numa *out, slide_err *err) {
+    memset(out, 0, sizeof *out);
+    if (!s || !strcmp(s, "local")) return SLIDE_OK;
+    if (!strcmp(s, "interleave")) {
+        out->kind = SLIDE_NUMA_INTERLEAVE;
+        return SLIDE_OK;
+    }
+    if (!strncmp(s, "node:", 5)) {
+        char *end = NULL;
+        long v = strtol(s + 5, &end, 10);
+        if (end != s + 5 && !*end && v >= 0 && v < 4096) {
+            out->kind = SLIDE_NUMA_NODE;
+            out->node = (int)v;
+            return SLIDE_OK;
+        }
+    }
+    return slide_err_set(err, SLIDE_EINVAL, 0,
+                         "--numa must be local, interleave or node:N (got '%s')", s);
+}
+
+const char *slide_numa_name(const slide_numa *p, char *buf, size_t n) {
+    if (p->kind == SLIDE_NUMA_INTERLEAVE) snprintf(buf, n, "interleave");
+    else if (p->kind == SLIDE_NUMA_NODE) snprintf(buf, n, "node:%d", p->node);
+    else snprintf(buf, n, "local");
+    return buf;
+}
+
+int slide_numa_nodes(void) {
+#ifdef SLIDE_HAVE_NUMA
+    if (numa_available() < 0) return 0;
+    return numa_num_configured_nodes();
+#else
+    return 0;
+#endif
+}
+
+int slide_mem_bind(slide_block *b, const slide_numa *p, slide_err *err) {
+    if (p->kind == SLIDE_NUMA_LOCAL || !b->ptr) return SLIDE_OK;
+    int nodes = slide_numa_nodes();
+    if (p->kind == SLIDE_NUMA_NODE && p->node >= (nodes > 0 ? nodes : 1))
+        return slide_err_set(err, SLIDE_EINVAL, 0, "--numa node:%d: this machine has %d node(s)",
+                             p->node, nodes > 0 ? nodes : 1);
+#ifdef SLIDE_HAVE_NUMA
+    if (nodes <= 0) return SLIDE_OK;
+    if (p->kind == SLIDE_NUMA_INTERLEAVE) numa_interleave_memory(b->ptr, b->bytes, numa_all_nodes_ptr);
+    else numa_tonode_memory(b->ptr, b->bytes, p->node);
+#endif
+    return SLIDE_OK;
+}
+
+void slide_mem_nodes_used(const slide_block *b, char *buf, size_t n) {
+    snprintf(buf, n, "NA");
+#ifdef SLIDE_HAVE_NUMA
+    if (!b->ptr || numa_available() < 0) return;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t npages = b->bytes / (size_t)page;
+    if (npages == 0) return;
+    void *pages[64];
+    int status[64];
+    int cnt = npages < 64 ? (int)npages : 64;
+    for (int i = 0; i < cnt; i++)
+        pages[i] = (char *)b->ptr + (size_t)i * (npages / (size_t)cnt) * (size_t)page;
+    if (move_pages(0, (unsigned long)cnt, pages, NULL, status, 0) != 0) return;
+    unsigned long long seen = 0;
+    for (int i = 0; i < cnt; i++)
+        if (status[i] >= 0 && status[i] < 64) seen |= 1ULL << status[i];
+    if (!seen) return;
+    size_t w = 0;
+    buf[0] = 0;
+    for (int nd = 0; nd < 64; nd++)
+        if (seen >> nd & 1) w += (size_t)snprintf(buf + w, n > w ? n - w : 0, w ? "+%d" : "%d", nd);
+#endif
 }

@@ -135,7 +135,8 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
     int64_t maxn = 1;
     for (int l = 0; l < p->n_layers; l++) {
         int eff = p->hugepages;
-        int rc = slide_layer_init(&net->layer[l], &p->layer[l], p->seed, l, p->hugepages, &eff, err);
+        int rc = slide_layer_init(&net->layer[l], &p->layer[l], p->seed, l, p->hugepages, &eff,
+                                  &p->numa, err);
         if (rc) {
             slide_net_destroy(net);
             return rc;
@@ -179,6 +180,21 @@ slide_layer *slide_net_layer(slide_net *net, int i) { return &net->layer[i]; }
 const slide_kern *slide_net_kern(const slide_net *net) { return net->kern; }
 int slide_net_hugepages_in_effect(const slide_net *net) { return net->hp_in_effect; }
 int64_t slide_net_step(const slide_net *net) { return net->step; }
+
+void slide_net_numa_nodes(const slide_net *net, char *buf, size_t n) {
+    unsigned long long seen = 0;
+    for (int l = 0; l < net->p.n_layers; l++) {
+        char one[128];
+        slide_mem_nodes_used(&net->layer[l].blk, one, sizeof one);
+        char *save = NULL;
+        for (char *t = strtok_r(one, "+", &save); t && strcmp(t, "NA"); t = strtok_r(NULL, "+", &save))
+            seen |= 1ULL << (atoi(t) & 63);
+    }
+    snprintf(buf, n, "NA");
+    size_t w = 0;
+    for (int nd = 0; nd < 64; nd++)
+        if (seen >> nd & 1) w += (size_t)snprintf(buf + w, n > w ? n - w : 0, w ? "+%d" : "%d", nd);
+}
 
 /* ------------------------------------------------------------------ forward */
 

@@ -53,9 +53,10 @@ typedef struct {
 } slide_layer;
 
 /* Creates a layer; weights initialised from (seed, layer index) so results do not depend on the
- * thread count. hp_mode: slide_hugepages for the slab; *hp_in_effect receives the mode used. */
+ * thread count. hp_mode: slide_hugepages for the slab; *hp_in_effect receives the mode used.
+ * numa (may be NULL = local): placement policy applied to the slab before first touch. */
 int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed, int index,
-                     int hp_mode, int *hp_in_effect, slide_err *err);
+                     int hp_mode, int *hp_in_effect, const slide_numa *numa, slide_err *err);
 void slide_layer_free(slide_layer *ly);
 /* Bytes the layer will need (weights, gradients, Adam, tables estimate). */
 double slide_layer_estimate_bytes(const slide_layer_params *p);

@@ -27,6 +27,28 @@ typedef struct {
 int slide_mem_alloc(slide_block *b, size_t bytes, int mode, int *fell_back, slide_err *err);
 void slide_mem_free(slide_block *b);
 
+/* NUMA placement of a block: local (first touch by the thread that uses a page), interleave
+ * (round-robin over all nodes), or node:N (bind to node N). Applied before first touch. */
+typedef enum { SLIDE_NUMA_LOCAL = 0, SLIDE_NUMA_INTERLEAVE = 1, SLIDE_NUMA_NODE = 2 } slide_numa_kind;
+typedef struct {
+    int kind; /* slide_numa_kind */
+    int node; /* SLIDE_NUMA_NODE only */
+} slide_numa;
+
+/* Parses "local" | "interleave" | "node:N". */
+int slide_numa_parse(const char *s, slide_numa *out, slide_err *err);
+/* Text form ("local", "interleave", "node:1"). buf >= 24. */
+const char *slide_numa_name(const slide_numa *p, char *buf, size_t n);
+/* Number of NUMA nodes, or 0 when libnuma is missing or the kernel has no NUMA support. */
+int slide_numa_nodes(void);
+/* Applies the policy to b (before its pages are touched). Local needs nothing. With no libnuma or
+ * one node, interleave/node:0 are no-ops that return SLIDE_OK (recorded by the caller); node:N
+ * beyond the last node is SLIDE_EINVAL. */
+int slide_mem_bind(slide_block *b, const slide_numa *p, slide_err *err);
+/* Nodes that back the touched pages of b, sampled (up to 64 pages) via move_pages: writes a
+ * list like "0" or "0+1" to buf; "NA" when libnuma is missing or nothing is touched. */
+void slide_mem_nodes_used(const slide_block *b, char *buf, size_t n);
+
 /* Memory of this process on huge pages in MB (AnonHugePages + explicit HugeTLB in use), read from
  * /proc/self/smaps_rollup; -1 when unreadable. */
 double slide_mem_hugepage_mb(void);

@@ -23,6 +23,7 @@ typedef struct {
     uint64_t seed;
     int simd;                                   /* slide_simd */
     int hugepages;                              /* requested slide_hugepages */
+    slide_numa numa;                            /* placement of the weight slabs */
     /* table maintenance schedule, in batches; 0 = never */
     int rehash_every;       /* rehash touched neurons */
     int rebuild_every;      /* recompute all keys and rebuild the tables */
@@ -44,6 +45,8 @@ const slide_net_params *slide_net_params_of(const slide_net *net);
 slide_layer *slide_net_layer(slide_net *net, int i);
 const slide_kern *slide_net_kern(const slide_net *net);
 int slide_net_hugepages_in_effect(const slide_net *net);
+/* NUMA nodes backing the sampled pages of every layer slab ("0", "0+1", or "NA"). */
+void slide_net_numa_nodes(const slide_net *net, char *buf, size_t n);
 
 typedef struct {
     double loss_sum;       /* sum of per-sample cross-entropy */

@@ -34,7 +34,7 @@ void slide_csv_sanitize(char *s);
 typedef struct {
     const slide_context *ctx;
     const char *simd, *hugepages, *hugepages_requested, *numa_policy, *system, *dataset;
-    const char *hash_family, *bucket_policy, *eval_set, *inference, *gpu_model;
+    const char *hash_family, *bucket_policy, *eval_set, *inference, *gpu_model, *numa_nodes;
     int threads, K, L, range_bits, bucket_cap, batch, probes, hidden;
     double lr;
     uint64_t seed;
