@@ -52,6 +52,10 @@ typedef struct {
     int64_t max_active, min_active;
 } slide_layer;
 
+/* Initial weights of one row: N(0, std^2) from (seed, layer index, row), independent of threads.
+ * Every system (slide, dense baselines) initialises through this function. */
+void slide_init_row(float *w, int64_t n, float std, uint64_t seed, int layer, int64_t row);
+
 /* Creates a layer; weights initialised from (seed, layer index) so results do not depend on the
  * thread count. hp_mode: slide_hugepages for the slab; *hp_in_effect receives the mode used.
  * numa (may be NULL = local): placement policy applied to the slab before first touch. */
