@@ -20,6 +20,8 @@ typedef struct {
     uint32_t *mark[SLIDE_MAX_LAYERS];
     uint32_t epoch[SLIDE_MAX_LAYERS];
     uint32_t *keys;
+    uint16_t *cnt[SLIDE_MAX_LAYERS]; /* sampled layers: collisions of each neuron in this query */
+    int32_t *hist;                   /* histogram of collision counts (L * (1 + probes) + 1) */
     slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS];
     float *full_scores;    /* n_out of the last layer, for evaluation */
     uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */

@@ -87,9 +87,11 @@ static void ws_free(slide_ws *w, int n_layers) {
         free(w->dx[l]);
         free(w->mark[l]);
         free(w->rows[l]);
+        free(w->cnt[l]);
         if (w->scratch[l]) slide_lsh_scratch_destroy(w->scratch[l]);
     }
     free(w->keys);
+    free(w->hist);
     free(w->full_scores);
 }
 
@@ -111,11 +113,14 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
         if (ly->p.sampled) {
             if (!(w->mark[l] = calloc(n, sizeof(uint32_t)))) return -1;
             if (!(w->scratch[l] = slide_lsh_scratch_create(ly->lsh))) return -1;
+            if (!(w->cnt[l] = calloc(n, sizeof(uint16_t)))) return -1;
             size_t k = (size_t)ly->p.hash.L * (size_t)(1 + ly->p.probes);
             if (k > maxkeys) maxkeys = k;
         }
     }
     w->keys = malloc(maxkeys * sizeof(uint32_t));
+    w->hist = malloc((maxkeys + 1) * sizeof(int32_t));
+    if (!w->hist) return -1;
     w->full_scores = malloc((size_t)p->layer[p->n_layers - 1].n_out * sizeof(float));
     if (!w->keys || !w->full_scores) return -1;
     slide_rng_seed(&w->rng, p->seed, 0xABCD0000ULL + (uint64_t)t);
@@ -230,16 +235,52 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
     w->t_hash += t1 - t0;
     int64_t room = ly->max_active - w->n_act[l];
     if (room > 0) {
-        /* Query into the tail of ids, then merge (dedup against the labels). */
+        /* Union of the buckets with each neuron's collision count (tables and probes it was
+         * found in). When the union exceeds the room left, the neurons found most often win
+         * (collision count estimates similarity); ties keep table order. */
+        const int L = ly->p.hash.L;
+        uint16_t *cnt = w->cnt[l];
         uint32_t *cand = w->ids[l] + w->n_act[l];
-        int64_t got = slide_lsh_query(ly->lsh, w->keys, per, cand, n - w->n_act[l],
-                                      w->scratch[l], NULL);
+        int64_t nc = 0;
+        for (int t = 0; t < L; t++) {
+            const uint32_t *tk = w->keys + (int64_t)t * per;
+            for (int q = 0; q < per; q++) {
+                int dup = 0;
+                for (int r = 0; r < q; r++) dup |= tk[r] == tk[q];
+                if (dup) continue;
+                const uint32_t *b = NULL;
+                int nb = slide_lsh_bucket(ly->lsh, t, tk[q], &b);
+                for (int e = 0; e < nb; e++) {
+                    uint32_t id = b[e];
+                    if (w->mark[l][id] == w->epoch[l]) continue; /* a label */
+                    if (cnt[id]++ == 0) cand[nc++] = id;
+                }
+            }
+        }
         int64_t base = w->n_act[l], kept = 0;
-        for (int64_t j = 0; j < got && kept < room; j++) {
-            uint32_t id = cand[j];
-            if (w->mark[l][id] != w->epoch[l]) {
-                w->mark[l][id] = w->epoch[l];
-                w->ids[l][base + kept++] = id;
+        if (nc <= room) {
+            for (int64_t j = 0; j < nc; j++) {
+                w->mark[l][cand[j]] = w->epoch[l];
+                cnt[cand[j]] = 0;
+            }
+            kept = nc;
+        } else {
+            int maxc = L * per;
+            int32_t *h = w->hist;
+            memset(h, 0, (size_t)(maxc + 1) * sizeof(int32_t));
+            for (int64_t j = 0; j < nc; j++) h[cnt[cand[j]]]++;
+            int thr = maxc;
+            int64_t above = 0; /* neurons with count > thr */
+            while (thr > 1 && above + h[thr] <= room) above += h[thr--];
+            int64_t at_thr = room - above; /* how many with count == thr still fit */
+            for (int64_t j = 0; j < nc; j++) {
+                uint32_t id = cand[j];
+                int c = cnt[id];
+                cnt[id] = 0;
+                if (c > thr || (c == thr && at_thr-- > 0)) {
+                    w->mark[l][id] = w->epoch[l];
+                    cand[kept++] = id;
+                }
             }
         }
         w->n_act[l] = base + kept;
