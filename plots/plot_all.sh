@@ -1,0 +1,170 @@
+#!/bin/sh
+# plot_all.sh: draws every figure of one run directory (PNG + SVG) from the CSVs in it.
+# Usage: sh plots/plot_all.sh RUN_DIR [OUT_DIR]   (OUT_DIR defaults to RUN_DIR/figures)
+# The file conventions and the figure list are in plots/README.md. Missing inputs give a
+# placeholder figure that says why; the exit status is nonzero only when a figure failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+usage() {
+    cat <<EOF
+usage: sh plots/plot_all.sh RUN_DIR [OUT_DIR]
+
+Reads the CSVs of RUN_DIR (e2e.csv, dense*.csv, torch*.csv, threads.csv, hash.csv,
+hugepages.csv, *.breakdown.csv, micro.csv, slide-bench-kern.csv, slide-bench-parse.csv; see
+plots/README.md) and writes <figure>.png and <figure>.svg into OUT_DIR (default RUN_DIR/figures).
+Environment: P1_TARGET=0.6 sets the P@1 threshold of the thread-scaling figure (default: 90 % of
+the lowest best P@1 among its runs); PLOTS_KEEP_TMP=1 keeps the derived data (path printed).
+EOF
+}
+
+case "${1:-}" in
+-h | --help) usage; exit 0 ;;
+"") usage >&2; exit 2 ;;
+esac
+[ $# -le 2 ] || { usage >&2; exit 2; }
+run=$1
+out=${2:-$run/figures}
+[ -d "$run" ] || { echo "plot_all.sh: $run: no such run directory" >&2; exit 2; }
+if ! command -v gnuplot >/dev/null 2>&1; then
+    echo "[plots] gnuplot not found (apt-get install --no-install-recommends gnuplot-nox): no figures drawn"
+    exit 0
+fi
+mkdir -p "$out" || { echo "plot_all.sh: cannot create $out" >&2; exit 2; }
+out=$(cd "$out" && pwd)
+
+# Derived data lives in a private temporary directory (no spaces: gnuplot splits file lists).
+base=${TMPDIR:-/tmp}
+case $base in *[[:space:]]*) base=/tmp ;; esac
+tmp=$(mktemp -d "$base/slide-plots.XXXXXX") || { echo "plot_all.sh: mktemp failed" >&2; exit 2; }
+if [ "${PLOTS_KEEP_TMP:-0}" = 1 ]; then
+    echo "[plots] derived data kept in $tmp"
+else
+    trap 'rm -rf "$tmp"' EXIT
+    trap 'rm -rf "$tmp"; exit 130' INT TERM
+fi
+
+nfig=0; nfail=0; nmsg=0; nplace=0
+
+# gnuplot_run NAME SCRIPT ASSIGNMENTS: one PNG and one SVG; its messages go to stderr, prefixed.
+gnuplot_run() {
+    _ok=0
+    for fmt in png svg; do
+        rm -f "$out/$1.$fmt"
+        gnuplot -e "fmt='$fmt'; out='$out/$1'; dir='$here'; $3" "$here/$2" >"$tmp/gp.out" 2>&1
+        _rc=$?
+        if [ -s "$tmp/gp.out" ]; then
+            sed "s|^|[gnuplot $1.$fmt] |" "$tmp/gp.out" >&2
+            nmsg=$((nmsg + $(wc -l <"$tmp/gp.out")))
+        fi
+        [ $_rc -eq 0 ] && [ -s "$out/$1.$fmt" ] || _ok=1
+    done
+    return $_ok
+}
+
+# placeholder NAME TITLE WHY [CAPTION]
+placeholder() {
+    _cap=${4:-"run directory: $run"}
+    _why=$(printf '%s' "$3" | tr "'" '"')
+    _cap=$(printf '%s' "$_cap" | tr "'" '"' | sed 's/\\n/  |  /g')
+    _tit=$(printf '%s' "$2" | tr "'" '"')
+    echo "[plots] $1: no data: $3"
+    nplace=$((nplace + 1))
+    gnuplot_run "$1" nodata.gp "FIG_TITLE='$_tit'; CAPTION='$_cap'; WHY='$_why'" || {
+        echo "[plots] $1: FAILED to draw even the placeholder" >&2
+        nfail=$((nfail + 1))
+    }
+}
+
+# meta_value FILE NAME: the string assigned to NAME in a meta file.
+meta_value() {
+    sed -n "s/^$2 = \"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1
+}
+
+# draw NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
+# Runs the prep script over the files that exist (breakdown CSVs excluded unless asked for) and
+# draws the figure; WHAT names the expected inputs for the placeholder.
+draw() {
+    name=$1; title=$2; prep=$3; gp=$4; vars=$5; what=$6
+    shift 6
+    nfig=$((nfig + 1))
+    n=$#; i=0
+    while [ $i -lt $n ]; do
+        f=$1; shift; i=$((i + 1))
+        [ -f "$f" ] || continue
+        case $f in
+        *.breakdown.csv) [ "$prep" = prep_breakdown.awk ] || continue ;;
+        esac
+        set -- "$@" "$f"
+    done
+    if [ $# -eq 0 ]; then
+        placeholder "$name" "$title" "$what not in this run directory"
+        return
+    fi
+    d="$tmp/$name"
+    mkdir -p "$d"
+    meta="$d/meta.gp"
+    : >"$meta"
+    # shellcheck disable=SC2086 # $vars is a list of -v assignments without spaces
+    if ! awk -v tmp="$d" -v meta="$meta" $vars -f "$here/lib.awk" -f "$here/$prep" "$@" 2>"$d/awk.err"; then
+        sed "s|^|[awk $name] |" "$d/awk.err" >&2
+        nfail=$((nfail + 1))
+        placeholder "$name" "$title" "could not read the data ($prep failed)"
+        return
+    fi
+    if grep -q '^NODATA = ' "$meta"; then
+        placeholder "$name" "$title" "$(meta_value "$meta" NODATA)" "$(meta_value "$meta" CAPTION)"
+        return
+    fi
+    if gnuplot_run "$name" "$gp" "meta='$meta'"; then
+        echo "[plots] $name: $out/$name.png, .svg (from: $*)"
+    else
+        echo "[plots] $name: gnuplot failed" >&2
+        nfail=$((nfail + 1))
+        placeholder "$name" "$title" "gnuplot failed on $gp (see the messages above)"
+    fi
+}
+
+# The flat Google Benchmark CSV: micro.csv, else the newest micro-*.csv of the run.
+micro=$run/micro.csv
+if [ ! -f "$micro" ]; then
+    for f in "$run"/micro-*.csv "$run"/micro/micro-*.csv; do
+        [ -f "$f" ] && micro=$f
+    done
+fi
+kern=$run/slide-bench-kern.csv
+[ -f "$kern" ] || kern=$run/bench_kern.csv
+parse=$run/slide-bench-parse.csv
+[ -f "$parse" ] || parse=$run/bench_parse.csv
+
+echo "[plots] run $run -> $out"
+draw p1_vs_time "P@1 vs training time" prep_curves.awk p1_vs_time.gp "-v xcol=train_s -v xlog=1" \
+    "e2e.csv / dense*.csv / torch*.csv" "$run"/e2e.csv "$run"/dense*.csv "$run"/torch*.csv
+draw p1_vs_iter "P@1 vs iterations" prep_curves.awk p1_vs_iter.gp "-v xcol=iter -v xlog=0" \
+    "e2e.csv / dense*.csv / torch*.csv" "$run"/e2e.csv "$run"/dense*.csv "$run"/torch*.csv
+draw threads "Convergence time vs threads" prep_threads.awk threads.gp "-v target=${P1_TARGET:-}" \
+    "threads.csv" "$run"/threads.csv
+draw hash_families "Hash families across thread counts" prep_hash.awk hash_families.gp "" \
+    "hash.csv" "$run"/hash.csv
+draw bucket_insert "Hash-table insertion: FIFO vs reservoir (paper Table 3)" prep_bucket.awk \
+    bucket_insert.gp "" "micro.csv (lsh_insert, lsh_build)" "$micro"
+draw hugepages "Hugepages none / thp / explicit" prep_hugepages.awk hugepages.gp "" \
+    "hugepages.csv" "$run"/hugepages.csv
+draw micro_hash "Hashing throughput vs K*L and threads" prep_micro_hash.awk micro_hash.gp "" \
+    "micro.csv (hash_dense, hash_sparse)" "$micro"
+draw micro_query "Bucket-query latency" prep_micro_query.awk micro_query.gp "" \
+    "micro.csv (lsh_query)" "$micro"
+draw micro_matmul "Active-set sparse matmul: scalar vs AVX2 vs AVX-512" prep_micro_matmul.awk \
+    micro_matmul.gp "" "micro.csv (matmul_fwd, matmul_bwd)" "$micro"
+draw micro_gather "Gather rate vs page size" prep_micro_gather.awk micro_gather.gp "" \
+    "micro.csv (hugepages_gather)" "$micro"
+draw breakdown "Training time breakdown" prep_breakdown.awk breakdown.gp "" \
+    "*.breakdown.csv" "$run"/*.breakdown.csv
+draw kern "Kernel paths (slide-bench-kern)" prep_kern.awk kern.gp "" \
+    "slide-bench-kern.csv" "$kern"
+draw parse "Data loading (slide-bench-parse)" prep_parse.awk parse.gp "" \
+    "slide-bench-parse.csv" "$parse"
+
+echo "[plots] $nfig figures in $out ($nplace placeholders, $nfail failed, $nmsg gnuplot messages)"
+[ $nfail -eq 0 ]
