@@ -1,6 +1,8 @@
 # slidebench build: libslide.a, programs in build/bin, one test program per module.
 # GNU make only. Optional dependencies are probed; a missing one disables a feature, never the build.
 
+.DEFAULT_GOAL := all
+
 CC      ?= gcc
 CXX     ?= g++
 ifeq ($(origin CC),default)

@@ -33,7 +33,7 @@ typedef struct {
 
 typedef struct {
     const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
-    int no_pin;
+    int no_pin, mips;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
     int eval_every, eval_n, threads, full_output, sampled_inference, normalize, cache, progress;
@@ -199,6 +199,7 @@ int main(int argc, char **argv) {
         {"checkpoint-every", SLIDE_OPT_INT, &a.checkpoint_every, 0, 1e9, NULL, "batches between checkpoints (0 = only at the end)", 0, NULL},
         {"resume", SLIDE_OPT_STR, &a.resume, 1, 0, NULL, "continue from this checkpoint (same data and configuration)", 0, NULL},
         {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
+        {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
@@ -206,7 +207,7 @@ int main(int argc, char **argv) {
     slide_err err;
     slide_err_clear(&err);
     int rc = slide_opts_parse(opts, argc, argv, NULL, 0, NULL, &err);
-    if (rc == 1) {
+    if (rc == SLIDE_OPTS_HELP) {
         slide_opts_print_help(stdout,
                               "usage: slide-train [--config FILE] [options]\n"
                               "Trains SLIDE (sparse input -> hidden ReLU -> LSH-sampled softmax) and "
@@ -308,6 +309,7 @@ int main(int argc, char **argv) {
     out->bucket_cap = a.bucket_cap;
     out->bucket_policy = a.policy;
     out->probes = a.probes;
+    out->mips = a.mips;
     out->min_active_frac = a.min_active;
     out->max_active_frac = a.max_active;
     if (out->min_active_frac > out->max_active_frac) out->min_active_frac = out->max_active_frac;

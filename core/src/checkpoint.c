@@ -83,12 +83,13 @@ static void layer_desc(const slide_layer *ly, int64_t d[16]) {
         d[11] = (int64_t)p->hash.seed;
         d[12] = p->bucket_cap;
         d[13] = p->bucket_policy;
+        d[14] = p->mips;
     }
 }
 static const char *desc_name[16] = {"n_in", "n_out", "input_major", "sampled", "activation",
                                     "hash family", "K", "L", "range_bits", "bin_size",
                                     "sparsity", "hash seed", "bucket_cap", "bucket_policy",
-                                    "reserved", "reserved"};
+                                    "mips", "reserved"};
 
 int slide_checkpoint_save(slide_net *net, const char *path, const void *user, size_t user_len,
                           slide_err *err) {
@@ -137,6 +138,7 @@ int slide_checkpoint_save(slide_net *net, const char *path, const void *user, si
         if (ly->p.sampled) {
             w_bytes(&w, ly->keys, nb * (size_t)ly->p.hash.L * 4);
             w_bytes(&w, ly->dirty, nb);
+            w_bytes(&w, &ly->mips_scale, sizeof ly->mips_scale);
         }
     }
     uint64_t sum = ck_final(&w.ck);
@@ -243,8 +245,11 @@ static int load_from(slide_net *net, rd *r, void *user, size_t user_cap, size_t 
             return rc;
         if (ly->p.sampled) {
             if ((rc = r_bytes(r, ly->keys, nb * (size_t)ly->p.hash.L * 4, err)) ||
-                (rc = r_bytes(r, ly->dirty, nb, err)))
+                (rc = r_bytes(r, ly->dirty, nb, err)) ||
+                (rc = r_bytes(r, &ly->mips_scale, sizeof ly->mips_scale, err)))
                 return rc;
+            if (ly->p.mips && !(ly->mips_scale > 0 && ly->mips_scale < 1e30f))
+                return slide_err_set(err, SLIDE_EFORMAT, 0, "%s: bad MIPS scale", r->name);
         }
     }
     uint64_t want = ck_final(&r->ck), got = 0;

@@ -58,8 +58,14 @@ void slide_data_normalize(slide_data *ds) {
         for (int64_t j = ds->row_ptr[i]; j < ds->row_ptr[i + 1]; j++)
             s += (double)ds->val[j] * ds->val[j];
         if (s <= 0) continue;
-        float inv = (float)(1.0 / sqrt(s));
-        for (int64_t j = ds->row_ptr[i]; j < ds->row_ptr[i + 1]; j++) ds->val[j] *= inv;
+        double invd = 1.0 / sqrt(s);
+        float inv = (float)invd;
+        if (isfinite(inv)) {
+            for (int64_t j = ds->row_ptr[i]; j < ds->row_ptr[i + 1]; j++) ds->val[j] *= inv;
+        } else { /* a row of denormals: 1/norm overflows float, so scale in double */
+            for (int64_t j = ds->row_ptr[i]; j < ds->row_ptr[i + 1]; j++)
+                ds->val[j] = (float)(ds->val[j] * invd);
+        }
     }
 }
 

@@ -118,7 +118,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     }
     if (p->sampled) {
         slide_hash_params hp = p->hash;
-        hp.dim = p->n_in;
+        hp.dim = p->n_in + (p->mips ? 2 : 0);
         rc = slide_hash_create(&ly->hash, &hp, err);
         if (rc) {
             slide_layer_free(ly);
@@ -169,9 +169,66 @@ void slide_layer_free(slide_layer *ly) {
     memset(ly, 0, sizeof *ly);
 }
 
+void slide_layer_row_vector(const slide_layer *ly, int64_t r, float *out) {
+    const int64_t d = ly->p.n_in;
+    const float *w = ly->W + r * ly->ld;
+    if (!ly->p.mips) {
+        memcpy(out, w, (size_t)d * sizeof(float));
+        return;
+    }
+    const float inv = 1.0f / ly->mips_scale;
+    double s = 0;
+    for (int64_t j = 0; j < d; j++) {
+        out[j] = w[j] * inv;
+        s += (double)out[j] * out[j];
+    }
+    out[d] = ly->b[r] * inv;
+    s += (double)out[d] * out[d];
+    /* Rows rehashed after growing beyond M are clamped onto the sphere. */
+    out[d + 1] = s < 1.0 ? (float)sqrt(1.0 - s) : 0.0f;
+}
+
+void slide_layer_query_vector(const slide_layer *ly, const float *x, float *out) {
+    const int64_t d = ly->p.n_in;
+    if (!ly->p.mips) {
+        memcpy(out, x, (size_t)d * sizeof(float));
+        return;
+    }
+    double s = 1.0;
+    for (int64_t j = 0; j < d; j++) s += (double)x[j] * x[j];
+    const float inv = (float)(1.0 / sqrt(s));
+    for (int64_t j = 0; j < d; j++) out[j] = x[j] * inv;
+    out[d] = inv;
+    out[d + 1] = 0.0f;
+}
+
 int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
     if (!ly->p.sampled) return SLIDE_OK;
-    slide_hash_keys_dense_batch(ly->hash, ly->W, ly->ld, ly->p.n_out, ly->keys);
+    if (ly->p.mips) {
+        const int64_t n = ly->p.n_out, d = ly->p.n_in, L = ly->p.hash.L;
+        double mx = 0;
+#pragma omp parallel for reduction(max : mx) schedule(static)
+        for (int64_t r = 0; r < n; r++) {
+            const float *w = ly->W + r * ly->ld;
+            double s = (double)ly->b[r] * ly->b[r];
+            for (int64_t j = 0; j < d; j++) s += (double)w[j] * w[j];
+            if (s > mx) mx = s;
+        }
+        ly->mips_scale = mx > 0 ? (float)sqrt(mx) : 1.0f;
+#pragma omp parallel
+        {
+            float *buf = malloc((size_t)(d + 2) * sizeof(float));
+#pragma omp for schedule(static)
+            for (int64_t r = 0; r < n; r++) {
+                if (!buf) continue;
+                slide_layer_row_vector(ly, r, buf);
+                slide_hash_keys_dense(ly->hash, buf, 0, ly->keys + r * L);
+            }
+            free(buf);
+        }
+    } else {
+        slide_hash_keys_dense_batch(ly->hash, ly->W, ly->ld, ly->p.n_out, ly->keys);
+    }
     memset(ly->dirty, 0, (size_t)ly->p.n_out);
     return slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err);
 }
@@ -193,9 +250,21 @@ int64_t slide_layer_rehash_dirty(slide_layer *ly) {
     int64_t c = 0;
     for (int64_t i = 0; i < n; i++)
         if (ly->dirty[i]) ids[c++] = (uint32_t)i;
-#pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < nd; j++)
-        slide_hash_keys_dense(ly->hash, ly->W + (int64_t)ids[j] * ly->ld, 0, nk + j * L);
+#pragma omp parallel
+    {
+        float *buf = ly->p.mips ? malloc((size_t)(ly->p.n_in + 2) * sizeof(float)) : NULL;
+#pragma omp for schedule(static)
+        for (int64_t j = 0; j < nd; j++) {
+            const float *v = ly->W + (int64_t)ids[j] * ly->ld;
+            if (ly->p.mips) {
+                if (!buf) continue;
+                slide_layer_row_vector(ly, ids[j], buf);
+                v = buf;
+            }
+            slide_hash_keys_dense(ly->hash, v, 0, nk + j * L);
+        }
+        free(buf);
+    }
     for (int64_t j = 0; j < nd; j++) {
         uint32_t *old = ly->keys + (int64_t)ids[j] * L, *nw = nk + j * L;
         if (memcmp(old, nw, (size_t)L * sizeof *old) != 0) {

@@ -20,6 +20,7 @@ typedef struct {
     uint32_t *mark[SLIDE_MAX_LAYERS];
     uint32_t epoch[SLIDE_MAX_LAYERS];
     uint32_t *keys;
+    float *qvec;                     /* query vector of a sampled layer (n_in + 2) */
     uint16_t *cnt[SLIDE_MAX_LAYERS]; /* sampled layers: collisions of each neuron in this query */
     int32_t *hist;                   /* histogram of collision counts (L * (1 + probes) + 1) */
     slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS];

@@ -92,6 +92,7 @@ static void ws_free(slide_ws *w, int n_layers) {
     }
     free(w->keys);
     free(w->hist);
+    free(w->qvec);
     free(w->full_scores);
 }
 
@@ -121,6 +122,10 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
     w->keys = malloc(maxkeys * sizeof(uint32_t));
     w->hist = malloc((maxkeys + 1) * sizeof(int32_t));
     if (!w->hist) return -1;
+    int64_t maxin = 1;
+    for (int l = 0; l < p->n_layers; l++)
+        if (p->layer[l].n_in + 2 > maxin) maxin = p->layer[l].n_in + 2;
+    if (!(w->qvec = malloc((size_t)maxin * sizeof(float)))) return -1;
     w->full_scores = malloc((size_t)p->layer[p->n_layers - 1].n_out * sizeof(float));
     if (!w->keys || !w->full_scores) return -1;
     slide_rng_seed(&w->rng, p->seed, 0xABCD0000ULL + (uint64_t)t);
@@ -230,6 +235,10 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
     for (int64_t j = 0; j < n_labels; j++) act_add(w, l, (uint32_t)labels[j]);
     int per = 1 + ly->p.probes;
     double t0 = slide_now();
+    if (ly->p.mips) {
+        slide_layer_query_vector(ly, x, w->qvec);
+        x = w->qvec;
+    }
     slide_hash_keys_dense(ly->hash, x, ly->p.probes, w->keys);
     double t1 = slide_now();
     w->t_hash += t1 - t0;

@@ -158,7 +158,7 @@ int slide_opts_parse(slide_opt *opts, int argc, char **argv, const char **positi
                      int max_positional, int *n_positional, slide_err *err) {
     if (n_positional) *n_positional = 0;
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return SLIDE_OPTS_HELP;
     /* Config file first, so the command line overrides it. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *path = NULL;

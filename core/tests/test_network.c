@@ -322,7 +322,41 @@ static void test_bad_params(void) {
     CHECK(slide_net_create(&net, &p, &err) == SLIDE_EINVAL && net == NULL);
 }
 
+/* MIPS transform: rows on the unit sphere, and P(w,b).Q(x) proportional to the logit w.x + b. */
+static void test_mips(void) {
+    slide_data ds;
+    make_data(&ds, 8, 20, 12, 6);
+    slide_err err;
+    slide_net_params p = small_params(1, ds.d, ds.l);
+    p.layer[1].mips = 1;
+    slide_net *net = NULL;
+    CHECK(slide_net_create(&net, &p, &err) == 0);
+    slide_layer *out = slide_net_layer(net, 1);
+    CHECK(out->mips_scale > 0);
+    float pv[8], qv[8], x[6] = {0.3f, 0, 1.2f, 0.5f, 0, 0.9f};
+    double xn = 1;
+    for (int j = 0; j < 6; j++) xn += (double)x[j] * x[j];
+    slide_layer_query_vector(out, x, qv);
+    double worst = 0;
+    for (int64_t r = 0; r < out->p.n_out; r++) {
+        slide_layer_row_vector(out, r, pv);
+        double n2 = 0, dot = 0, logit = out->b[r];
+        for (int j = 0; j < 8; j++) {
+            n2 += (double)pv[j] * pv[j];
+            dot += (double)pv[j] * qv[j];
+        }
+        for (int j = 0; j < 6; j++) logit += (double)out->W[r * out->ld + j] * x[j];
+        CHECK_NEAR(n2, 1.0, 1e-5);
+        double e = fabs(dot * out->mips_scale * sqrt(xn) - logit);
+        if (e > worst) worst = e;
+    }
+    CHECKF(worst < 1e-4, "MIPS transform: |P.Q * M * |q| - logit| = %g", worst);
+    slide_net_destroy(net);
+    slide_data_free(&ds);
+}
+
 int main(void) {
+    test_mips();
     test_metrics();
     test_bad_params();
     test_gradients();

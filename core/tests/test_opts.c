@@ -59,7 +59,7 @@ int main(void) {
     char *a2[] = {"prog", "--flag", "--big", "123456789012", NULL};
     CHECK(run(&v, 4, a2, &err) == 0 && v.flag == 1 && v.big == 123456789012LL);
     char *help[] = {"prog", "--K", "3", "--help", NULL};
-    CHECK(run(&v, 4, help, &err) == 1);
+    CHECK(run(&v, 4, help, &err) == SLIDE_OPTS_HELP);
 
     /* Command-line errors name the option. */
     char *e1[] = {"prog", "--K", "33", NULL};

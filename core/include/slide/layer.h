@@ -27,6 +27,9 @@ typedef struct {
     int bucket_cap;
     int bucket_policy;
     int probes;              /* multi-probe keys per table (0 = off) */
+    int mips;                /* 1: asymmetric MIPS transform (Shrivastava & Li 2014) over [w, b]:
+                                rows hash P(x) = [x/M, sqrt(1-|x/M|^2)], queries Q(q) = [q, 1, 0]/|.|,
+                                so collisions follow w.h + b rather than the angle of w and h */
     double min_active_frac;  /* fill with random neurons up to this fraction */
     double max_active_frac;  /* truncate LSH candidates above this fraction */
 } slide_layer_params;
@@ -50,7 +53,13 @@ typedef struct {
     uint32_t *keys;           /* n_out x L: the key each neuron is stored under */
     uint8_t *dirty;           /* per neuron: weights changed since its last rehash */
     int64_t max_active, min_active;
+    float mips_scale;         /* M: largest |[w, b]| at the last rebuild */
 } slide_layer;
+
+/* Writes the vector a sampled layer hashes for neuron row r (n_in, or n_in + 2 with mips). */
+void slide_layer_row_vector(const slide_layer *ly, int64_t r, float *out);
+/* Writes the vector a sampled layer hashes for an input x (n_in, or n_in + 2 with mips). */
+void slide_layer_query_vector(const slide_layer *ly, const float *x, float *out);
 
 /* Initial weights of one row: N(0, std^2) from (seed, layer index, row), independent of threads.
  * Every system (slide, dense baselines) initialises through this function. */

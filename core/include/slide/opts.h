@@ -35,7 +35,9 @@ typedef struct {
 
 /* Parses argv[1..argc) (handling --config FILE first). Positional arguments are errors unless
  * positional/n_positional are given: they receive them (at most max_positional).
- * Returns SLIDE_OK; 1 when --help was given (caller prints help, exits 0); else an error. */
+ * Returns SLIDE_OK; SLIDE_OPTS_HELP when --help was given (caller prints help, exits 0); else an
+ * error (a positive status with err filled). */
+#define SLIDE_OPTS_HELP (-1)
 int slide_opts_parse(slide_opt *opts, int argc, char **argv, const char **positional,
                      int max_positional, int *n_positional, slide_err *err);
 /* Parses a config file of `name = value` lines ('#' comments, blank lines). */
