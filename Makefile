@@ -171,6 +171,7 @@ asan:
 clean:
 	rm -rf build
 
+.PHONY: FORCE
 FORCE:
 
 -include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(PROG_SRC) $(TEST_SRC))

@@ -1,6 +1,7 @@
 /* slide-train: trains the SLIDE network on an XC data set and appends one CSV row per
  * evaluation point (time-vs-accuracy). Thin wrapper over the library; see --help. */
 #include "slide/checkpoint.h"
+#include "slide/counters.h"
 #include "slide/data.h"
 #include "slide/kern.h"
 #include "slide/mem.h"
@@ -34,6 +35,7 @@ typedef struct {
 typedef struct {
     const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
     int no_pin, mips;
+    const char *papi_events;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
     int eval_every, eval_n, threads, full_output, sampled_inference, normalize, cache, progress;
@@ -82,19 +84,26 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
 /* Appends the run's time breakdown to <csv stem>.breakdown.csv. */
 static int write_breakdown(const char *csv_path, const slide_context *ctx, const char *system,
                            const char *dataset, const char *simd, int threads, const char *fam,
-                           int K, int L, int batch, double train_s, const slide_train_stats *st,
+                           int K, int L, int batch, const char *hugepages, double train_s,
+                           const slide_train_stats *st, const slide_counters *cnt,
                            slide_err *err) {
     char path[4200];
     size_t n = strlen(csv_path);
     if (n > 4 && !strcmp(csv_path + n - 4, ".csv")) n -= 4;
     snprintf(path, sizeof path, "%.*s.breakdown.csv", (int)n, csv_path);
     slide_csv *c = NULL;
-    int rc = slide_csv_open(&c, path,
-                            "run_id,utc,git_commit,host,system,dataset,simd,threads,hash_family,K,L,"
-                            "batch,samples,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
-                            "rehash_s,unaccounted_s,hash_share,query_share,forward_share,"
-                            "backward_share,update_share,rehash_share,unaccounted_share",
-                            err);
+    char header[4096], cnt_h[2048] = "", cnt_v[2048] = "";
+    if (cnt) {
+        slide_counters_csv_header(cnt, cnt_h, sizeof cnt_h);
+        slide_counters_csv_values(cnt, cnt_v, sizeof cnt_v);
+    }
+    snprintf(header, sizeof header,
+             "run_id,utc,git_commit,host,cpu_model,system,dataset,simd,threads,hugepages,"
+             "hash_family,K,L,batch,samples,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
+             "rehash_s,unaccounted_s,hash_share,query_share,forward_share,backward_share,"
+             "update_share,rehash_share,unaccounted_share%s%s",
+             cnt_h[0] ? "," : "", cnt_h);
+    int rc = slide_csv_open(&c, path, header, err);
     if (rc) return rc;
     double ph[6] = {st->t_hash, st->t_query, st->t_fwd, st->t_bwd, st->t_update, st->t_rehash};
     double acc = 0;
@@ -102,14 +111,15 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
     double un = train_s - acc;
     char utc[32], row[2048];
     slide_utc_now(utc, sizeof utc);
-    int w = snprintf(row, sizeof row, "%s,%s,%s,%s,%s,%s,%s,%d,%s,%d,%d,%d,%lld,%.4f", ctx->run_id,
-                     utc, ctx->git_commit, ctx->host, system, dataset, simd, threads, fam, K, L,
-                     batch, (long long)st->samples, train_s);
+    int w = snprintf(row, sizeof row, "%s,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%d,%d,%d,%lld,%.4f",
+                     ctx->run_id, utc, ctx->git_commit, ctx->host, ctx->cpu_model, system, dataset,
+                     simd, threads, hugepages, fam, K, L, batch, (long long)st->samples, train_s);
     for (int i = 0; i < 6; i++) w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", ph[i]);
     w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", un);
     for (int i = 0; i < 6; i++)
         w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", train_s > 0 ? ph[i] / train_s : 0);
-    snprintf(row + w, sizeof row - (size_t)w, ",%.4f", train_s > 0 ? un / train_s : 0);
+    w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", train_s > 0 ? un / train_s : 0);
+    if (cnt_v[0]) snprintf(row + w, sizeof row - (size_t)w, ",%s", cnt_v);
     rc = slide_csv_row(c, row, err);
     slide_csv_close(c);
     return rc;
@@ -127,6 +137,7 @@ int main(int argc, char **argv) {
     a.run_id = "";
     a.checkpoint = "";
     a.numa = "local";
+    a.papi_events = "default";
     a.resume = "";
     a.epochs = 30;
     a.time_budget = 0;
@@ -199,6 +210,7 @@ int main(int argc, char **argv) {
         {"checkpoint-every", SLIDE_OPT_INT, &a.checkpoint_every, 0, 1e9, NULL, "batches between checkpoints (0 = only at the end)", 0, NULL},
         {"resume", SLIDE_OPT_STR, &a.resume, 1, 0, NULL, "continue from this checkpoint (same data and configuration)", 0, NULL},
         {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
+        {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
@@ -228,6 +240,9 @@ int main(int argc, char **argv) {
     if (!a.no_pin && !getenv("OMP_PROC_BIND") && !getenv("SLIDE_NO_REEXEC")) {
         setenv("OMP_PROC_BIND", "true", 1);
         if (!getenv("OMP_PLACES")) setenv("OMP_PLACES", "cores", 1);
+        /* Sleeping (not spinning) waits: on a shared machine spinning threads steal the CPU
+         * another thread of this run needs. */
+        if (!getenv("OMP_WAIT_POLICY")) setenv("OMP_WAIT_POLICY", "passive", 1);
         setenv("SLIDE_NO_REEXEC", "1", 1);
         execv("/proc/self/exe", argv);
         /* exec failed: continue unpinned */
@@ -271,6 +286,7 @@ int main(int argc, char **argv) {
     slide_net *net = NULL;
     int64_t *perm = NULL, *eval_ids = NULL;
     void *blob = NULL;
+    slide_counters *counters = NULL;
     if (slide_data_load(&train, a.train, &dop, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         exit_code = 2;
@@ -353,6 +369,15 @@ int main(int argc, char **argv) {
     if (hp_eff != a.hugepages)
         fprintf(stderr, "[mem] warning: --hugepages %s unavailable (pool empty?), using %s\n",
                 slide_hugepages_name(a.hugepages), slide_hugepages_name(hp_eff));
+
+    if (slide_counters_create(&counters, strcmp(a.papi_events, "default") ? a.papi_events : NULL,
+                              &err)) {
+        fprintf(stderr, "slide-train: --papi-events: %s\n", err.msg);
+        exit_code = 2;
+        goto done;
+    }
+    if (slide_counters_unavailable_reason(counters))
+        fprintf(stderr, "[counters] NA: %s\n", slide_counters_unavailable_reason(counters));
 
     /* Evaluation subset: seeded random sample of the test set (never its first lines). */
     int64_t n_sub = (a.eval_n > 0 && a.eval_n < test.n) ? a.eval_n : test.n;
@@ -457,15 +482,17 @@ int main(int argc, char **argv) {
         int64_t nb = a.batch;
         if (nb > train.n - pos) nb = train.n - pos;
         if (nb > total_samples - seen) nb = total_samples - seen;
-        double t0 = slide_now();
         slide_train_stats st_b;
         memset(&st_b, 0, sizeof st_b);
+        slide_counters_start(counters, NULL);
+        double t0 = slide_now();
         if (slide_net_train_batch(net, &train, perm + pos, nb, &st_b, &err)) {
             fprintf(stderr, "slide-train: %s\n", err.msg);
             exit_code = 2;
             goto done;
         }
         train_s += slide_now() - t0;
+        slide_counters_stop(counters, NULL);
         stats_add(&st_int, &st_b);
         stats_add(&st_all, &st_b);
         pos += nb;
@@ -592,12 +619,13 @@ int main(int argc, char **argv) {
         }
     }
     if (write_breakdown(a.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
-                        a.K, a.L, a.batch, train_s, &st_all, &err))
+                        a.K, a.L, a.batch, hp_in, train_s, &st_all, counters, &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
     fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
             (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
     if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;
 done:
+    slide_counters_destroy(counters);
     free(blob);
     free(perm);
     free(eval_ids);
