@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # One command: check dependencies, build, prepare data (vendored Delicious + synthetic presets),
 # train SLIDE and write everything into results/<run_id>/ (never overwriting an earlier run).
-# Parts that later work adds (microbenchmarks, baselines, figures) print "not yet".
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -79,13 +78,17 @@ BIN=build/bin
 
 # ---- data
 DATA=build/data
-bash datasets/prepare_delicious.sh "$DATA/delicious"
+bash datasets/prepare_delicious.sh "$DATA/delicious" >/dev/null
 if [ "$MODE" = quick ]; then
-  SYN_AMZ="--preset amazon670k --scale 0.01 --label-scale 0.05"
-  SYN_DEL="--preset delicious200k --scale 0.01 --label-scale 0.05"
+  AMZ_ARGS="--preset amazon670k --scale 0.01 --label-scale 1"        # all 670,091 labels, 4.9K points
+  AMZLS_ARGS="--preset amazon670k --scale 0.05 --label-scale 0.005"  # 3,350 labels, learnable in seconds
+  DEL_ARGS="--preset delicious200k --scale 0.01 --label-scale 0.05"
+  EPOCHS_SYN=1
 else
-  SYN_AMZ="--preset amazon670k --scale 0.1 --label-scale 1"
-  SYN_DEL="--preset delicious200k --scale 0.1 --label-scale 1"
+  AMZ_ARGS="--preset amazon670k --scale 0.1 --label-scale 1"
+  AMZLS_ARGS="--preset amazon670k --scale 0.2 --label-scale 0.02"
+  DEL_ARGS="--preset delicious200k --scale 0.1 --label-scale 1"
+  EPOCHS_SYN=3
 fi
 gen() { # gen NAME ARGS...
   local name=$1; shift
@@ -95,32 +98,77 @@ gen() { # gen NAME ARGS...
     "$BIN/slide-gen" "$@" --seed 1 --out "$dir" > "$OUT/gen-$name.log"
   fi
 }
-gen amazon670k $SYN_AMZ
-gen delicious200k $SYN_DEL
+gen amazon670k $AMZ_ARGS
+gen amazon670k-ls $AMZLS_ARGS
+gen delicious200k $DEL_ARGS
+DEL="--train $DATA/delicious/train.txt --test $DATA/delicious/test.txt"
+if [ -n "$DATA_DIR" ]; then
+  for real in amazon670k delicious200k; do
+    if [ -s "$DATA_DIR/$real/train.txt" ]; then echo "[data] using real $real from $DATA_DIR"; fi
+  done
+fi
+syn() { echo "--train $DATA/$MODE/$1/train.txt --test $DATA/$MODE/$1/test.txt"; }
+NPROC=$(nproc 2>/dev/null || echo 2)
+THREAD_LIST=$(seq 1 "$NPROC" | tr '\n' ' ')
+export OMP_PROC_BIND="${OMP_PROC_BIND:-true}" OMP_PLACES="${OMP_PLACES:-cores}" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+T() { "$BIN/slide-train" --run-id "$RUN_ID" --progress 0 "$@"; }
+D() { if [ -x "$BIN/slide-dense" ]; then "$BIN/slide-dense" --run-id "$RUN_ID" --progress 0 "$@"; else echo "[e2e] slide-dense not built (no OpenBLAS): skipped"; fi; }
 
 # ---- e2e
 if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
-  export OMP_PROC_BIND="${OMP_PROC_BIND:-true}" OMP_PLACES="${OMP_PLACES:-cores}"
-  echo "[e2e] SLIDE on real Delicious (bench/e2e/configs/delicious.conf)"
-  "$BIN/slide-train" --config bench/e2e/configs/delicious.conf --threads "$THREADS" \
-      --run-id "$RUN_ID" --csv "$OUT/e2e.csv" --progress 0
-  echo "[e2e] all-neurons network on Delicious (slide-full)"
-  "$BIN/slide-train" --config bench/e2e/configs/delicious.conf --threads "$THREADS" --full-output \
-      --run-id "$RUN_ID" --csv "$OUT/e2e.csv" --progress 0
-  for name in amazon670k delicious200k; do
-    echo "[e2e] SLIDE on synthetic $name ($MODE)"
-    "$BIN/slide-train" --train "$DATA/$MODE/$name/train.txt" --test "$DATA/$MODE/$name/test.txt" \
-        --dataset-name "synth-$name-$MODE" --epochs 2 --eval-every 20 --eval-n 500 \
-        --threads "$THREADS" --run-id "$RUN_ID" --csv "$OUT/e2e.csv" --progress 0
+  echo "[e2e] real Delicious: SLIDE, all-neurons network, dense CPU baseline ($THREADS threads)"
+  T --config bench/e2e/configs/delicious.conf $DEL --threads "$THREADS" --csv "$OUT/e2e.csv" 2>"$OUT/e2e-delicious.log"
+  T --config bench/e2e/configs/delicious.conf $DEL --threads "$THREADS" --full-output --csv "$OUT/e2e.csv" 2>>"$OUT/e2e-delicious.log"
+  D $DEL --threads "$THREADS" --epochs 6 --eval-every 20 --csv "$OUT/dense-cpu.csv" 2>"$OUT/dense-delicious.log"
+  grep -h "full test set" "$OUT/e2e-delicious.log" | sed 's/^/  slide: /' || true
+  echo "[e2e] synthetic amazon670k, label-scaled ($AMZLS_ARGS): sampled vs all neurons"
+  for full in "" "--full-output"; do
+    T --config bench/e2e/configs/amazon670k.conf $(syn amazon670k-ls) --dataset-name "synth-amazon670k-ls-$MODE" \
+      --epochs $((EPOCHS_SYN * 3)) --eval-every 100 --lr 0.005 --batch 128 --hash simhash --K 6 --L 50 --range-bits 12 \
+      --probes 0 --min-active 0.02 --max-active 0.1 --rehash 5 --rebuild 20 --threads "$THREADS" $full \
+      --csv "$OUT/e2e.csv" 2>>"$OUT/e2e-synth.log"
+  done
+  echo "[e2e] synthetic amazon670k, all 670,091 labels (paper config)"
+  T --config bench/e2e/configs/amazon670k.conf $(syn amazon670k) --dataset-name "synth-amazon670k-$MODE" \
+    --epochs "$EPOCHS_SYN" --eval-every 10 --eval-n 300 --threads "$THREADS" --csv "$OUT/e2e.csv" 2>>"$OUT/e2e-synth.log"
+  echo "[e2e] synthetic delicious200k (paper config)"
+  T --config bench/e2e/configs/delicious200k.conf $(syn delicious200k) --dataset-name "synth-delicious200k-$MODE" \
+    --epochs "$EPOCHS_SYN" --eval-every 10 --eval-n 300 --threads "$THREADS" --csv "$OUT/e2e.csv" 2>>"$OUT/e2e-synth.log"
+
+  echo "[e2e] thread scaling on Delicious: threads $THREAD_LIST"
+  for t in $THREAD_LIST; do
+    T --config bench/e2e/configs/delicious.conf $DEL --threads "$t" --csv "$OUT/threads.csv" 2>>"$OUT/threads.log"
+    D $DEL --threads "$t" --epochs 6 --eval-every 20 --csv "$OUT/threads.csv" 2>>"$OUT/threads.log"
+  done
+  echo "[e2e] hash families on Delicious (10 s of training each): threads $THREAD_LIST"
+  for t in $THREAD_LIST; do
+    for h in simhash wta dwta; do
+      T --config bench/e2e/configs/delicious.conf $DEL --threads "$t" --hash "$h" --time-budget 10 --epochs 100 \
+        --csv "$OUT/hash.csv" 2>>"$OUT/hash.log"
+    done
+  done
+  echo "[e2e] hugepages none / thp / explicit on synthetic amazon670k (all labels)"
+  for hp in none thp explicit; do
+    T --config bench/e2e/configs/amazon670k.conf $(syn amazon670k) --dataset-name "synth-amazon670k-$MODE" \
+      --epochs 0.5 --eval-every 0 --threads "$THREADS" --hugepages "$hp" --csv "$OUT/hugepages.csv" 2>>"$OUT/hugepages.log"
   done
 fi
+
+# ---- micro
 if [ -z "$ONLY" ] || [ "$ONLY" = micro ]; then
-  echo "[micro] not yet: the Google Benchmark suite comes with the microbenchmark issue"
+  echo "[micro] Google Benchmark suite (quick) -> $OUT/micro-quick-*.csv"
+  if [ "$MODE" = quick ]; then tgt=bench-micro-quick; else tgt=bench-micro; fi
+  make --no-print-directory "$tgt" OUT="$OUT" > "$OUT/micro.log" 2>&1 || echo "[micro] $tgt failed (see $OUT/micro.log)"
+  if [ "$MODE" = quick ]; then kq="--quick"; pq="--size-mb 50"; else kq=""; pq=""; fi
   for b in slide-bench-kern slide-bench-parse; do
-    if [ -x "$BIN/$b" ]; then "$BIN/$b" --quick --csv "$OUT/$b.csv" > "$OUT/$b.log" 2>&1 && echo "[micro] $b -> $OUT/$b.csv" || echo "[micro] $b failed (see $OUT/$b.log)"; fi
+    if [ "$b" = slide-bench-kern ]; then args=$kq; else args=$pq; fi
+    if OMP_NUM_THREADS=1 "$BIN/$b" $args --csv "$OUT/$b.csv" > "$OUT/$b.log" 2>&1; then
+      echo "[micro] $b -> $OUT/$b.csv"; else echo "[micro] $b failed (see $OUT/$b.log)"; fi
   done
 fi
+
+# ---- plots
 if [ -z "$ONLY" ] || [ "$ONLY" = plots ]; then
-  echo "[plots] not yet: gnuplot figures come with the reproduction issue"
+  sh plots/plot_all.sh "$OUT" || echo "[plots] some figures failed"
 fi
 echo "[run] done: $OUT"
