@@ -1,0 +1,777 @@
+// slide-dense-gpu: the SLIDE network with a full softmax on one GPU -- cuBLAS sgemm for the
+// output layer's three products, CUDA kernels for the sparse input layer, softmax, Adam, top-5.
+// Appends slide-train's CSV rows (system dense-gpu). See --help.
+#include "dense.h"
+#include "slide/opts.h"
+#include "slide/report.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop = 0; // SIGINT/SIGTERM: finish the step, then stop
+static void on_signal(int sig) { g_stop = sig; }
+
+[[noreturn]] static void die(const char *what, const char *msg, const char *file, int line) {
+    fprintf(stderr, "slide-dense-gpu: %s: %s (%s:%d)\n", what, msg, file, line);
+    exit(2);
+}
+#define CU(x)                                                                         \
+    do {                                                                              \
+        cudaError_t e_ = (x);                                                         \
+        if (e_ != cudaSuccess) die(#x, cudaGetErrorString(e_), __FILE__, __LINE__);   \
+    } while (0)
+#define CB(x)                                                                         \
+    do {                                                                              \
+        cublasStatus_t s_ = (x);                                                      \
+        if (s_ != CUBLAS_STATUS_SUCCESS) die(#x, cublasGetStatusString(s_), __FILE__, __LINE__); \
+    } while (0)
+#define LAUNCHED() CU(cudaGetLastError())
+
+// ------------------------------------------------------------------ device data
+
+// A data set on the device (CSR features and labels, as slide_data).
+struct dev_set {
+    int64_t n;
+    int64_t *row_ptr, *lab_ptr;
+    int32_t *feat, *lab;
+    float *val;
+};
+
+static size_t set_bytes(const slide_data *ds) {
+    return (size_t)(ds->n + 1) * 16 + (size_t)ds->nnz * 8 + (size_t)ds->nlab * 4;
+}
+
+static void set_upload(dev_set *g, const slide_data *ds) {
+    g->n = ds->n;
+    CU(cudaMalloc(&g->row_ptr, (size_t)(ds->n + 1) * 8));
+    CU(cudaMalloc(&g->lab_ptr, (size_t)(ds->n + 1) * 8));
+    CU(cudaMalloc(&g->feat, (size_t)(ds->nnz > 0 ? ds->nnz : 1) * 4));
+    CU(cudaMalloc(&g->val, (size_t)(ds->nnz > 0 ? ds->nnz : 1) * 4));
+    CU(cudaMalloc(&g->lab, (size_t)(ds->nlab > 0 ? ds->nlab : 1) * 4));
+    CU(cudaMemcpy(g->row_ptr, ds->row_ptr, (size_t)(ds->n + 1) * 8, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(g->lab_ptr, ds->lab_ptr, (size_t)(ds->n + 1) * 8, cudaMemcpyHostToDevice));
+    if (ds->nnz > 0) {
+        CU(cudaMemcpy(g->feat, ds->feat, (size_t)ds->nnz * 4, cudaMemcpyHostToDevice));
+        CU(cudaMemcpy(g->val, ds->val, (size_t)ds->nnz * 4, cudaMemcpyHostToDevice));
+    }
+    if (ds->nlab > 0) CU(cudaMemcpy(g->lab, ds->lab, (size_t)ds->nlab * 4, cudaMemcpyHostToDevice));
+}
+
+static void set_free(dev_set *g) {
+    cudaFree(g->row_ptr);
+    cudaFree(g->lab_ptr);
+    cudaFree(g->feat);
+    cudaFree(g->val);
+    cudaFree(g->lab);
+}
+
+// ------------------------------------------------------------------ kernels
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+// Block-wide max/sum (blockDim.x a multiple of 32); every thread gets the result.
+template <bool MAX> __device__ float block_reduce(float v, float *sh) {
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = MAX ? warp_max(v) : warp_sum(v);
+    if (lane == 0) sh[w] = v;
+    __syncthreads();
+    if (w == 0) {
+        v = lane < nw ? sh[lane] : (MAX ? -INFINITY : 0.0f);
+        v = MAX ? warp_max(v) : warp_sum(v);
+        if (lane == 0) sh[32] = v;
+    }
+    __syncthreads();
+    v = sh[32];
+    __syncthreads();
+    return v;
+}
+
+// hid[s] = relu(b0 + sum_f x_f W0[f]) for the points ids[0..n): one block per point.
+__global__ void hidden_forward_kernel(const int64_t *ids, dev_set ds, const float *W0,
+                                      const float *b0, int H, float *hid) {
+    const int s = blockIdx.x;
+    const int64_t i = ids[s], q0 = ds.row_ptr[i], q1 = ds.row_ptr[i + 1];
+    for (int j = threadIdx.x; j < H; j += blockDim.x) {
+        float h = b0[j];
+        for (int64_t q = q0; q < q1; q++) h += ds.val[q] * W0[(int64_t)ds.feat[q] * H + j];
+        hid[(int64_t)s * H + j] = h > 0.0f ? h : 0.0f;
+    }
+}
+
+// Row s of logits -> delta = (softmax(z + b1) - t) * scale, t = 1/|y| on the labels; adds the
+// row's cross-entropy to loss[0] and loss[1]. One block per row.
+__global__ void softmax_delta_kernel(float *logits, const float *b1, int64_t L, const int64_t *ids,
+                                     dev_set ds, float scale, double *loss) {
+    __shared__ float sh[33];
+    __shared__ double lab_sum;
+    const int s = blockIdx.x;
+    float *z = logits + (int64_t)s * L;
+    float mx = -INFINITY;
+    for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+        float v = z[j] + b1[j];
+        z[j] = v;
+        mx = fmaxf(mx, v);
+    }
+    mx = block_reduce<true>(mx, sh);
+    const int64_t i = ids[s], l0 = ds.lab_ptr[i], l1 = ds.lab_ptr[i + 1];
+    if (threadIdx.x == 0) { // the label logits, before pass 2 overwrites them
+        double ls = 0;
+        for (int64_t q = l0; q < l1; q++) ls += (double)z[ds.lab[q]] - (double)mx;
+        lab_sum = ls;
+    }
+    __syncthreads();
+    float sum = 0.0f;
+    for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+        float e = expf(z[j] - mx);
+        z[j] = e;
+        sum += e;
+    }
+    const float S = block_reduce<false>(sum, sh);
+    const float c = scale / S;
+    for (int64_t j = threadIdx.x; j < L; j += blockDim.x) z[j] *= c;
+    __syncthreads();
+    if (threadIdx.x == 0 && l1 > l0) {
+        const float tl = scale / (float)(l1 - l0);
+        for (int64_t q = l0; q < l1; q++) z[ds.lab[q]] -= tl;
+        double ce = -(lab_sum / (double)(l1 - l0) - log((double)S));
+        atomicAdd(&loss[0], ce);
+        atomicAdd(&loss[1], ce);
+    }
+}
+
+// gb1[j] = sum over the batch of delta[s][j].
+__global__ void col_sum_kernel(const float *delta, int n, int64_t L, float *gb1) {
+    const int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= L) return;
+    float acc = 0.0f;
+    for (int s = 0; s < n; s++) acc += delta[(int64_t)s * L + j];
+    gb1[j] = acc;
+}
+
+// dH through the ReLU, and gb0 = its column sums.
+__global__ void relu_back_kernel(float *dhid, const float *hid, int n, int H, float *gb0) {
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= H) return;
+    float acc = 0.0f;
+    for (int s = 0; s < n; s++) {
+        int64_t q = (int64_t)s * H + j;
+        float g = hid[q] > 0.0f ? dhid[q] : 0.0f;
+        dhid[q] = g;
+        acc += g;
+    }
+    gb0[j] = acc;
+}
+
+// gW0[f] += x_f dH[s] for the features of each point (atomics: a feature may occur in several
+// points of the batch); marks the rows for Adam. One block per point.
+__global__ void w0_grad_kernel(const int64_t *ids, dev_set ds, const float *dhid, int H,
+                               float *gW0, unsigned char *touched) {
+    const int s = blockIdx.x;
+    const int64_t i = ids[s];
+    for (int64_t q = ds.row_ptr[i]; q < ds.row_ptr[i + 1]; q++) {
+        const int64_t f = ds.feat[q];
+        const float v = ds.val[q];
+        for (int j = threadIdx.x; j < H; j += blockDim.x)
+            atomicAdd(&gW0[f * H + j], v * dhid[(int64_t)s * H + j]);
+        if (threadIdx.x == 0) touched[f] = 1;
+    }
+}
+
+__device__ __forceinline__ void adam1(float *w, float *m, float *v, float g, float lr_t, float b1,
+                                      float b2, float eps) {
+    float mm = b1 * *m + (1.0f - b1) * g;
+    float vv = b2 * *v + (1.0f - b2) * g * g;
+    *m = mm;
+    *v = vv;
+    *w -= lr_t * mm / (sqrtf(vv) + eps);
+}
+
+// Adam on every element (W1, b1, b0).
+__global__ void adam_dense_kernel(float *w, float *m, float *v, const float *g, int64_t n,
+                                  float lr_t, float b1, float b2, float eps) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n;
+         e += (int64_t)gridDim.x * blockDim.x)
+        adam1(&w[e], &m[e], &v[e], g[e], lr_t, b1, b2, eps);
+}
+
+// Adam on the W0 rows the batch touched; their gradients are zeroed for the next batch.
+__global__ void adam_rows_kernel(float *w, float *m, float *v, float *g,
+                                 const unsigned char *touched, int64_t rows, int H, float lr_t,
+                                 float b1, float b2, float eps) {
+    const int64_t n = rows * H;
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        if (!touched[e / H]) continue;
+        adam1(&w[e], &m[e], &v[e], g[e], lr_t, b1, b2, eps);
+        g[e] = 0.0f;
+    }
+}
+
+__global__ void clear_touched_kernel(const int64_t *ids, dev_set ds, unsigned char *touched) {
+    const int64_t i = ids[blockIdx.x];
+    for (int64_t q = ds.row_ptr[i] + threadIdx.x; q < ds.row_ptr[i + 1]; q += blockDim.x)
+        touched[ds.feat[q]] = 0;
+}
+
+// Exact top-5 of z + b1 over all labels, best first, ties to the lower id (as the CPU
+// programs). One block of TOPK_THREADS per row; out[5 * row + k], UINT32_MAX when L < 5.
+#define TOPK_THREADS 256
+__device__ __forceinline__ bool better(float s, uint32_t id, float bs, uint32_t bid) {
+    return s > bs || (s == bs && id < bid);
+}
+__global__ void top5_kernel(const float *logits, const float *b1, int64_t L, uint32_t *out) {
+    __shared__ float ss[TOPK_THREADS * 5];
+    __shared__ uint32_t si[TOPK_THREADS * 5];
+    const float *z = logits + (int64_t)blockIdx.x * L;
+    float bs[5];
+    uint32_t bi[5];
+    for (int k = 0; k < 5; k++) {
+        bs[k] = -INFINITY;
+        bi[k] = UINT32_MAX;
+    }
+    for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+        float s = z[j] + b1[j];
+        if (!better(s, (uint32_t)j, bs[4], bi[4])) continue;
+        int p = 4;
+        while (p > 0 && better(s, (uint32_t)j, bs[p - 1], bi[p - 1])) {
+            bs[p] = bs[p - 1];
+            bi[p] = bi[p - 1];
+            p--;
+        }
+        bs[p] = s;
+        bi[p] = (uint32_t)j;
+    }
+    for (int k = 0; k < 5; k++) {
+        ss[threadIdx.x * 5 + k] = bs[k];
+        si[threadIdx.x * 5 + k] = bi[k];
+    }
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+    for (int k = 0; k < 5; k++) {
+        bs[k] = -INFINITY;
+        bi[k] = UINT32_MAX;
+    }
+    for (int c = 0; c < (int)blockDim.x * 5; c++) {
+        float s = ss[c];
+        uint32_t id = si[c];
+        if (id == UINT32_MAX || !better(s, id, bs[4], bi[4])) continue;
+        int p = 4;
+        while (p > 0 && better(s, id, bs[p - 1], bi[p - 1])) {
+            bs[p] = bs[p - 1];
+            bi[p] = bi[p - 1];
+            p--;
+        }
+        bs[p] = s;
+        bi[p] = id;
+    }
+    for (int k = 0; k < 5; k++) out[(int64_t)blockIdx.x * 5 + k] = bi[k];
+}
+
+static int grid_for(int64_t n, int threads) {
+    int64_t g = (n + threads - 1) / threads;
+    return (int)(g < 1 ? 1 : (g > 65535 * 32 ? 65535 * 32 : g));
+}
+
+// ------------------------------------------------------------------ model
+
+struct dev_model {
+    int64_t D, L;
+    int H, B;
+    float *slab;                       // 4 copies (params, grads, m, v) of W0 b0 W1 b1
+    float *W0, *b0, *W1, *b1, *gW0, *gb0, *gW1, *gb1, *mW0, *mb0, *mW1, *mb1, *vW0, *vb0, *vW1, *vb1;
+    float *hid, *dhid, *logits;
+    unsigned char *touched;
+    double *loss;                      // [0] since the last row, [1] since the start
+    int64_t *batch_ids;                // device copy of the current epoch's permutation
+    int64_t *eval_ids;                 // one evaluation chunk
+    uint32_t *top;                     // B x 5
+    int64_t step;
+};
+
+static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static double model_bytes(int64_t D, int64_t L, int H, int B, int64_t n_train) {
+    size_t per = r16((size_t)D * H) + r16(H) + r16((size_t)L * H) + r16((size_t)L);
+    return 16.0 * (double)per + 4.0 * (2.0 * B * H + (double)B * (double)L) + (double)D + 16 +
+           8.0 * (double)n_train + 8.0 * B + 20.0 * B;
+}
+
+int main(int argc, char **argv) {
+    struct {
+        const char *train, *test, *dataset, *csv, *run_id, *dump_path;
+        double epochs, time_budget, eval_every_s, max_mem_mb;
+        int eval_every, eval_n, normalize, cache, progress, hidden, batch, device, tf32, dump_after;
+        int csv_header;
+        uint64_t seed;
+        float lr, init_std;
+    } a;
+    memset(&a, 0, sizeof a);
+    a.train = "build/data/delicious/train.txt";
+    a.test = "build/data/delicious/test.txt";
+    a.dataset = "delicious";
+    a.csv = "results/slide-dense-gpu.csv";
+    a.run_id = "";
+    a.dump_path = "";
+    a.epochs = 30;
+    a.eval_every = 100;
+    a.eval_n = 1000;
+    a.seed = 1;
+    a.normalize = 1;
+    a.progress = -1;
+    a.hidden = 128;
+    a.batch = 128;
+    a.lr = 1e-3f;
+    a.init_std = 0.01f;
+
+    slide_opt opts[] = {
+        {"train", SLIDE_OPT_STR, &a.train, 1, 0, NULL, "training set (XC text format)", 0, NULL},
+        {"test", SLIDE_OPT_STR, &a.test, 1, 0, NULL, "test set (XC text format)", 0, NULL},
+        {"dataset-name", SLIDE_OPT_STR, &a.dataset, 1, 0, NULL, "name written to the dataset column", 0, NULL},
+        {"csv", SLIDE_OPT_STR, &a.csv, 1, 0, NULL, "CSV file rows are appended to", 0, NULL},
+        {"run-id", SLIDE_OPT_STR, &a.run_id, 1, 0, NULL, "run id (default: time-host-pid)", 0, NULL},
+        {"epochs", SLIDE_OPT_DOUBLE, &a.epochs, 0.0001, 1e6, NULL, "epochs to train (fractions allowed)", 0, NULL},
+        {"time-budget", SLIDE_OPT_DOUBLE, &a.time_budget, 0, 1e9, NULL, "stop after this many seconds of training time (0 = off)", 0, NULL},
+        {"eval-every", SLIDE_OPT_INT, &a.eval_every, 0, 1e9, NULL, "evaluate every N batches (0 = off)", 0, NULL},
+        {"eval-every-s", SLIDE_OPT_DOUBLE, &a.eval_every_s, 0, 1e9, NULL, "evaluate every S seconds of training time (0 = off)", 0, NULL},
+        {"eval-n", SLIDE_OPT_INT, &a.eval_n, 0, 1e9, NULL, "test points per intermediate evaluation, a seeded random subset (0 = all)", 0, NULL},
+        {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights and shuffling (same weights and batches as slide-dense)", 0, NULL},
+        {"normalize", SLIDE_OPT_FLAG, &a.normalize, 0, 1, NULL, "L2-normalise input rows", 0, NULL},
+        {"cache", SLIDE_OPT_FLAG, &a.cache, 0, 1, NULL, "use/write the binary data cache (<file>.sbin)", 0, NULL},
+        {"progress", SLIDE_OPT_INT, &a.progress, -1, 1, NULL, "progress line on stderr (-1 = when a terminal)", 0, NULL},
+        {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 16, NULL, "hidden layer size", 0, NULL},
+        {"batch", SLIDE_OPT_INT, &a.batch, 1, 1 << 20, NULL, "mini-batch size", 0, NULL},
+        {"lr", SLIDE_OPT_FLOAT, &a.lr, 1e-9, 1, NULL, "Adam learning rate", 0, NULL},
+        {"init-std", SLIDE_OPT_FLOAT, &a.init_std, 1e-6, 1, NULL, "weight init standard deviation", 0, NULL},
+        {"device", SLIDE_OPT_INT, &a.device, 0, 1024, NULL, "CUDA device index", 0, NULL},
+        {"tf32", SLIDE_OPT_FLAG, &a.tf32, 0, 1, NULL, "let cuBLAS use TF32 tensor cores (default: strict FP32)", 0, NULL},
+        {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse above this device-memory estimate in MB (0 = free device memory)", 0, NULL},
+        {"dump-after-step", SLIDE_OPT_INT, &a.dump_after, 0, 1e9, NULL, "after N training steps write the parameters to --dump-path and stop (0 = off; for tests)", 0, NULL},
+        {"dump-path", SLIDE_OPT_STR, &a.dump_path, 1, 0, NULL, "file for --dump-after-step", 0, NULL},
+        {"csv-header", SLIDE_OPT_FLAG, &a.csv_header, 0, 1, NULL, "print the CSV header line and exit (for other writers of this schema)", 0, NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+
+    slide_err err;
+    slide_err_clear(&err);
+    int rc = slide_opts_parse(opts, argc, argv, NULL, 0, NULL, &err);
+    if (rc != SLIDE_OK && rc != SLIDE_OPTS_HELP) {
+        fprintf(stderr, "slide-dense-gpu: %s\n", err.msg);
+        slide_opts_free(opts);
+        return 2;
+    }
+    if (rc == SLIDE_OPTS_HELP) {
+        slide_opts_print_help(stdout,
+                              "usage: slide-dense-gpu [--config FILE] [options]\n"
+                              "Trains the SLIDE network with a full softmax over all labels on one "
+                              "GPU (cuBLAS sgemm for the output layer, CUDA kernels for the rest) "
+                              "and appends one CSV row per evaluation (system dense-gpu, the schema "
+                              "of slide-train). train_s sums CUDA-event-timed training steps.",
+                              opts);
+        slide_opts_free(opts);
+        return 0;
+    }
+    if (a.csv_header) {
+        printf("%s\n", slide_train_csv_header());
+        slide_opts_free(opts);
+        return 0;
+    }
+#define FAIL(...)                                           \
+    do {                                                    \
+        fprintf(stderr, "slide-dense-gpu: " __VA_ARGS__);   \
+        fputc('\n', stderr);                                \
+        slide_opts_free(opts);                              \
+        return 2;                                           \
+    } while (0)
+    if (slide_dense_check_readable("train", a.train, &err) ||
+        slide_dense_check_readable("test", a.test, &err))
+        FAIL("%s", err.msg);
+    if (a.dump_after > 0 && !*a.dump_path) FAIL("--dump-after-step needs --dump-path");
+
+    // The device, before anything is written or allocated.
+    int n_dev = 0;
+    cudaError_t ce = cudaGetDeviceCount(&n_dev);
+    if (ce != cudaSuccess || n_dev == 0)
+        FAIL("no CUDA device (cudaGetDeviceCount: %s)",
+             ce != cudaSuccess ? cudaGetErrorString(ce) : "0 devices");
+    if (a.device >= n_dev) FAIL("--device %d: only %d CUDA device(s)", a.device, n_dev);
+    CU(cudaSetDevice(a.device));
+    cudaDeviceProp prop;
+    CU(cudaGetDeviceProperties(&prop, a.device));
+    char gpu_model[256];
+    snprintf(gpu_model, sizeof gpu_model, "%s", prop.name);
+    slide_csv_sanitize(gpu_model);
+    cublasHandle_t cb;
+    CB(cublasCreate(&cb));
+    CB(cublasSetMathMode(cb, a.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+
+    slide_context ctx;
+    slide_context_fill(&ctx, a.run_id);
+    slide_csv *csv = NULL;
+    if (slide_csv_open(&csv, a.csv, slide_train_csv_header(), &err)) FAIL("%s", err.msg);
+    const double t_start = slide_now();
+    const int progress = a.progress < 0 ? isatty(2) : a.progress;
+
+    slide_data train, test;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    slide_data_opts dop = slide_data_opts_default();
+    dop.normalize = a.normalize;
+    dop.cache = a.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
+    if (slide_data_load(&train, a.train, &dop, &err)) FAIL("%s", err.msg);
+    dop.expect_d = train.d;
+    dop.expect_l = train.l;
+    if (slide_data_load(&test, a.test, &dop, &err)) FAIL("%s", err.msg);
+    fprintf(stderr, "[data] %s: train %lld points, test %lld points, %lld features, %lld labels (%.1f s)\n",
+            a.dataset, (long long)train.n, (long long)test.n, (long long)train.d,
+            (long long)train.l, slide_now() - t_start);
+    if (train.n == 0) FAIL("%s: no training points", a.train);
+
+    slide_dense_params dp = slide_dense_params_default();
+    dp.d = train.d;
+    dp.l = train.l;
+    dp.hidden = a.hidden;
+    dp.batch = a.batch;
+    dp.lr = a.lr;
+    dp.init_std = a.init_std;
+    dp.seed = a.seed;
+    const char *msg = slide_dense_params_check(&dp);
+    if (msg) FAIL("%s", msg);
+    if ((double)a.batch * (double)train.l > 2147483647.0 || (double)train.l * a.hidden > 2147483647.0)
+        FAIL("batch x labels and labels x hidden must stay below 2^31 for cuBLAS (int dimensions)");
+
+    // Device memory: estimate before allocating, against what is free (or --max-mem).
+    const int64_t D = train.d, L = train.l;
+    const int H = a.hidden, B = a.batch;
+    double need_mb = (model_bytes(D, L, H, B, train.n) + (double)set_bytes(&train) +
+                      (double)set_bytes(&test)) / 1048576.0 + 64.0; // + cuBLAS workspace margin
+    size_t free_b = 0, total_b = 0;
+    CU(cudaMemGetInfo(&free_b, &total_b));
+    double limit_mb = a.max_mem_mb > 0 ? a.max_mem_mb : (double)free_b / 1048576.0;
+    fprintf(stderr, "[gpu] %s (sm_%d%d), %.0f of %.0f MB free; the run needs about %.0f MB "
+            "(batch x labels logits %.0f MB; limit %.0f MB%s)\n", prop.name, prop.major,
+            prop.minor, (double)free_b / 1048576.0, (double)total_b / 1048576.0, need_mb,
+            4.0 * B * (double)L / 1048576.0, limit_mb, a.max_mem_mb > 0 ? ", --max-mem" : "");
+    if (need_mb > limit_mb || need_mb > (double)free_b / 1048576.0)
+        FAIL("out of device memory: the run needs about %.0f MB, %.0f MB free%s; reduce --batch, "
+             "--hidden or the label count", need_mb, (double)free_b / 1048576.0,
+             a.max_mem_mb > 0 ? " (or above --max-mem)" : "");
+
+    // Data and model on the device.
+    dev_set gtrain, gtest;
+    set_upload(&gtrain, &train);
+    set_upload(&gtest, &test);
+    dev_model g;
+    memset(&g, 0, sizeof g);
+    g.D = D;
+    g.L = L;
+    g.H = H;
+    g.B = B;
+    const size_t n0 = r16((size_t)D * H), nb0 = r16(H), n1 = r16((size_t)L * H), nb1 = r16(L);
+    const size_t per = n0 + nb0 + n1 + nb1;
+    CU(cudaMalloc(&g.slab, 4 * per * sizeof(float)));
+    CU(cudaMemset(g.slab, 0, 4 * per * sizeof(float)));
+    float **views[4][4] = {{&g.W0, &g.b0, &g.W1, &g.b1},
+                           {&g.gW0, &g.gb0, &g.gW1, &g.gb1},
+                           {&g.mW0, &g.mb0, &g.mW1, &g.mb1},
+                           {&g.vW0, &g.vb0, &g.vW1, &g.vb1}};
+    for (int c = 0; c < 4; c++) {
+        float *q = g.slab + (size_t)c * per;
+        *views[c][0] = q;
+        *views[c][1] = q + n0;
+        *views[c][2] = q + n0 + nb0;
+        *views[c][3] = q + n0 + nb0 + n1;
+    }
+    CU(cudaMalloc(&g.hid, (size_t)B * H * 4));
+    CU(cudaMalloc(&g.dhid, (size_t)B * H * 4));
+    CU(cudaMalloc(&g.logits, (size_t)B * (size_t)L * 4));
+    CU(cudaMalloc(&g.touched, (size_t)D));
+    CU(cudaMemset(g.touched, 0, (size_t)D));
+    CU(cudaMalloc(&g.loss, 2 * sizeof(double)));
+    CU(cudaMemset(g.loss, 0, 2 * sizeof(double)));
+    CU(cudaMalloc(&g.batch_ids, (size_t)train.n * 8));
+    CU(cudaMalloc(&g.eval_ids, (size_t)B * 8));
+    CU(cudaMalloc(&g.top, (size_t)B * 5 * 4));
+    {   // same initial weights as slide-train and slide-dense (initialised on the host)
+        float *host = (float *)malloc(((size_t)D > (size_t)L ? (size_t)D : (size_t)L) * H * 4);
+        if (!host) FAIL("out of host memory for the initial weights");
+        slide_dense_init_matrix(host, D, H, a.init_std, a.seed, 0);
+        CU(cudaMemcpy(g.W0, host, (size_t)D * H * 4, cudaMemcpyHostToDevice));
+        slide_dense_init_matrix(host, L, H, a.init_std, a.seed, 1);
+        CU(cudaMemcpy(g.W1, host, (size_t)L * H * 4, cudaMemcpyHostToDevice));
+        free(host);
+    }
+
+    // slide-train's evaluation subset and shuffles: the same batches as slide-dense for a seed.
+    const int64_t n_sub = (a.eval_n > 0 && a.eval_n < test.n) ? a.eval_n : test.n;
+    int64_t *eval_ids = (int64_t *)malloc((size_t)(test.n > 0 ? test.n : 1) * 8);
+    int64_t *perm = (int64_t *)malloc((size_t)train.n * 8);
+    int64_t *chunk = (int64_t *)malloc((size_t)B * 8);
+    uint32_t *top = (uint32_t *)malloc((size_t)B * 5 * 4);
+    if (!eval_ids || !perm || !chunk || !top) FAIL("out of host memory");
+    slide_rng rng;
+    slide_rng_seed(&rng, a.seed, 0xE7A1ULL);
+    slide_dense_eval_subset(eval_ids, test.n, n_sub, &rng);
+    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    char simd[32], dataset[128];
+    snprintf(simd, sizeof simd, "cuda-sm%d%d-%s", prop.major, prop.minor, a.tf32 ? "tf32" : "fp32");
+    snprintf(dataset, sizeof dataset, "%s", a.dataset);
+    slide_csv_sanitize(dataset);
+
+    cudaEvent_t ev[6]; // step start, gemm1 start/end, gemm2+3 start/end, Adam start; step end = ev[0] reused
+    for (int k = 0; k < 6; k++) CU(cudaEventCreate(&ev[k]));
+    cudaEvent_t ev_end;
+    CU(cudaEventCreate(&ev_end));
+    const float one = 1.0f, zero = 0.0f;
+    const int hid_threads = H >= 1024 ? 1024 : ((H + 31) / 32) * 32;
+
+    const int64_t total_samples = (int64_t)ceil(a.epochs * (double)train.n);
+    int64_t seen = 0, iter = 0, last_eval_iter = 0, pos = train.n, epoch = 0, int_samples = 0;
+    double train_s = 0, last_eval_train_s = 0, eval_s_total = 0;
+    double int_fwd = 0, int_upd = 0, int_gemm = 0, int_flops = 0;
+    int exit_code = 0, finished = 0;
+    while (!finished) {
+        if (pos >= train.n) {
+            slide_dense_shuffle(perm, train.n, &rng);
+            CU(cudaMemcpy(g.batch_ids, perm, (size_t)train.n * 8, cudaMemcpyHostToDevice));
+            pos = 0;
+            epoch++;
+        }
+        int64_t nb = B;
+        if (nb > train.n - pos) nb = train.n - pos;
+        if (nb > total_samples - seen) nb = total_samples - seen;
+        const int n = (int)nb;
+        const int64_t *ids = g.batch_ids + pos;
+        const float scale = 1.0f / (float)n;
+        const int64_t t = g.step + 1;
+        const float lr_t = (float)((double)a.lr * sqrt(1.0 - pow(dp.beta2, (double)t)) /
+                                   (1.0 - pow(dp.beta1, (double)t)));
+
+        CU(cudaEventRecord(ev[0]));
+        hidden_forward_kernel<<<n, hid_threads>>>(ids, gtrain, g.W0, g.b0, H, g.hid);
+        LAUNCHED();
+        CU(cudaEventRecord(ev[1]));
+        // logits[n][L] = hid W1^T   (column-major: logits^T = W1 hid^T)
+        CB(cublasSgemm(cb, CUBLAS_OP_T, CUBLAS_OP_N, (int)L, n, H, &one, g.W1, H, g.hid, H, &zero,
+                       g.logits, (int)L));
+        CU(cudaEventRecord(ev[2]));
+        softmax_delta_kernel<<<n, 1024>>>(g.logits, g.b1, L, ids, gtrain, scale, g.loss);
+        LAUNCHED();
+        CU(cudaEventRecord(ev[3]));
+        // gW1[L][H] = delta^T hid   (column-major: gW1^T = hid^T delta)
+        CB(cublasSgemm(cb, CUBLAS_OP_N, CUBLAS_OP_T, H, (int)L, n, &one, g.hid, H, g.logits, (int)L,
+                       &zero, g.gW1, H));
+        // dH[n][H] = delta W1        (column-major: dH^T = W1^T delta^T)
+        CB(cublasSgemm(cb, CUBLAS_OP_N, CUBLAS_OP_N, H, n, (int)L, &one, g.W1, H, g.logits, (int)L,
+                       &zero, g.dhid, H));
+        CU(cudaEventRecord(ev[4]));
+        col_sum_kernel<<<grid_for(L, 256), 256>>>(g.logits, n, L, g.gb1);
+        LAUNCHED();
+        relu_back_kernel<<<grid_for(H, 128), 128>>>(g.dhid, g.hid, n, H, g.gb0);
+        LAUNCHED();
+        w0_grad_kernel<<<n, hid_threads>>>(ids, gtrain, g.dhid, H, g.gW0, g.touched);
+        LAUNCHED();
+        CU(cudaEventRecord(ev[5]));
+        adam_dense_kernel<<<grid_for((int64_t)L * H, 256), 256>>>(g.W1, g.mW1, g.vW1, g.gW1,
+                                                                  (int64_t)L * H, lr_t, dp.beta1,
+                                                                  dp.beta2, dp.eps);
+        LAUNCHED();
+        adam_dense_kernel<<<grid_for(L, 256), 256>>>(g.b1, g.mb1, g.vb1, g.gb1, L, lr_t, dp.beta1,
+                                                     dp.beta2, dp.eps);
+        LAUNCHED();
+        adam_dense_kernel<<<1, 128>>>(g.b0, g.mb0, g.vb0, g.gb0, H, lr_t, dp.beta1, dp.beta2, dp.eps);
+        LAUNCHED();
+        adam_rows_kernel<<<grid_for(D * H, 256), 256>>>(g.W0, g.mW0, g.vW0, g.gW0, g.touched, D, H,
+                                                        lr_t, dp.beta1, dp.beta2, dp.eps);
+        LAUNCHED();
+        clear_touched_kernel<<<n, 128>>>(ids, gtrain, g.touched);
+        LAUNCHED();
+        CU(cudaEventRecord(ev_end));
+        CU(cudaEventSynchronize(ev_end));
+        float ms_step, ms_g1, ms_g23, ms_upd;
+        CU(cudaEventElapsedTime(&ms_step, ev[0], ev_end));
+        CU(cudaEventElapsedTime(&ms_g1, ev[1], ev[2]));
+        CU(cudaEventElapsedTime(&ms_g23, ev[3], ev[4]));
+        CU(cudaEventElapsedTime(&ms_upd, ev[5], ev_end));
+        g.step++;
+        train_s += ms_step * 1e-3;
+        int_fwd += (ms_step - ms_upd) * 1e-3;
+        int_upd += ms_upd * 1e-3;
+        int_gemm += (ms_g1 + ms_g23) * 1e-3;
+        int_flops += 6.0 * (double)n * (double)L * (double)H;
+        int_samples += n;
+        pos += nb;
+        seen += nb;
+        iter++;
+        if (a.dump_after > 0 && iter == a.dump_after) {
+            double lh[2];
+            CU(cudaMemcpy(lh, g.loss, sizeof lh, cudaMemcpyDeviceToHost));
+            float *h = (float *)malloc((per) * sizeof(float));
+            if (!h) FAIL("out of host memory for the dump");
+            CU(cudaMemcpy(h, g.slab, per * sizeof(float), cudaMemcpyDeviceToHost));
+            slide_dense_dump dd = {H, D, L, iter, lh[1] / (double)seen, h, h + n0, h + n0 + nb0,
+                                   h + n0 + nb0 + n1};
+            int wrc = slide_dense_dump_write(a.dump_path, &dd, &err);
+            free(h);
+            if (wrc) FAIL("%s", err.msg);
+            fprintf(stderr, "[dump] parameters after %lld steps (mean loss %.6f) -> %s\n",
+                    (long long)iter, dd.loss, a.dump_path);
+            break;
+        }
+        const int last = seen >= total_samples || (a.time_budget > 0 && train_s >= a.time_budget) || g_stop;
+        const int due = (a.eval_every > 0 && iter - last_eval_iter >= a.eval_every) ||
+                        (a.eval_every_s > 0 && train_s - last_eval_train_s >= a.eval_every_s);
+        double lh[2] = {0, 0};
+        if (progress || due || last) CU(cudaMemcpy(lh, g.loss, sizeof lh, cudaMemcpyDeviceToHost));
+        if (progress)
+            fprintf(stderr, "\r[train] epoch %lld iter %lld samples %lld train %.2fs loss %.4f %.0f GFLOP/s   ",
+                    (long long)epoch, (long long)iter, (long long)seen, train_s,
+                    int_samples ? lh[0] / int_samples : 0.0,
+                    int_gemm > 0 ? int_flops / int_gemm * 1e-9 : 0.0);
+        if (!due && !last) continue;
+
+        // Evaluation: exact top-5 on the device, metrics on the host (slide_metrics_point).
+        const double te = slide_now();
+        const int64_t n_ev = last ? test.n : n_sub;
+        double p_sum[6] = {0}, nd_sum[6] = {0};
+        int64_t n_eval = 0, n_skip = 0, s = 0;
+        while (s < n_ev) {
+            int c = 0;
+            for (; s < n_ev && c < B; s++) {
+                int64_t i = last ? s : eval_ids[s];
+                if (test.lab_ptr[i + 1] == test.lab_ptr[i]) n_skip++;
+                else chunk[c++] = i;
+            }
+            if (c == 0) break;
+            CU(cudaMemcpy(g.eval_ids, chunk, (size_t)c * 8, cudaMemcpyHostToDevice));
+            hidden_forward_kernel<<<c, hid_threads>>>(g.eval_ids, gtest, g.W0, g.b0, H, g.hid);
+            LAUNCHED();
+            CB(cublasSgemm(cb, CUBLAS_OP_T, CUBLAS_OP_N, (int)L, c, H, &one, g.W1, H, g.hid, H,
+                           &zero, g.logits, (int)L));
+            top5_kernel<<<c, TOPK_THREADS>>>(g.logits, g.b1, L, g.top);
+            LAUNCHED();
+            CU(cudaMemcpy(top, g.top, (size_t)c * 5 * 4, cudaMemcpyDeviceToHost));
+            const int n_pred = L < 5 ? (int)L : 5;
+            for (int r = 0; r < c; r++) {
+                int64_t i = chunk[r];
+                double pa[6], na[6];
+                slide_metrics_point(top + 5 * r, n_pred, test.lab + test.lab_ptr[i],
+                                    (int)(test.lab_ptr[i + 1] - test.lab_ptr[i]), pa, na);
+                for (int k = 1; k <= 5; k++) {
+                    p_sum[k] += pa[k];
+                    nd_sum[k] += na[k];
+                }
+            }
+            n_eval += c;
+        }
+        const double eval_s = slide_now() - te;
+        eval_s_total += eval_s;
+        const double int_train = train_s - last_eval_train_s;
+        slide_train_row r;
+        memset(&r, 0, sizeof r);
+        r.ctx = &ctx;
+        r.simd = simd;
+        r.hugepages = "none";
+        r.hugepages_requested = "none";
+        r.numa_policy = "NA";
+        r.system = "dense-gpu";
+        r.dataset = dataset;
+        r.hash_family = "NA";
+        r.bucket_policy = "NA";
+        r.eval_set = last ? "full" : "subset";
+        r.inference = "exact";
+        r.gpu_model = gpu_model;
+        r.threads = 1;
+        r.batch = B;
+        r.hidden = H;
+        r.lr = a.lr;
+        r.seed = a.seed;
+        r.epoch = (double)seen / (double)train.n;
+        r.iter = iter;
+        r.samples_seen = seen;
+        r.n_eval = n_eval;
+        r.n_skipped = n_skip;
+        r.train_s = train_s;
+        r.wall_s = slide_now() - t_start;
+        double pk[6], nk[6];
+        for (int k = 1; k <= 5; k++) {
+            pk[k] = n_eval ? p_sum[k] / n_eval : 0;
+            nk[k] = n_eval ? nd_sum[k] / n_eval : 0;
+        }
+        r.p_at_1 = pk[1];
+        r.p_at_3 = pk[3];
+        r.p_at_5 = pk[5];
+        r.ndcg_at_1 = nk[1];
+        r.ndcg_at_3 = nk[3];
+        r.ndcg_at_5 = nk[5];
+        r.recall_at_5 = NAN;
+        r.loss = int_samples ? lh[0] / int_samples : 0.0;
+        r.active_avg = (double)L;
+        r.active_frac = 1.0;
+        r.samples_per_s = int_train > 0 ? int_samples / int_train : 0.0;
+        r.eval_s = eval_s;
+        r.t_fwd_bwd_s = int_fwd;
+        r.t_update_s = int_upd;
+        r.t_rehash_s = 0.0;
+        r.gflops = int_gemm > 0 ? int_flops / int_gemm * 1e-9 : NAN;
+        char row[4096];
+        slide_train_row_format(&r, row, sizeof row);
+        if (slide_csv_row(csv, row, &err)) {
+            fprintf(stderr, "slide-dense-gpu: %s\n", err.msg);
+            exit_code = 2;
+            break;
+        }
+        if (progress) fputc('\n', stderr);
+        fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f loss %.4f "
+                "%.0f samples/s sgemm %.0f GFLOP/s (%.0f%% of train) (%s, n=%lld)\n",
+                (long long)iter, train_s, pk[1], pk[3], pk[5], r.loss, r.samples_per_s, r.gflops,
+                int_train > 0 ? 100.0 * int_gemm / int_train : 0.0,
+                last ? "full test set" : "subset", (long long)n_eval);
+        CU(cudaMemset(g.loss, 0, sizeof(double))); // interval accumulator only
+        int_samples = 0;
+        int_fwd = int_upd = int_gemm = int_flops = 0;
+        last_eval_iter = iter;
+        last_eval_train_s = train_s;
+        if (last) finished = 1;
+    }
+    if (finished)
+        fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
+                (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
+    if (g_stop && !exit_code) exit_code = g_stop == SIGINT ? 130 : 143;
+
+    for (int k = 0; k < 6; k++) cudaEventDestroy(ev[k]);
+    cudaEventDestroy(ev_end);
+    cudaFree(g.slab);
+    cudaFree(g.hid);
+    cudaFree(g.dhid);
+    cudaFree(g.logits);
+    cudaFree(g.touched);
+    cudaFree(g.loss);
+    cudaFree(g.batch_ids);
+    cudaFree(g.eval_ids);
+    cudaFree(g.top);
+    set_free(&gtrain);
+    set_free(&gtest);
+    cublasDestroy(cb);
+    free(eval_ids);
+    free(perm);
+    free(chunk);
+    free(top);
+    slide_data_free(&train);
+    slide_data_free(&test);
+    slide_csv_close(csv);
+    slide_opts_free(opts);
+    return exit_code;
+}
