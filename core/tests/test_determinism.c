@@ -1,0 +1,124 @@
+/* Determinism of slide-train with one thread: two runs with the same seed give identical metric
+ * columns in every CSV row and identical checkpoints (network, Adam state, tables, counters; the
+ * driver blob also holds wall-clock timers, which are compared apart). */
+#include "slide/checkpoint.h"
+#include "spawn_util.h"
+#include "test_util.h"
+
+static const char *k_cols[] = {"iter",      "samples_seen", "epoch",     "p_at_1",   "p_at_3",
+                               "p_at_5",    "ndcg_at_1",    "ndcg_at_3", "ndcg_at_5", "recall_at_5",
+                               "loss",      "active_avg",   "active_frac", "n_eval",  "n_skipped",
+                               "eval_set",  NULL};
+
+static int run(const char *prog, const char *data, const char *out, const char *extra_threads) {
+    char tr[PATH_MAX], te[PATH_MAX], csv[PATH_MAX], ck[PATH_MAX], log[PATH_MAX];
+    snprintf(tr, sizeof tr, "%.3000s/train.txt", data);
+    snprintf(te, sizeof te, "%.3000s/test.txt", data);
+    snprintf(csv, sizeof csv, "%.3000s.csv", out);
+    snprintf(ck, sizeof ck, "%.3000s.ckpt", out);
+    snprintf(log, sizeof log, "%.3000s.log", out);
+    char *argv[] = {(char *)prog, "--train", tr, "--test", te, "--csv", csv, "--checkpoint", ck,
+                    "--threads", (char *)extra_threads, "--seed", "5", "--epochs", "2",
+                    "--eval-every", "3", "--eval-n", "100", "--hidden", "32", "--rehash", "2",
+                    "--rebuild", "5", "--progress", "0", NULL};
+    int code = spawn_run(argv, log, 120);
+    if (code != 0) {
+        char *t = spawn_read(log, NULL);
+        fprintf(stderr, "%s exited %d:\n%s\n", prog, code, t ? t : "");
+        free(t);
+    }
+    return code;
+}
+
+/* Compares the metric columns of two CSVs row by row. */
+static void compare_csv(const char *a_path, const char *b_path) {
+    char *a = spawn_read(a_path, NULL), *b = spawn_read(b_path, NULL);
+    CHECK(a && b);
+    if (!a || !b) goto out;
+    int rows = 0;
+    const char *pa = strchr(a, '\n'), *pb = strchr(b, '\n');
+    while (pa && pb && pa[1] && pb[1]) {
+        pa++;
+        pb++;
+        for (int c = 0; k_cols[c]; c++) {
+            int ia = csv_col(a, k_cols[c]), ib = csv_col(b, k_cols[c]);
+            CHECKF(ia >= 0 && ib >= 0, "column %s missing", k_cols[c]);
+            if (ia < 0 || ib < 0) continue;
+            char fa[64], fb[64];
+            csv_field(pa, ia, fa, sizeof fa);
+            csv_field(pb, ib, fb, sizeof fb);
+            CHECKF(!strcmp(fa, fb), "row %d %s: %s vs %s", rows + 1, k_cols[c], fa, fb);
+        }
+        rows++;
+        pa = strchr(pa, '\n');
+        pb = strchr(pb, '\n');
+    }
+    CHECKF((!pa || !pa[1]) && (!pb || !pb[1]), "different row counts");
+    CHECKF(rows >= 3, "only %d rows", rows);
+    printf("CSV: %d rows, %d metric columns identical\n", rows, (int)(sizeof k_cols / sizeof *k_cols) - 1);
+out:
+    free(a);
+    free(b);
+}
+
+/* Checkpoint layout (checkpoint.c): magic 8, version 4, layers 4, 128 bytes per layer, 5 x 8
+ * counters, user length 8, the user blob, the layer arrays, checksum 8. */
+static void compare_ckpt(const char *a_path, const char *b_path) {
+    size_t na = 0, nb = 0;
+    char *a = spawn_read(a_path, &na), *b = spawn_read(b_path, &nb);
+    CHECK(a && b && na == nb && na > 64);
+    if (!a || !b || na != nb || na <= 64) goto out;
+    uint32_t nl;
+    memcpy(&nl, a + 12, 4);
+    size_t hdr = 16 + 128 * (size_t)nl + 5 * 8;
+    uint64_t ulen;
+    memcpy(&ulen, a + hdr, 8);
+    size_t blob0 = hdr + 8, blob1 = blob0 + (size_t)ulen;
+    CHECK(blob1 + 8 <= na);
+    if (blob1 + 8 > na) goto out;
+    int whole = memcmp(a, b, na) == 0;
+    CHECKF(memcmp(a, b, blob0) == 0, "checkpoint headers/counters differ");
+    CHECKF(memcmp(a + blob1, b + blob1, na - 8 - blob1) == 0,
+           "checkpoint network arrays (weights, Adam, keys) differ");
+    size_t diff = 0;
+    for (size_t i = blob0; i < blob1; i++) diff += a[i] != b[i];
+    printf("checkpoint: %zu bytes, %s; network part identical; driver blob %llu bytes, %zu differ "
+           "(wall-clock timers)\n",
+           na, whole ? "byte-identical" : "not byte-identical", (unsigned long long)ulen, diff);
+out:
+    free(a);
+    free(b);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    double t0 = slide_now();
+    char prog[PATH_MAX + 32], gen[PATH_MAX + 32];
+    if (!spawn_find_prog("slide-train", prog, sizeof prog) ||
+        !spawn_find_prog("slide-gen", gen, sizeof gen)) {
+        printf("note: slide-train / slide-gen not in $SLIDE_BIN: determinism test skipped\n");
+        TEST_MAIN_END();
+    }
+    char data[PATH_MAX], a[PATH_MAX], b[PATH_MAX], pa[PATH_MAX], pb[PATH_MAX];
+    snprintf(data, sizeof data, "%.3000s/data", test_tmpdir());
+    snprintf(a, sizeof a, "%.3000s/a", test_tmpdir());
+    snprintf(b, sizeof b, "%.3000s/b", test_tmpdir());
+    char *gargv[] = {gen, "--preset", "tiny", "--scale", "0.2", "--seed", "3", "--out", data,
+                     NULL};
+    CHECK(spawn_run(gargv, NULL, 60) == 0);
+    CHECK(run(prog, data, a, "1") == 0);
+    CHECK(run(prog, data, b, "1") == 0);
+    snprintf(pa, sizeof pa, "%.3000s.csv", a);
+    snprintf(pb, sizeof pb, "%.3000s.csv", b);
+    compare_csv(pa, pb);
+    snprintf(pa, sizeof pa, "%.3000s.ckpt", a);
+    snprintf(pb, sizeof pb, "%.3000s.ckpt", b);
+    compare_ckpt(pa, pb);
+    printf("determinism: %.1f s\n", slide_now() - t0);
+    if (!t_failures) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir());
+        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", test_tmpdir());
+    }
+    TEST_MAIN_END();
+}
