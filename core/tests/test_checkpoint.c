@@ -117,7 +117,7 @@ int main(void) {
     buf[8] = 99; /* version */
     rc = slide_checkpoint_parse(c, buf, n, "mem", got, sizeof got, &glen, &err);
     CHECK(rc == SLIDE_EVERSION && strstr(err.msg, "version"));
-    buf[8] = 1;
+    buf[8] = 2;
     /* Blob larger than the caller's buffer. */
     rc = slide_checkpoint_parse(c, buf, n, "mem", got, 4, &glen, &err);
     CHECK(rc == SLIDE_EFORMAT);

@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 #define SLIDE_CKPT_MAGIC "SLIDECK1"
-#define SLIDE_CKPT_VERSION 1u
+#define SLIDE_CKPT_VERSION 2u
 
 /* Saves net (+ user bytes) to path via path.tmp.<pid> + fsync + rename. The sampled layers'
  * tables are rebuilt from their stored keys first, so that a run resumed from the file and the
