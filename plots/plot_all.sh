@@ -94,7 +94,7 @@ draw() {
         f=$1; shift; i=$((i + 1))
         [ -f "$f" ] || continue
         case $f in
-        *.breakdown.csv) [ "$prep" = prep_breakdown.awk ] || continue ;;
+        *.breakdown.csv) case $prep in prep_breakdown.awk | prep_hugepages.awk) ;; *) continue ;; esac ;;
         esac
         set -- "$@" "$f"
     done
@@ -150,7 +150,7 @@ draw hash_families "Hash families across thread counts" prep_hash.awk hash_famil
 draw bucket_insert "Hash-table insertion: FIFO vs reservoir (paper Table 3)" prep_bucket.awk \
     bucket_insert.gp "" "micro.csv (lsh_insert, lsh_build)" "$micro"
 draw hugepages "Hugepages none / thp / explicit" prep_hugepages.awk hugepages.gp "" \
-    "hugepages.csv" "$run"/hugepages.csv
+    "hugepages.csv" "$run"/hugepages.csv "$run"/hugepages.breakdown.csv
 draw micro_hash "Hashing throughput vs K*L and threads" prep_micro_hash.awk micro_hash.gp "" \
     "micro.csv (hash_dense, hash_sparse)" "$micro"
 draw micro_query "Bucket-query latency" prep_micro_query.awk micro_query.gp "" \

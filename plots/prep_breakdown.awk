@@ -13,14 +13,14 @@ BEGIN {
 }
 FNR == 1 {
     hdr()
-    skip = !(has("train_s") && has("samples"))
+    skip = !(has("train_s") && (has("samples") || has("samples_seen")))
     if (skip) SKIPPED = SKIPPED " " FILENAME
     src = FILENAME; sub(/.*\//, "", src); sub(/\.breakdown\.csv$/, "", src)
     next
 }
 skip { next }
 {
-    t = num("train_s"); n = num("samples")
+    t = num("train_s"); n = has("samples") ? num("samples") : num("samples_seen")
     if (t == "NA" || n == "NA" || t <= 0 || n <= 0) next
     ctx_add()
     lab = src ": " col("system")

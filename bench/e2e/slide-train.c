@@ -84,7 +84,8 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
 /* Appends the run's time breakdown to <csv stem>.breakdown.csv. */
 static int write_breakdown(const char *csv_path, const slide_context *ctx, const char *system,
                            const char *dataset, const char *simd, int threads, const char *fam,
-                           int K, int L, int batch, const char *hugepages, double train_s,
+                           int K, int L, int batch, const char *hugepages,
+                           const char *hugepages_requested, double epoch, double train_s,
                            const slide_train_stats *st, const slide_counters *cnt,
                            slide_err *err) {
     char path[4200];
@@ -99,7 +100,7 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
     }
     snprintf(header, sizeof header,
              "run_id,utc,git_commit,host,cpu_model,system,dataset,simd,threads,hugepages,"
-             "hash_family,K,L,batch,samples,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
+             "hugepages_requested,hash_family,K,L,batch,epoch,samples_seen,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
              "rehash_s,unaccounted_s,hash_share,query_share,forward_share,backward_share,"
              "update_share,rehash_share,unaccounted_share%s%s",
              cnt_h[0] ? "," : "", cnt_h);
@@ -111,9 +112,10 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
     double un = train_s - acc;
     char utc[32], row[2048];
     slide_utc_now(utc, sizeof utc);
-    int w = snprintf(row, sizeof row, "%s,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%d,%d,%d,%lld,%.4f",
+    int w = snprintf(row, sizeof row, "%s,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%d,%d,%d,%.4f,%lld,%.4f",
                      ctx->run_id, utc, ctx->git_commit, ctx->host, ctx->cpu_model, system, dataset,
-                     simd, threads, hugepages, fam, K, L, batch, (long long)st->samples, train_s);
+                     simd, threads, hugepages, hugepages_requested, fam, K, L, batch, epoch,
+                     (long long)st->samples, train_s);
     for (int i = 0; i < 6; i++) w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", ph[i]);
     w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", un);
     for (int i = 0; i < 6; i++)
@@ -619,7 +621,8 @@ int main(int argc, char **argv) {
         }
     }
     if (write_breakdown(a.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
-                        a.K, a.L, a.batch, hp_in, train_s, &st_all, counters, &err))
+                        a.K, a.L, a.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
+                        &st_all, counters, &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
     fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
             (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
