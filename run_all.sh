@@ -142,8 +142,10 @@ if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
   done
   echo "[e2e] hash families on Delicious (10 s of training each): threads $THREAD_LIST"
   for t in $THREAD_LIST; do
-    for h in simhash wta dwta; do
-      T --config bench/e2e/configs/delicious.conf $DEL --threads "$t" --hash "$h" --time-budget 10 --epochs 100 \
+    # same key width for every family: 6 bits = SimHash K=6 = WTA/DWTA K=2 (3 bits per function)
+    for hk in simhash:6 wta:2 dwta:2; do
+      h=${hk%%:*}; k=${hk##*:}
+      T --config bench/e2e/configs/delicious.conf $DEL --threads "$t" --hash "$h" --K "$k" --time-budget 10 --epochs 100 --eval-every 100 \
         --csv "$OUT/hash.csv" 2>>"$OUT/hash.log"
     done
   done
