@@ -118,13 +118,9 @@ const char *slide_dense_blas_core(void);
 /* ------------------------------------------------------------------ shared by the CPU and GPU
  * programs (dense_common.c; needs no BLAS) */
 
-/* Fails (SLIDE_EIO, message "--<what> <path>: ...") unless path names a readable regular file. */
-int slide_dense_check_readable(const char *what, const char *path, slide_err *err);
-/* slide-train's schedule: the first n_sub entries of ids (0..n_test-1 on entry) become a seeded
- * random subset of the test set; rng must be seeded with (seed, 0xE7A1) and is then used by
- * slide_dense_shuffle for every epoch, so all programs see the same batches for a seed. */
-void slide_dense_eval_subset(int64_t *ids, int64_t n_test, int64_t n_sub, slide_rng *rng);
-void slide_dense_shuffle(int64_t *perm, int64_t n, slide_rng *rng);
+/* Input paths, the evaluation subset and the epoch shuffle come from the library
+ * (slide_data_check_path, slide_sample_subset, slide_shuffle_ids in slide/data.h), drawn from an
+ * RNG seeded with (seed, 0xE7A1) as slide-train does, so all programs see the same batches. */
 
 /* Parameter dump (--dump-after-step): magic "SLDDUMP1", uint32 version 1, uint32 hidden,
  * int64 d, l, step, double loss (mean training loss of the steps so far), then float32

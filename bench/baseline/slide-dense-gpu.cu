@@ -392,8 +392,8 @@ int main(int argc, char **argv) {
         slide_opts_free(opts);                              \
         return 2;                                           \
     } while (0)
-    if (slide_dense_check_readable("train", a.train, &err) ||
-        slide_dense_check_readable("test", a.test, &err))
+    if (slide_data_check_path("train", a.train, &err) ||
+        slide_data_check_path("test", a.test, &err))
         FAIL("%s", err.msg);
     if (a.dump_after > 0 && !*a.dump_path) FAIL("--dump-after-step needs --dump-path");
 
@@ -520,7 +520,7 @@ int main(int argc, char **argv) {
     if (!eval_ids || !perm || !chunk || !top) FAIL("out of host memory");
     slide_rng rng;
     slide_rng_seed(&rng, a.seed, 0xE7A1ULL);
-    slide_dense_eval_subset(eval_ids, test.n, n_sub, &rng);
+    slide_sample_subset(eval_ids, test.n, n_sub, &rng);
     for (int64_t i = 0; i < train.n; i++) perm[i] = i;
 
     signal(SIGINT, on_signal);
@@ -544,7 +544,7 @@ int main(int argc, char **argv) {
     int exit_code = 0, finished = 0;
     while (!finished) {
         if (pos >= train.n) {
-            slide_dense_shuffle(perm, train.n, &rng);
+            slide_shuffle_ids(perm, train.n, &rng);
             CU(cudaMemcpy(g.batch_ids, perm, (size_t)train.n * 8, cudaMemcpyHostToDevice));
             pos = 0;
             epoch++;

@@ -114,8 +114,8 @@ int main(int argc, char **argv) {
     memset(&model, 0, sizeof model);
     int64_t *perm = NULL, *eval_ids = NULL;
 
-    if (slide_dense_check_readable("train", a.train, &err) ||
-        slide_dense_check_readable("test", a.test, &err))
+    if (slide_data_check_path("train", a.train, &err) ||
+        slide_data_check_path("test", a.test, &err))
         FAIL("%s", err.msg);
     if (a.dump_after > 0 && !*a.dump_path) FAIL("--dump-after-step needs --dump-path");
     slide_context ctx;
@@ -175,7 +175,7 @@ int main(int argc, char **argv) {
     if (!eval_ids || !perm) FAIL("out of memory");
     slide_rng rng;
     slide_rng_seed(&rng, a.seed, 0xE7A1ULL);
-    slide_dense_eval_subset(eval_ids, test.n, n_sub, &rng);
+    slide_sample_subset(eval_ids, test.n, n_sub, &rng);
     for (int64_t i = 0; i < train.n; i++) perm[i] = i;
 
     signal(SIGINT, on_signal);
@@ -199,7 +199,7 @@ int main(int argc, char **argv) {
     int finished = 0;
     while (!finished) {
         if (pos >= train.n) { /* new epoch: reshuffle */
-            slide_dense_shuffle(perm, train.n, &rng);
+            slide_shuffle_ids(perm, train.n, &rng);
             pos = 0;
             epoch++;
         }

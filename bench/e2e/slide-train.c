@@ -46,26 +46,6 @@ typedef struct {
     int rehash, rebuild, hugepages;
 } args_t;
 
-static int check_readable(const char *what, const char *path) {
-    struct stat st;
-    if (!path || !*path) {
-        fprintf(stderr, "slide-train: --%s: empty path\n", what);
-        return 2;
-    }
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "slide-train: --%s %s: %s\n", what, path, strerror(errno));
-        return 2;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "slide-train: --%s %s: is a directory, not a data file\n", what, path);
-        return 2;
-    }
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "slide-train: --%s %s: not readable: %s\n", what, path, strerror(errno));
-        return 2;
-    }
-    return 0;
-}
 
 static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->loss_sum += b->loss_sum;
@@ -262,7 +242,8 @@ int main(int argc, char **argv) {
         slide_opts_free(opts);
         return 2;
     }
-    if (check_readable("train", a.train) || check_readable("test", a.test)) {
+    if (slide_data_check_path("train", a.train, &err) || slide_data_check_path("test", a.test, &err)) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
         slide_opts_free(opts);
         return 2;
     }
@@ -392,13 +373,7 @@ int main(int argc, char **argv) {
     }
     slide_rng rng;
     slide_rng_seed(&rng, a.seed, 0xE7A1ULL);
-    for (int64_t i = 0; i < test.n; i++) eval_ids[i] = i;
-    for (int64_t i = 0; i < n_sub; i++) {
-        int64_t j = i + (int64_t)slide_rng_below(&rng, (uint32_t)(test.n - i));
-        int64_t t = eval_ids[i];
-        eval_ids[i] = eval_ids[j];
-        eval_ids[j] = t;
-    }
+    slide_sample_subset(eval_ids, test.n, n_sub, &rng);
     for (int64_t i = 0; i < train.n; i++) perm[i] = i;
 
     signal(SIGINT, on_signal);
@@ -472,12 +447,7 @@ int main(int argc, char **argv) {
     }
     while (!finished) {
         if (pos >= train.n) { /* new epoch: reshuffle */
-            for (int64_t i = train.n - 1; i > 0; i--) {
-                int64_t j = (int64_t)slide_rng_below(&rng, (uint32_t)(i + 1));
-                int64_t t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
-            }
+            slide_shuffle_ids(perm, train.n, &rng);
             pos = 0;
             epoch++;
         }

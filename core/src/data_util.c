@@ -1,6 +1,9 @@
 /* Data set utilities shared by the parser, the cache and the generator: allocation, release,
  * L2 normalisation, statistics and writing the XC text format (temp file + rename). */
 #include "slide/data.h"
+#include "slide/rng.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <math.h>
@@ -144,3 +147,37 @@ int slide_data_write_text(const slide_data *ds, const char *path, slide_err *err
     }
     return SLIDE_OK;
 }
+
+int slide_data_check_path(const char *what, const char *path, slide_err *err) {
+    struct stat st;
+    if (!path || !*path) return slide_err_set(err, SLIDE_EIO, 0, "--%s: empty path", what);
+    if (stat(path, &st) != 0)
+        return slide_err_set(err, SLIDE_EIO, 0, "--%s %s: %s", what, path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return slide_err_set(err, SLIDE_EIO, 0, "--%s %s: is a directory, not a data file", what,
+                             path);
+    if (access(path, R_OK) != 0)
+        return slide_err_set(err, SLIDE_EIO, 0, "--%s %s: not readable: %s", what, path,
+                             strerror(errno));
+    return SLIDE_OK;
+}
+
+void slide_sample_subset(int64_t *ids, int64_t n_test, int64_t n_sub, slide_rng *rng) {
+    for (int64_t i = 0; i < n_test; i++) ids[i] = i;
+    for (int64_t i = 0; i < n_sub; i++) {
+        int64_t j = i + (int64_t)slide_rng_below(rng, (uint32_t)(n_test - i));
+        int64_t t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
+    }
+}
+
+void slide_shuffle_ids(int64_t *perm, int64_t n, slide_rng *rng) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)slide_rng_below(rng, (uint32_t)(i + 1));
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+

@@ -507,8 +507,8 @@ static void test_params_and_dump(void) {
     CHECK(slide_dense_dump_read(&rd, path, &err) == SLIDE_EVERSION);
     CHECK(strstr(err.msg, "magic") != NULL);
     CHECK(slide_dense_dump_read(&rd, "/nonexistent/x.dump", &err) == SLIDE_EIO);
-    CHECK(slide_dense_check_readable("train", "/nonexistent", &err) == SLIDE_EIO);
-    CHECK(slide_dense_check_readable("train", "/", &err) == SLIDE_EIO);
+    CHECK(slide_data_check_path("train", "/nonexistent", &err) == SLIDE_EIO);
+    CHECK(slide_data_check_path("train", "/", &err) == SLIDE_EIO);
     CHECK(strstr(err.msg, "directory") != NULL);
 }
 

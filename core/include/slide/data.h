@@ -4,6 +4,7 @@
 #define SLIDE_DATA_H
 
 #include "slide/common.h"
+#include "slide/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,6 +62,17 @@ int slide_data_cache_parse(slide_data *ds, const void *buf, size_t len, const ch
 int slide_data_write_text(const slide_data *ds, const char *path, slide_err *err);
 
 void slide_data_normalize(slide_data *ds);
+
+/* Checks before any allocation that path names a readable regular file; the message names the
+ * option (--what) and the path. SLIDE_EIO otherwise. */
+int slide_data_check_path(const char *what, const char *path, slide_err *err);
+
+/* Seeded random subset: the first n_sub entries of ids become a uniform sample (without
+ * replacement) of 0..n-1 (partial Fisher-Yates). Every training program draws its evaluation
+ * subset with this from the same RNG state, so all systems evaluate the same points. */
+void slide_sample_subset(int64_t *ids, int64_t n, int64_t n_sub, slide_rng *rng);
+/* Fisher-Yates shuffle of perm[0..n) (the per-epoch order of every training program). */
+void slide_shuffle_ids(int64_t *perm, int64_t n, slide_rng *rng);
 void slide_data_free(slide_data *ds);
 
 /* Allocates an empty data set with room for the given counts (arrays uninitialised except

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-typedef struct {
+typedef struct slide_rng_s {
     uint64_t s[4];
 } slide_rng;
 
@@ -62,6 +62,12 @@ static inline double slide_rng_uniform_d(slide_rng *r) {
 }
 
 /* Standard normal (Box-Muller, one value per call). */
+#ifdef __cplusplus
+extern "C" {
+#endif
 float slide_rng_normal(slide_rng *r);
+#ifdef __cplusplus
+}
+#endif
 
 #endif
