@@ -40,8 +40,8 @@ int main(int argc, char **argv) {
     a.csv = "results/slide-dense.csv";
     a.run_id = "";
     a.dump_path = "";
-    a.epochs = 30;
-    a.eval_every = 100;
+    a.epochs = 6;
+    a.eval_every = 20;
     a.eval_n = 1000;
     a.threads = 2;
     a.seed = 1;

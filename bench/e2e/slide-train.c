@@ -121,9 +121,9 @@ int main(int argc, char **argv) {
     a.numa = "local";
     a.papi_events = "default";
     a.resume = "";
-    a.epochs = 30;
+    a.epochs = 6;
     a.time_budget = 0;
-    a.eval_every = 100;
+    a.eval_every = 20;
     a.eval_every_s = 0;
     a.eval_n = 1000;
     a.threads = 2;
@@ -133,7 +133,7 @@ int main(int argc, char **argv) {
     a.hidden = 128;
     a.batch = 128;
     a.family = SLIDE_HASH_SIMHASH;
-    a.K = 4;
+    a.K = 6;
     a.L = 16;
     a.range_bits = 12;
     a.bin_size = 8;
