@@ -4,7 +4,9 @@
 #include "slide/checkpoint.h"
 #include "net_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -91,6 +93,38 @@ static const char *desc_name[16] = {"n_in", "n_out", "input_major", "sampled", "
                                     "sparsity", "hash seed", "bucket_cap", "bucket_policy",
                                     "mips", "reserved"};
 
+/* Removes <path>.tmp.<pid> files left by processes that no longer exist (killed mid-save). */
+static void remove_stale_temps(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = path;
+    if (slash) {
+        *slash = '\0';
+        base = path + (slash + 1 - dir);
+        if (!dir[0]) snprintf(dir, sizeof dir, "/");
+    } else {
+        snprintf(dir, sizeof dir, ".");
+    }
+    char prefix[1024];
+    if (snprintf(prefix, sizeof prefix, "%s.tmp.", base) >= (int)sizeof prefix) return;
+    size_t pl = strlen(prefix);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, pl) != 0) continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + pl, &end, 10);
+        if (end == e->d_name + pl || *end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* owner alive or unknown */
+        char full[8192];
+        snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+        unlink(full);
+    }
+    closedir(d);
+}
+
 int slide_checkpoint_save(slide_net *net, const char *path, const void *user, size_t user_len,
                           slide_err *err) {
     char tmp[4200];
@@ -156,6 +190,7 @@ int slide_checkpoint_save(slide_net *net, const char *path, const void *user, si
         return slide_err_set(err, SLIDE_EIO, 0, "%s: cannot rename from %s: %s", path, tmp,
                              strerror(e));
     }
+    remove_stale_temps(path);
     return SLIDE_OK;
 }
 

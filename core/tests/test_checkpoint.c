@@ -5,6 +5,9 @@
 #include "slide/synth.h"
 #include "test_util.h"
 
+#include <errno.h>
+#include <signal.h>
+
 static slide_net_params params(const slide_data *ds) {
     slide_net_params p = slide_net_params_default();
     p.layer[0].n_out = 16;
@@ -91,6 +94,30 @@ int main(void) {
     /* A net trained differently is not equal (the comparison can fail). */
     train(b, &tr, 20, 21);
     CHECK(!same_weights(a, b));
+
+    /* A temp file of a dead process (killed mid-save) is removed by the next save; one of a live
+     * process (ours is skipped, pid 1 is alive) is kept. */
+    char stale[600], live[600];
+    long dead = 0;
+    for (long pid = 4000000; pid > 300000 && !dead; pid -= 7919)
+        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) dead = pid;
+    snprintf(stale, sizeof stale, "%s.tmp.%ld", path, dead);
+    snprintf(live, sizeof live, "%s.tmp.1", path);
+    FILE *sf = fopen(stale, "w"), *lf = fopen(live, "w");
+    CHECK(sf && lf);
+    if (sf) fclose(sf);
+    if (lf) fclose(lf);
+    CHECK(dead > 0 && access(stale, F_OK) == 0);
+    CHECK(slide_checkpoint_save(a, path, blob, sizeof blob, &err) == 0);
+    CHECK(access(stale, F_OK) != 0);
+    CHECK(access(live, F_OK) == 0);
+    unlink(live);
+    /* The file written last is A at step 20; rewrite the step-10 checkpoint for the checks below. */
+    slide_net *a10 = NULL;
+    CHECK(slide_net_create(&a10, &p, &err) == 0);
+    train(a10, &tr, 0, 10);
+    CHECK(slide_checkpoint_save(a10, path, blob, sizeof blob, &err) == 0);
+    slide_net_destroy(a10);
 
     /* Damaged files. */
     size_t n = 0;

@@ -13,7 +13,8 @@ extern "C" {
 #define SLIDE_CKPT_MAGIC "SLIDECK1"
 #define SLIDE_CKPT_VERSION 2u
 
-/* Saves net (+ user bytes) to path via path.tmp.<pid> + fsync + rename. The sampled layers'
+/* Saves net (+ user bytes) to path via path.tmp.<pid> + fsync + rename; afterwards removes
+ * path.tmp.<pid> files of processes that no longer exist (left by a run killed mid-save). The sampled layers'
  * tables are rebuilt from their stored keys first, so that a run resumed from the file and the
  * run that wrote it continue with identical tables (bit-exact resume with one thread). */
 int slide_checkpoint_save(slide_net *net, const char *path, const void *user, size_t user_len,
