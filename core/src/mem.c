@@ -165,26 +165,31 @@ int slide_mem_bind(slide_block *b, const slide_numa *p, slide_err *err) {
     return SLIDE_OK;
 }
 
-void slide_mem_nodes_used(const slide_block *b, char *buf, size_t n) {
-    snprintf(buf, n, "NA");
+uint64_t slide_mem_nodes_mask(const slide_block *b) {
+    uint64_t seen = 0;
 #ifdef SLIDE_HAVE_NUMA
-    if (!b->ptr || numa_available() < 0) return;
+    if (!b->ptr || numa_available() < 0) return 0;
     long page = sysconf(_SC_PAGESIZE);
     size_t npages = b->bytes / (size_t)page;
-    if (npages == 0) return;
+    if (npages == 0) return 0;
     void *pages[64];
     int status[64];
     int cnt = npages < 64 ? (int)npages : 64;
     for (int i = 0; i < cnt; i++)
         pages[i] = (char *)b->ptr + (size_t)i * (npages / (size_t)cnt) * (size_t)page;
-    if (move_pages(0, (unsigned long)cnt, pages, NULL, status, 0) != 0) return;
-    unsigned long long seen = 0;
+    if (move_pages(0, (unsigned long)cnt, pages, NULL, status, 0) != 0) return 0;
     for (int i = 0; i < cnt; i++)
         if (status[i] >= 0 && status[i] < 64) seen |= 1ULL << status[i];
-    if (!seen) return;
-    size_t w = 0;
-    buf[0] = 0;
-    for (int nd = 0; nd < 64; nd++)
-        if (seen >> nd & 1) w += (size_t)snprintf(buf + w, n > w ? n - w : 0, w ? "+%d" : "%d", nd);
+#else
+    (void)b;
 #endif
+    return seen;
+}
+
+const char *slide_numa_mask_name(uint64_t mask, char *buf, size_t n) {
+    snprintf(buf, n, "NA");
+    size_t w = 0;
+    for (int nd = 0; nd < 64; nd++)
+        if (mask >> nd & 1) w += (size_t)snprintf(buf + w, n > w ? n - w : 0, w ? "+%d" : "%d", nd);
+    return buf;
 }

@@ -192,18 +192,9 @@ int slide_net_hugepages_in_effect(const slide_net *net) { return net->hp_in_effe
 int64_t slide_net_step(const slide_net *net) { return net->step; }
 
 void slide_net_numa_nodes(const slide_net *net, char *buf, size_t n) {
-    unsigned long long seen = 0;
-    for (int l = 0; l < net->p.n_layers; l++) {
-        char one[128];
-        slide_mem_nodes_used(&net->layer[l].blk, one, sizeof one);
-        char *save = NULL;
-        for (char *t = strtok_r(one, "+", &save); t && strcmp(t, "NA"); t = strtok_r(NULL, "+", &save))
-            seen |= 1ULL << (atoi(t) & 63);
-    }
-    snprintf(buf, n, "NA");
-    size_t w = 0;
-    for (int nd = 0; nd < 64; nd++)
-        if (seen >> nd & 1) w += (size_t)snprintf(buf + w, n > w ? n - w : 0, w ? "+%d" : "%d", nd);
+    uint64_t seen = 0;
+    for (int l = 0; l < net->p.n_layers; l++) seen |= slide_mem_nodes_mask(&net->layer[l].blk);
+    slide_numa_mask_name(seen, buf, n);
 }
 
 /* ------------------------------------------------------------------ forward */

@@ -45,9 +45,11 @@ int slide_numa_nodes(void);
  * one node, interleave/node:0 are no-ops that return SLIDE_OK (recorded by the caller); node:N
  * beyond the last node is SLIDE_EINVAL. */
 int slide_mem_bind(slide_block *b, const slide_numa *p, slide_err *err);
-/* Nodes that back the touched pages of b, sampled (up to 64 pages) via move_pages: writes a
- * list like "0" or "0+1" to buf; "NA" when libnuma is missing or nothing is touched. */
-void slide_mem_nodes_used(const slide_block *b, char *buf, size_t n);
+/* Bit mask of the NUMA nodes that back the touched pages of b, sampled (up to 64 pages) via
+ * move_pages; 0 when libnuma is missing or nothing is touched. */
+uint64_t slide_mem_nodes_mask(const slide_block *b);
+/* Text form of a node mask: "0", "0+1", or "NA" for 0. */
+const char *slide_numa_mask_name(uint64_t mask, char *buf, size_t n);
 
 /* Memory of this process on huge pages in MB (AnonHugePages + explicit HugeTLB in use), read from
  * /proc/self/smaps_rollup; -1 when unreadable. */
