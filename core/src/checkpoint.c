@@ -127,20 +127,20 @@ static void remove_stale_temps(const char *path) {
 
 int slide_checkpoint_save(slide_net *net, const char *path, const void *user, size_t user_len,
                           slide_err *err) {
-    char tmp[4200];
     if (!path || !*path) return slide_err_set(err, SLIDE_EINVAL, 0, "--checkpoint: empty path");
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
-        return slide_err_set(err, SLIDE_EINVAL, 0, "%s: path too long", path);
+    slide_tmpfile t;
+    int rc = slide_tmpfile_open(&t, path, err);
+    if (rc) return rc;
     /* Canonical tables: rebuilt from the stored keys (same as the loader does). */
     for (int l = 0; l < net->p.n_layers; l++) {
         slide_layer *ly = &net->layer[l];
-        if (ly->p.sampled) {
-            int rc = slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err);
-            if (rc) return rc;
+        if (ly->p.sampled && (rc = slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err))) {
+            fclose(t.f);
+            unlink(t.tmp);
+            return rc;
         }
     }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return slide_err_set(err, SLIDE_EIO, 0, "%s: cannot write: %s", tmp, strerror(errno));
+    FILE *f = t.f;
     wr w = {f, {0, {0}, 0}, 0};
     ck_init(&w.ck);
     w_bytes(&w, SLIDE_CKPT_MAGIC, 8);
@@ -177,19 +177,7 @@ int slide_checkpoint_save(slide_net *net, const char *path, const void *user, si
     }
     uint64_t sum = ck_final(&w.ck);
     if (!w.bad && fwrite(&sum, 1, 8, f) != 8) w.bad = 1;
-    if (!w.bad && fflush(f) != 0) w.bad = 1;
-    if (!w.bad && fsync(fileno(f)) != 0) w.bad = 1;
-    if (fclose(f) != 0) w.bad = 1;
-    if (w.bad) {
-        unlink(tmp);
-        return slide_err_set(err, SLIDE_EIO, 0, "%s: write failed (disk full?)", path);
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return slide_err_set(err, SLIDE_EIO, 0, "%s: cannot rename from %s: %s", path, tmp,
-                             strerror(e));
-    }
+    if ((rc = slide_tmpfile_commit(&t, w.bad, 1, err))) return rc;
     remove_stale_temps(path);
     return SLIDE_OK;
 }

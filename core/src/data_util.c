@@ -118,11 +118,10 @@ void slide_data_compute_stats(const slide_data *ds, slide_data_stats *st) {
 }
 
 int slide_data_write_text(const slide_data *ds, const char *path, slide_err *err) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
-        return slide_err_set(err, SLIDE_EINVAL, 0, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return slide_err_set(err, SLIDE_EIO, 0, "%s: cannot write: %s", tmp, strerror(errno));
+    slide_tmpfile t;
+    int rc = slide_tmpfile_open(&t, path, err);
+    if (rc) return rc;
+    FILE *f = t.f;
     char *buf = malloc(1 << 16);
     if (buf) setvbuf(f, buf, _IOFBF, 1 << 16);
     fprintf(f, "%lld %lld %lld\n", (long long)ds->n, (long long)ds->d, (long long)ds->l);
@@ -133,19 +132,9 @@ int slide_data_write_text(const slide_data *ds, const char *path, slide_err *err
             fprintf(f, " %d:%.6g", ds->feat[j], (double)ds->val[j]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
+    rc = slide_tmpfile_commit(&t, 0, 0, err);
     free(buf);
-    if (bad) {
-        unlink(tmp);
-        return slide_err_set(err, SLIDE_EIO, 0, "%s: write failed (disk full?)", path);
-    }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return slide_err_set(err, SLIDE_EIO, 0, "%s: cannot rename from %s: %s", path, tmp,
-                             strerror(errno));
-    }
-    return SLIDE_OK;
+    return rc;
 }
 
 int slide_data_check_path(const char *what, const char *path, slide_err *err) {

@@ -47,6 +47,21 @@ const char *slide_status_name(int code);
         }                                                                                \
     } while (0)
 
+/* An output file written as <path>.tmp.<pid> and renamed over path only when complete, so a
+ * reader never sees a half-written file. */
+typedef struct {
+    FILE *f;
+    const char *path;
+    char tmp[4200];
+} slide_tmpfile;
+
+/* Opens <path>.tmp.<pid> for writing (binary). SLIDE_EINVAL for an empty or too long path,
+ * SLIDE_EIO when it cannot be created. */
+int slide_tmpfile_open(slide_tmpfile *t, const char *path, slide_err *err);
+/* Closes the temp file (after fflush + fsync when sync) and renames it over path. When bad is
+ * nonzero or any step fails, the temp file is removed and path is left untouched (SLIDE_EIO). */
+int slide_tmpfile_commit(slide_tmpfile *t, int bad, int sync, slide_err *err);
+
 /* Build facts recorded into every result row. */
 const char *slide_build_commit(void);
 const char *slide_build_compiler(void);
