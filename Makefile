@@ -43,7 +43,11 @@ HAVE_PAPI    := $(call probe,-lpapi,$(H)include <papi.h>\nint main(void){return 
 HAVE_OPENBLAS:= $(call probe,-lopenblas,$(H)include <cblas.h>\nint main(void){float a=1;cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1,&a,1,&a,1,0,&a,1);return 0;}\n)
 HAVE_GBENCH  := $(shell printf '$(H)include <benchmark/benchmark.h>\nstatic void B(benchmark::State&s){for(auto _:s){}}\nBENCHMARK(B);\nBENCHMARK_MAIN();\n' | $(CXX) -x c++ - -o /dev/null -lbenchmark -lpthread >/dev/null 2>&1 && echo yes || echo no)
 NVCC         ?= $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
-HAVE_CUDA    := $(if $(NVCC),yes,no)
+# nvcc may be a wrapper script (e.g. /usr/local/bin/nvcc exec'ing the real one), so the CUDA
+# library directory is searched for, not derived from nvcc's path, and a cuBLAS link is tried.
+CUDA_HOME    ?= $(shell $(NVCC) --version >/dev/null 2>&1 && for d in /usr/local/cuda $(dir $(realpath $(NVCC))).. $(dir $(NVCC)).. /usr; do test -e $$d/include/cublas_v2.h && { cd $$d && pwd -P; break; }; done)
+CUDA_LIBDIR  ?= $(firstword $(foreach d,lib64 lib targets/x86_64-linux/lib lib/x86_64-linux-gnu,$(if $(wildcard $(CUDA_HOME)/$(d)/libcublas.so),$(CUDA_HOME)/$(d))))
+HAVE_CUDA    := $(if $(and $(NVCC),$(CUDA_LIBDIR)),$(call probe,-I$(CUDA_HOME)/include -L$(CUDA_LIBDIR) -lcublas -lcudart,$(H)include <cublas_v2.h>\nint main(void){cublasHandle_t h;return (int)cublasCreate(&h);}\n),no)
 HAVE_GNUPLOT := $(shell command -v gnuplot >/dev/null 2>&1 && echo yes || echo no)
 
 ifeq ($(MAKELEVEL),0)
@@ -55,7 +59,7 @@ $(info [config] libnuma: $(HAVE_NUMA))
 $(info [config] papi: $(HAVE_PAPI))
 $(info [config] openblas: $(HAVE_OPENBLAS))
 $(info [config] gbenchmark: $(HAVE_GBENCH))
-$(info [config] cuda: $(HAVE_CUDA))
+$(info [config] cuda: $(HAVE_CUDA)$(if $(NVCC),$(if $(filter no,$(HAVE_CUDA)), (nvcc $(NVCC) found, but no linkable cuBLAS/cudart under '$(CUDA_HOME)')), (no nvcc)))
 $(info [config] gnuplot: $(HAVE_GNUPLOT))
 endif
 

@@ -43,7 +43,6 @@ endif
 
 ifeq ($(HAVE_CUDA),yes)
 PROGS += $(BUILD)/bin/slide-dense-gpu
-CUDA_LIBDIR ?= $(abspath $(dir $(NVCC))../lib64)
 # sm_80 (A100) and sm_90 (H100/H200) code where this nvcc knows them, plus PTX of the newest of
 # the two for later GPUs (nvcc --list-gpu-code: no compile, so parsing stays fast).
 DENSE_SMS := $(filter 80 90,$(patsubst sm_%,%,$(shell $(NVCC) --list-gpu-code 2>/dev/null)))
