@@ -50,7 +50,10 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
 
 double slide_layer_estimate_bytes(const slide_layer_params *p) {
     double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
-    double bytes = 4.0 * 4.0 * (w + b) + 2.0 * (double)(p->input_major ? p->n_in : p->n_out);
+    /* W, m, v (and for the input-major layer a gradient slab; other layers build each row's
+     * gradient from the batch's (row, sample, delta) entries), biases with gradient and moments. */
+    double slabs = p->input_major ? 4.0 : 3.0;
+    double bytes = 4.0 * (slabs * w + 4.0 * b) + 2.0 * (double)(p->input_major ? p->n_in : p->n_out);
     if (p->sampled) {
         double L = p->hash.L;
         bytes += (double)p->n_out * L * 4.0;           /* stored keys */
@@ -85,7 +88,10 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     size_t nw = (size_t)ly->n_rows * (size_t)ly->ld, nb = (size_t)p->n_out;
     /* Round each array to 16 floats so every array starts 64-byte aligned. */
     size_t nw16 = (nw + 15) & ~(size_t)15, nb16 = (nb + 15) & ~(size_t)15;
-    size_t bytes = 4 * sizeof(float) * (nw16 + nb16);
+    /* The input-major layer accumulates its gradient in a slab (gW); the others build each
+     * touched row's gradient at update time, so they have no gW (NULL). */
+    const size_t nslab = p->input_major ? 4 : 3;
+    size_t bytes = sizeof(float) * (nslab * nw16 + 4 * nb16);
     int fell = 0;
     int rc = slide_mem_alloc(&ly->blk, bytes, hp_mode, &fell, err);
     if (rc) return rc;
@@ -96,10 +102,10 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     }
     float *base = ly->blk.ptr;
     ly->W = base;
-    ly->gW = base + nw16;
-    ly->mW = base + 2 * nw16;
-    ly->vW = base + 3 * nw16;
-    ly->b = base + 4 * nw16;
+    ly->mW = base + nw16;
+    ly->vW = base + 2 * nw16;
+    ly->gW = p->input_major ? base + 3 * nw16 : NULL;
+    ly->b = base + nslab * nw16;
     ly->gb = ly->b + nb16;
     ly->mb = ly->b + 2 * nb16;
     ly->vb = ly->b + 3 * nb16;

@@ -6,6 +6,18 @@
 #include "slide/network.h"
 #include "slide/rng.h"
 
+/* Rows per bucket when the update groups gradient entries by row. */
+#define SLIDE_GBUCKET_BITS 8
+
+/* One gradient contribution of a row-major layer: sample slot s of the batch gave neuron `row`
+ * the delta d. A row's gradient is sum_s d * x_s (x_s the layer's input for slot s), built at
+ * update time, so no gradient slab is written during backward. */
+typedef struct {
+    uint32_t row;
+    uint32_t s;
+    float d;
+} slide_gentry;
+
 /* Per-thread workspace. For layer l: ids[l]/n_act[l] the active neurons (ids NULL = all),
  * val[l] their outputs (compact, n_act entries), dv[l] their deltas; dense[l] the layer's output
  * as a dense vector of n_out (only for layers that feed another layer); dx[l] the gradient with
@@ -28,6 +40,12 @@ typedef struct {
     uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */
     int64_t n_rows[SLIDE_MAX_LAYERS];
     int64_t cap_rows[SLIDE_MAX_LAYERS];
+    slide_gentry *ge[SLIDE_MAX_LAYERS]; /* this thread's gradient entries of the batch */
+    int64_t n_ge[SLIDE_MAX_LAYERS], cap_ge[SLIDE_MAX_LAYERS];
+    slide_gentry *gsort;  /* update: one bucket's entries sorted by row */
+    int64_t cap_gsort;
+    float *gbuf;          /* update: one row's gradient (max ld) */
+    int64_t *bcnt;        /* update: this thread's entry count (then offset) per row bucket */
     slide_rng rng;
     double t_hash, t_query, t_fwd, t_bwd; /* phase timers of the current batch (seconds) */
     char pad[64];                         /* keep neighbouring workspaces off this line */
@@ -40,6 +58,13 @@ struct slide_net {
     uint32_t *iota;     /* 0..max n_out-1 */
     slide_ws *ws;
     int n_ws;
+    float *xin[SLIDE_MAX_LAYERS]; /* row-major layers: each batch slot's input (xcap x n_in) */
+    int64_t xcap;                 /* batch slots xin has room for */
+    slide_gentry *gall;           /* update: all entries of a layer, grouped by row bucket */
+    int64_t cap_gall;
+    int64_t *bstart;              /* update: first entry of each bucket (n_buckets + 1) */
+    int64_t n_buckets;            /* max over layers of ceil(n_rows / SLIDE_GBUCKET) */
+    float *gdense[SLIDE_MAX_LAYERS]; /* slide_net_grad_point only: dense gW of row-major layers */
     int64_t step;       /* batches trained */
     int64_t next_rehash, next_rebuild;
     double rebuild_interval;

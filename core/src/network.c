@@ -1,6 +1,8 @@
 /* SLIDE network: per-sample forward over active sets, softmax cross-entropy with labels spread
- * uniformly, backward into shared gradient slabs (HOGWILD), Adam on touched rows, table
- * maintenance schedule, and evaluation (P@k, nDCG@k, LSH recall). */
+ * uniformly, backward (the input-major first layer into a shared gradient slab, HOGWILD; the
+ * other layers as (row, sample, delta) entries from which the update builds each touched row's
+ * gradient), Adam on touched rows, table maintenance schedule, and evaluation (P@k, nDCG@k, LSH
+ * recall). */
 #include "net_internal.h"
 #include "slide/rng.h"
 
@@ -88,9 +90,13 @@ static void ws_free(slide_ws *w, int n_layers) {
         free(w->mark[l]);
         free(w->rows[l]);
         free(w->cnt[l]);
+        free(w->ge[l]);
         if (w->scratch[l]) slide_lsh_scratch_destroy(w->scratch[l]);
     }
     free(w->keys);
+    free(w->gsort);
+    free(w->gbuf);
+    free(w->bcnt);
     free(w->hist);
     free(w->qvec);
     free(w->full_scores);
@@ -128,6 +134,12 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
     if (!(w->qvec = malloc((size_t)maxin * sizeof(float)))) return -1;
     w->full_scores = malloc((size_t)p->layer[p->n_layers - 1].n_out * sizeof(float));
     if (!w->keys || !w->full_scores) return -1;
+    int64_t maxld = 1;
+    for (int l = 1; l < p->n_layers; l++)
+        if (p->layer[l].n_in > maxld) maxld = p->layer[l].n_in;
+    w->gbuf = malloc((size_t)maxld * sizeof(float));
+    w->bcnt = malloc((size_t)(net->n_buckets + 1) * sizeof(int64_t));
+    if (!w->gbuf || !w->bcnt) return -1;
     slide_rng_seed(&w->rng, p->seed, 0xABCD0000ULL + (uint64_t)t);
     return 0;
 }
@@ -155,9 +167,14 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
         if (p->layer[l].n_out > maxn) maxn = p->layer[l].n_out;
     }
     net->iota = malloc((size_t)maxn * sizeof(uint32_t));
+    for (int l = 1; l < p->n_layers; l++) {
+        int64_t nb = (p->layer[l].n_out + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+        if (nb > net->n_buckets) net->n_buckets = nb;
+    }
+    net->bstart = malloc((size_t)(net->n_buckets + 1) * sizeof(int64_t));
     net->n_ws = p->threads;
     net->ws = calloc((size_t)net->n_ws, sizeof(slide_ws));
-    if (!net->iota || !net->ws) {
+    if (!net->iota || !net->ws || !net->bstart) {
         slide_net_destroy(net);
         return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for workspaces");
     }
@@ -180,7 +197,13 @@ void slide_net_destroy(slide_net *net) {
     if (net->ws)
         for (int t = 0; t < net->n_ws; t++) ws_free(&net->ws[t], net->p.n_layers);
     free(net->ws);
-    for (int l = 0; l < net->p.n_layers; l++) slide_layer_free(&net->layer[l]);
+    for (int l = 0; l < net->p.n_layers; l++) {
+        slide_layer_free(&net->layer[l]);
+        free(net->xin[l]);
+        free(net->gdense[l]);
+    }
+    free(net->gall);
+    free(net->bstart);
     free(net->iota);
     free(net);
 }
@@ -411,7 +434,23 @@ static double output_delta(slide_ws *w, int l, const int32_t *labels, int64_t n_
     return loss;
 }
 
-static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i) {
+/* Room for n more gradient entries of layer l in this thread's list. */
+static slide_gentry *ge_reserve(slide_ws *w, int l, int64_t n) {
+    if (w->n_ge[l] + n > w->cap_ge[l]) {
+        int64_t nc = w->cap_ge[l] ? w->cap_ge[l] : 4096;
+        while (nc < w->n_ge[l] + n) nc *= 2;
+        slide_gentry *g = realloc(w->ge[l], (size_t)nc * sizeof *g);
+        SLIDE_ASSERT(g != NULL);
+        w->ge[l] = g;
+        w->cap_ge[l] = nc;
+    }
+    return w->ge[l] + w->n_ge[l];
+}
+
+/* Backward of the point in batch slot s (its forward state in w). The input-major first layer
+ * accumulates into its gradient slab (HOGWILD); every other layer records (row, s, delta) entries
+ * and keeps its input in net->xin[l] slot s, and the update builds each row's gradient. */
+static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int64_t s) {
     const slide_kern *k = net->kern;
     const int nl = net->p.n_layers;
     for (int l = nl - 1; l >= 0; l--) {
@@ -431,16 +470,21 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
         }
         const float *x = w->dense[l - 1];
         float *dx = w->dx[l];
+        memcpy(net->xin[l] + s * ly->ld, x, (size_t)ly->ld * sizeof(float));
         memset(dx, 0, (size_t)ly->p.n_in * sizeof(float));
+        slide_gentry *ge = ge_reserve(w, l, na);
+        int64_t ne = 0;
         for (int64_t j = 0; j < na; j++) {
             uint32_t id = w->ids[l][j];
             float d = dv[j];
             if (d == 0.0f) continue;
             k->axpy(dx, d, ly->W + (int64_t)id * ly->ld, ly->p.n_in);
-            slide_hogwild_axpy(k, ly->gW + (int64_t)id * ly->ld, d, x, ly->p.n_in);
-            slide_hogwild_add(ly->gb + id, d);
-            touch_row(net, w, l, id);
+            ge[ne].row = id;
+            ge[ne].s = (uint32_t)s;
+            ge[ne].d = d;
+            ne++;
         }
+        w->n_ge[l] += ne;
         /* Delta of the previous layer's active outputs: dx through the ReLU. */
         const int64_t pa = w->n_act[l - 1];
         float *pdv = w->dv[l - 1];
@@ -453,39 +497,132 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
 
 /* ------------------------------------------------------------------ update + schedule */
 
+/* Adam on the touched rows of row-major layer l: the threads' (row, slot, delta) entries are
+ * grouped by row bucket (counting sort, in parallel), each bucket's entries sorted by row and,
+ * within a row, by batch slot; a row's gradient is then sum_s d * x_s in slot order (the same
+ * sum for any thread count) and is applied at once with the bias's. */
+static void update_rows(slide_net *net, int l, float lr_t) {
+    slide_layer *ly = &net->layer[l];
+    const slide_net_params *p = &net->p;
+    const slide_kern *k = net->kern;
+    const int T = net->n_ws;
+    const int64_t ld = ly->ld;
+    const int64_t nb = (ly->n_rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+    int64_t total = 0;
+    for (int t = 0; t < T; t++) total += net->ws[t].n_ge[l];
+    if (total == 0) return;
+    if (total > net->cap_gall) {
+        int64_t nc = total + total / 4;
+        slide_gentry *g = realloc(net->gall, (size_t)nc * sizeof *g);
+        SLIDE_ASSERT(g != NULL);
+        net->gall = g;
+        net->cap_gall = nc;
+    }
+    slide_gentry *all = net->gall;
+    int64_t *bstart = net->bstart;
+#pragma omp parallel num_threads(T)
+    {
+        slide_ws *w = &net->ws[omp_get_thread_num()];
+        int64_t *c = w->bcnt;
+        const slide_gentry *ge = w->ge[l];
+        const int64_t n = w->n_ge[l];
+        memset(c, 0, (size_t)nb * sizeof *c);
+        for (int64_t q = 0; q < n; q++) c[ge[q].row >> SLIDE_GBUCKET_BITS]++;
+#pragma omp barrier
+#pragma omp single
+        {
+            int64_t acc = 0;
+            for (int64_t b = 0; b < nb; b++) {
+                bstart[b] = acc;
+                for (int t = 0; t < T; t++) {
+                    int64_t v = net->ws[t].bcnt[b];
+                    net->ws[t].bcnt[b] = acc;
+                    acc += v;
+                }
+            }
+            bstart[nb] = acc;
+        }
+        for (int64_t q = 0; q < n; q++) all[c[ge[q].row >> SLIDE_GBUCKET_BITS]++] = ge[q];
+#pragma omp barrier
+        w->n_ge[l] = 0;
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t a = bstart[b], m = bstart[b + 1] - a;
+            if (m == 0) continue;
+            if (m > w->cap_gsort) {
+                slide_gentry *g = realloc(w->gsort, (size_t)m * 2 * sizeof *g);
+                SLIDE_ASSERT(g != NULL);
+                w->gsort = g;
+                w->cap_gsort = m * 2;
+            }
+            slide_gentry *srt = w->gsort;
+            int32_t cnt[(1 << SLIDE_GBUCKET_BITS) + 1];
+            memset(cnt, 0, sizeof cnt);
+            const uint32_t mask = (1u << SLIDE_GBUCKET_BITS) - 1;
+            for (int64_t q = a; q < a + m; q++) cnt[(all[q].row & mask) + 1]++;
+            for (int r = 0; r < (1 << SLIDE_GBUCKET_BITS); r++) cnt[r + 1] += cnt[r];
+            for (int64_t q = a; q < a + m; q++) srt[cnt[all[q].row & mask]++] = all[q];
+            for (int64_t i = 0; i < m;) {
+                const uint32_t r = srt[i].row;
+                int64_t j = i + 1;
+                while (j < m && srt[j].row == r) j++;
+                for (int64_t x = i + 1; x < j; x++) { /* by slot: few entries per row */
+                    slide_gentry e = srt[x];
+                    int64_t y = x;
+                    while (y > i && srt[y - 1].s > e.s) {
+                        srt[y] = srt[y - 1];
+                        y--;
+                    }
+                    srt[y] = e;
+                }
+                float *g = w->gbuf, gb = 0.0f;
+                memset(g, 0, (size_t)ld * sizeof *g);
+                for (int64_t x = i; x < j; x++) {
+                    k->axpy(g, srt[x].d, net->xin[l] + (int64_t)srt[x].s * ld, ld);
+                    gb += srt[x].d;
+                }
+                const int64_t o = (int64_t)r * ld;
+                k->adam(ly->W + o, ly->mW + o, ly->vW + o, g, ld, lr_t, p->beta1, p->beta2,
+                        p->eps);
+                k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
+                        p->eps);
+                if (ly->dirty) ly->dirty[r] = 1;
+                i = j;
+            }
+        }
+    }
+}
+
 static void adam_update(slide_net *net) {
     const slide_net_params *p = &net->p;
     const int64_t t = net->step + 1;
     const float lr_t = (float)((double)p->lr * sqrt(1.0 - pow(p->beta2, (double)t)) /
                                (1.0 - pow(p->beta1, (double)t)));
     const slide_kern *k = net->kern;
+    /* The input-major layer: every thread updates the rows it touched itself (first-touch
+     * locality); every bias is touched by every sample. */
 #pragma omp parallel num_threads(net->n_ws)
     {
-        int tid = omp_get_thread_num();
+        slide_ws *w = &net->ws[omp_get_thread_num()];
         for (int l = 0; l < p->n_layers; l++) {
             slide_layer *ly = &net->layer[l];
-            /* Every thread updates the rows it touched itself (first-touch locality). */
-            slide_ws *w = &net->ws[tid];
+            if (!ly->p.input_major) continue;
             for (int64_t j = 0; j < w->n_rows[l]; j++) {
                 uint32_t r = w->rows[l][j];
                 int64_t o = (int64_t)r * ly->ld;
                 k->adam(ly->W + o, ly->mW + o, ly->vW + o, ly->gW + o, ly->ld, lr_t, p->beta1,
                         p->beta2, p->eps);
                 ly->row_touched[r] = 0;
-                if (!ly->p.input_major) {
-                    k->adam(ly->b + r, ly->mb + r, ly->vb + r, ly->gb + r, 1, lr_t, p->beta1,
-                            p->beta2, p->eps);
-                    if (ly->dirty) ly->dirty[r] = 1;
-                }
             }
             w->n_rows[l] = 0;
         }
     }
-    /* Input-major layer: every bias is touched by every sample. */
     for (int l = 0; l < p->n_layers; l++) {
         slide_layer *ly = &net->layer[l];
         if (ly->p.input_major)
             k->adam(ly->b, ly->mb, ly->vb, ly->gb, ly->p.n_out, lr_t, p->beta1, p->beta2, p->eps);
+        else
+            update_rows(net, l, lr_t);
     }
 }
 
@@ -506,6 +643,19 @@ static int run_schedule(slide_net *net, slide_err *err) {
     return SLIDE_OK;
 }
 
+/* Room in net->xin for n batch slots. */
+static int xin_reserve(slide_net *net, int64_t n, slide_err *err) {
+    if (n <= net->xcap) return SLIDE_OK;
+    for (int l = 1; l < net->p.n_layers; l++) {
+        float *x = realloc(net->xin[l], (size_t)n * (size_t)net->layer[l].ld * sizeof(float));
+        if (!x) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for a batch of %lld",
+                                     (long long)n);
+        net->xin[l] = x;
+    }
+    net->xcap = n;
+    return SLIDE_OK;
+}
+
 int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                           slide_train_stats *st, slide_err *err) {
     const int nl = net->p.n_layers;
@@ -515,6 +665,8 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
                              "(%lld inputs, %lld outputs)",
                              (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
                              (long long)net->p.layer[nl - 1].n_out);
+    int xrc = xin_reserve(net, n, err);
+    if (xrc) return xrc;
     double t0 = slide_now();
     double loss = 0;
     int64_t active = 0;
@@ -536,7 +688,7 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
             loss += output_delta(w, nl - 1, labels, nlab, scale);
             active += w->n_act[nl - 1];
             double b = slide_now();
-            backward(net, w, ds, i);
+            backward(net, w, ds, i, s);
             w->t_fwd += b - a;
             w->t_bwd += slide_now() - b;
         }
@@ -585,12 +737,28 @@ double slide_net_loss_point(slide_net *net, const slide_data *ds, int64_t i, con
 void slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
                           int64_t n_act) {
     slide_ws *w = &net->ws[0];
+    slide_err err;
+    SLIDE_ASSERT(xin_reserve(net, 1, &err) == SLIDE_OK);
     slide_net_loss_point(net, ds, i, act, n_act);
-    backward(net, w, ds, i);
-    /* The check reads gradients directly; forget the touched lists. */
+    backward(net, w, ds, i, 0);
+    /* The check reads gradients directly: forget the touched lists, and write the other layers'
+     * entries into dense gradients (allocated here; only checks need them). */
     for (int l = 0; l < net->p.n_layers; l++) {
-        for (int64_t j = 0; j < w->n_rows[l]; j++) net->layer[l].row_touched[w->rows[l][j]] = 0;
+        slide_layer *ly = &net->layer[l];
+        for (int64_t j = 0; j < w->n_rows[l]; j++) ly->row_touched[w->rows[l][j]] = 0;
         w->n_rows[l] = 0;
+        if (ly->p.input_major) continue;
+        if (!net->gdense[l]) {
+            net->gdense[l] = calloc((size_t)(ly->n_rows * ly->ld), sizeof(float));
+            SLIDE_ASSERT(net->gdense[l] != NULL);
+            ly->gW = net->gdense[l];
+        }
+        for (int64_t q = 0; q < w->n_ge[l]; q++) {
+            const slide_gentry *e = &w->ge[l][q];
+            net->kern->axpy(ly->gW + (int64_t)e->row * ly->ld, e->d, net->xin[l], ly->ld);
+            ly->gb[e->row] += e->d;
+        }
+        w->n_ge[l] = 0;
     }
 }
 

@@ -134,6 +134,59 @@ static void train_n(slide_net *net, const slide_data *ds, int batches, int batch
     }
 }
 
+/* One training step builds each row's gradient from the batch's (row, sample, delta) entries
+ * (bucketed, sorted, summed at update time). Adam's first step leaves m = (1 - beta1) * g, so
+ * the moments after one batch must equal (1 - beta1) times the mean of the per-point gradients
+ * (slide_net_grad_point). 600 labels span three row buckets; 1 and 3 threads. The input-major
+ * layer (HOGWILD, racy with threads) is compared with one thread only. */
+static void test_batch_gradient_entries(void) {
+    slide_data ds;
+    const int64_t n = 9;
+    make_data(&ds, n, 20, 600, 11);
+    slide_err err;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        slide_net_params p = small_params(0, ds.d, ds.l);
+        p.threads = threads;
+        p.batch = (int)n;
+        slide_net *ref = NULL, *net = NULL;
+        CHECK(slide_net_create(&ref, &p, &err) == 0);
+        CHECK(slide_net_create(&net, &p, &err) == 0);
+        if (!ref || !net) break;
+        for (int64_t i = 0; i < n; i++) slide_net_grad_point(ref, &ds, i, NULL, 0);
+        int64_t ids[9];
+        for (int64_t i = 0; i < n; i++) ids[i] = i;
+        slide_train_stats st;
+        memset(&st, 0, sizeof st);
+        CHECK(slide_net_train_batch(net, &ds, ids, n, &st, &err) == 0);
+        const float b1 = p.beta1;
+        double worst = 0, gmax = 0;
+        int64_t nonzero = 0;
+        for (int l = threads == 1 ? 0 : 1; l < p.n_layers; l++) {
+            slide_layer *lr = slide_net_layer(ref, l), *ln = slide_net_layer(net, l);
+            int64_t nw = lr->n_rows * lr->ld;
+            for (int pass = 0; pass < 2; pass++) {
+                const float *g = pass ? lr->gb : lr->gW, *m = pass ? ln->mb : ln->mW;
+                int64_t cnt = pass ? lr->p.n_out : nw;
+                for (int64_t j = 0; j < cnt; j++) {
+                    double want = (1.0 - b1) * (double)g[j] / (double)n;
+                    double e = fabs((double)m[j] - want);
+                    if (e > worst) worst = e;
+                    if (fabs(want) > gmax) gmax = fabs(want);
+                    nonzero += m[j] != 0.0f;
+                }
+            }
+        }
+        fprintf(stderr, "batch gradient from entries, %d thread(s): max |m - (1-b1) g| %.2e "
+                        "(max |(1-b1) g| %.2e, %lld moments set)\n",
+                threads, worst, gmax, (long long)nonzero);
+        CHECK(gmax > 1e-4 && nonzero > 600);
+        CHECKF(worst <= 1e-5 * gmax, "moments differ from the mean gradient by %g", worst);
+        slide_net_destroy(ref);
+        slide_net_destroy(net);
+    }
+    slide_data_free(&ds);
+}
+
 static void test_sampled_all_equals_full(void) {
     slide_data ds;
     make_data(&ds, 40, 30, 20, 5);
@@ -360,6 +413,7 @@ int main(void) {
     test_metrics();
     test_bad_params();
     test_gradients();
+    test_batch_gradient_entries();
     test_sampled_all_equals_full();
     test_determinism();
     test_learns_tiny();

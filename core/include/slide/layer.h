@@ -42,7 +42,8 @@ typedef struct {
     int64_t ld;               /* row length in floats (n_in, or n_out when input_major) */
     int64_t n_rows;           /* n_out, or n_in when input_major */
     float *W, *b;             /* weights (n_rows x ld), biases (n_out) */
-    float *gW, *gb;           /* gradient accumulators (HOGWILD, same shapes) */
+    float *gW, *gb;           /* gradient accumulators (HOGWILD, same shapes); gW only for the
+                                 input-major layer (NULL otherwise: see network.c, update) */
     float *mW, *vW, *mb, *vb; /* Adam moments */
     slide_block blk;          /* the one allocation holding all of the above */
     uint8_t *row_touched;     /* per row of W: touched in this batch (0/1) */
