@@ -246,6 +246,13 @@ int64_t slide_layer_rehash_dirty(slide_layer *ly) {
     int64_t nd = 0;
     for (int64_t i = 0; i < n; i++) nd += ly->dirty[i];
     if (nd == 0) return 0;
+    /* Most neurons changed (a large batch of a large layer touches most rows): a parallel
+     * rebuild is far cheaper than removing and reinserting each one serially (10 s vs well under
+     * 1 s for 670K neurons, L = 50). Full buckets then keep what a rebuild keeps. */
+    if (nd * 4 > n) {
+        slide_err err;
+        if (slide_layer_rebuild_tables(ly, &err) == SLIDE_OK) return nd;
+    }
     uint32_t *ids = malloc((size_t)nd * sizeof *ids);
     uint32_t *nk = malloc((size_t)nd * (size_t)L * sizeof *nk);
     if (!ids || !nk) { /* cannot rehash now; keep the marks for the next attempt */

@@ -77,7 +77,9 @@ double slide_layer_estimate_bytes(const slide_layer_params *p);
 
 /* (Re)hashes every neuron and rebuilds the tables. */
 int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err);
-/* Rehashes neurons marked dirty: removes them under their old keys, inserts under new ones. */
+/* Rehashes neurons marked dirty: removes them under their old keys, inserts under new ones;
+ * when more than a quarter are dirty, rebuilds the tables instead (parallel, much faster).
+ * Returns the number of neurons rehashed. */
 int64_t slide_layer_rehash_dirty(slide_layer *ly);
 
 #ifdef __cplusplus
