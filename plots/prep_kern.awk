@@ -1,7 +1,8 @@
 # prep_kern.awk: kernel paths from slide-bench-kern.csv (utc,host,bench,simd,regime,active,dim,rep,
 # seconds,rows_per_s,gb_per_s): median rows/s over the repetitions per bench (kern_forward,
-# kern_backward), regime (l2: rows in L2; mem / mem_thp: random rows of a large slab, 4 KB pages or
-# THP) and SIMD path (scalar, avx2, avx512). The speedup over scalar labels each bar.
+# kern_backward, kern_forward_bf16), regime (l2: rows in L2; mem / mem_thp: random rows of a large
+# slab, 4 KB pages or THP) and SIMD path (scalar, avx2, avx512). The speedup over scalar labels
+# each bar.
 
 FNR == 1 { hdr(); skip = !(has("bench") && has("simd") && has("rows_per_s")); next }
 skip { next }
@@ -23,7 +24,7 @@ END {
     COLR["scalar"] = 7; COLR["avx2"] = 1; COLR["avx512"] = 4
     for (p = 1; p <= NBN; p++) {
         b = BNM[p]
-        PANT[p] = b (b ~ /forward/ ? ": gather_dot over the active rows" : b ~ /backward/ ? ": two axpy per active row" : "")
+        PANT[p] = b (b ~ /forward_bf16/ ? ": gather_dot_bf16 over the active rows (bf16 weights)" : b ~ /forward/ ? ": gather_dot over the active rows" : b ~ /backward/ ? ": two axpy per active row" : "")
         PANY[p] = "rows per second (median, log scale)"
         PLOGY[p] = 1
         PANXR[p] = "[0.4:" NR_[b] + 0.6 "]"

@@ -1,6 +1,7 @@
-/* slide-bench-kern: output-layer forward (gather_dot over an active set) and backward (two
- * axpys per active neuron) for every available SIMD path, with rows resident in L2 and rows
- * gathered at random from a large slab; median of repetitions, speedup over scalar, CSV rows. */
+/* slide-bench-kern: output-layer forward (gather_dot over an active set, fp32 and bf16 rows)
+ * and backward (two axpys per active neuron) for every available SIMD path, with rows resident
+ * in L2 and rows gathered at random from a large slab; median of repetitions, speedup over
+ * scalar, CSV rows. */
 #include "slide/common.h"
 #include "slide/kern.h"
 #include "slide/rng.h"
@@ -15,6 +16,7 @@
 
 #define CSV_HEADER "utc,host,bench,simd,regime,active,dim,rep,seconds,rows_per_s,gb_per_s"
 #define MAX_PATHS 3
+#define N_PASSES 3 /* kern_forward, kern_backward, kern_forward_bf16 */
 #define MAX_REPS 101
 
 typedef struct {
@@ -28,7 +30,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: slide-bench-kern [options]\n"
             "  --slab-mb N     memory-bound regime: weight slab of N MB, rows gathered at random\n"
-            "                  (default 2048; the backward adds a gradient slab of the same size)\n"
+            "                  (default 2048; the backward adds a gradient slab of the same size,\n"
+            "                  the bf16 forward a bf16 copy of the weights, half the size)\n"
             "  --l2-rows N     L2 regime: N rows, each used once per call in random order\n"
             "                  (default 256: 128 KB of weights + 128 KB of gradients at dim 128)\n"
             "  --active N      memory-bound regime: active rows per call (default 4096)\n"
@@ -45,10 +48,13 @@ static void usage(FILE *f) {
             "forward:  gather_dot(out, W, dim, NULL, ids, active, h, dim)   per call\n"
             "backward: per active neuron j: axpy(dh, g_j, W[id_j], dim);\n"
             "          axpy(dW[id_j], g_j, h, dim)\n"
-            "GB/s counts row bytes only: forward reads dim*4 B per row; backward reads a weight\n"
-            "row and reads+writes a gradient row, 3*dim*4 B per row. Single thread. Paths run\n"
-            "interleaved within each repetition; speedup = scalar median / path median.\n"
-            "After timing, each path's output is compared once with the scalar one.\n");
+            "forward_bf16: gather_dot_bf16(out, Wb, dim, NULL, ids, active, h, dim), Wb = the\n"
+            "          weights rounded to bf16 (same rows, same ids)\n"
+            "GB/s counts row bytes only: forward reads dim*4 B per row (bf16: dim*2 B); backward\n"
+            "reads a weight row and reads+writes a gradient row, 3*dim*4 B per row. Single\n"
+            "thread. Paths run interleaved within each repetition; speedup = scalar median /\n"
+            "path median. After timing, each path's output is compared once with the scalar one\n"
+            "(and the bf16 forward with the fp32 one, within 2^-8 sum|w_i h_i| + 1e-6).\n");
 }
 
 /* Strict integer option value in [lo, hi]. */
@@ -101,9 +107,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
 
 /* ---------------------------------------------------------------- memory */
 /* 2 MB-aligned, first-touched (filled) by the caller on this thread. */
-static float *slab_alloc(size_t floats, int thp) {
+static void *slab_alloc(size_t bytes, int thp) {
     void *p = NULL;
-    size_t bytes = floats * sizeof(float);
     if (posix_memalign(&p, (size_t)2 << 20, bytes ? bytes : 64) != 0) return NULL;
     if (thp && madvise(p, bytes, MADV_HUGEPAGE) != 0)
         fprintf(stderr, "slide-bench-kern: note: madvise(MADV_HUGEPAGE): %s\n", strerror(errno));
@@ -123,6 +128,7 @@ static void fill(float *x, size_t n, uint64_t seed, float scale) {
 typedef struct {
     const char *regime; /* "l2", "mem" or "mem_thp" */
     float *W, *G;       /* weights and weight gradients, rows x dim */
+    const uint16_t *Wb; /* W rounded to bf16, rows x dim */
     int64_t rows, dim;
     uint32_t *ids;      /* n_ids row ids, consumed `active` per call */
     int64_t n_ids, active;
@@ -142,6 +148,16 @@ static void run_forward(const slide_kern *k, const workload *w, float *out) {
     g_sink = acc;
 }
 
+static void run_forward_bf16(const slide_kern *k, const workload *w, float *out) {
+    float acc = 0;
+    for (int64_t c = 0; c < w->n_ids; c += w->active) {
+        int64_t na = w->n_ids - c < w->active ? w->n_ids - c : w->active;
+        k->gather_dot_bf16(out, w->Wb, w->dim, NULL, w->ids + c, na, w->h, w->dim);
+        acc += out[0];
+    }
+    g_sink = acc;
+}
+
 static void run_backward(const slide_kern *k, const workload *w, float *dh) {
     float acc = 0;
     for (int64_t c = 0; c < w->n_ids; c += w->active) {
@@ -156,6 +172,13 @@ static void run_backward(const slide_kern *k, const workload *w, float *dh) {
         acc += dh[0];
     }
     g_sink = acc;
+}
+
+/* pass 0: forward, 1: backward, 2: bf16 forward */
+static void run_pass(int pass, const slide_kern *k, const workload *w, float *out, float *dh) {
+    if (pass == 0) run_forward(k, w, out);
+    else if (pass == 1) run_backward(k, w, dh);
+    else run_forward_bf16(k, w, out);
 }
 
 /* Compares each path with scalar once on the first call's ids (copies, so the timed slabs
@@ -222,6 +245,74 @@ done:
     return bad;
 }
 
+static float bf16_f32(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* The bf16 forward on the first call's ids: each path against scalar's bf16 forward (1e-5 of
+ * sum|w_i h_i|), and scalar's against the fp32 forward (at most 2^-8 sum|w_i h_i| + 1e-6 apart:
+ * what rounding the weights costs). Returns the number of values outside the bound. */
+static long validate_bf16(const slide_kern *const *K, int np, const workload *w,
+                          double *max_rel /* [np] */, double *max_rel_fp32) {
+    int64_t na = w->n_ids < w->active ? w->n_ids : w->active, d = w->dim;
+    float *o32 = malloc((size_t)na * sizeof(float)), *os = malloc((size_t)na * sizeof(float));
+    float *of = malloc((size_t)na * sizeof(float));
+    double *sb = malloc((size_t)na * sizeof(double));
+    long bad = 0;
+    if (!o32 || !os || !of || !sb) {
+        fprintf(stderr, "slide-bench-kern: out of memory in validation\n");
+        bad = 1;
+        goto done;
+    }
+    K[0]->gather_dot(o32, w->W, d, NULL, w->ids, na, w->h, d);
+    K[0]->gather_dot_bf16(os, w->Wb, d, NULL, w->ids, na, w->h, d);
+    *max_rel_fp32 = 0;
+    for (int64_t j = 0; j < na; j++) {
+        const float *row = w->W + (int64_t)w->ids[j] * d;
+        const uint16_t *rb = w->Wb + (int64_t)w->ids[j] * d;
+        double s32 = 0;
+        sb[j] = 0;
+        for (int64_t i = 0; i < d; i++) {
+            s32 += fabs((double)row[i] * w->h[i]);
+            sb[j] += fabs((double)bf16_f32(rb[i]) * w->h[i]);
+        }
+        double diff = fabs((double)os[j] - o32[j]);
+        double rel = diff / (s32 > 0 ? s32 : 1);
+        *max_rel_fp32 = rel > *max_rel_fp32 ? rel : *max_rel_fp32;
+        bad += !(diff <= s32 / 256 + 1e-6);
+    }
+    for (int p = 1; p < np; p++) {
+        double m = 0;
+        K[p]->gather_dot_bf16(of, w->Wb, d, NULL, w->ids, na, w->h, d);
+        for (int64_t j = 0; j < na; j++) {
+            double rel = fabs((double)of[j] - os[j]) / (sb[j] > 0 ? sb[j] : 1);
+            m = rel > m ? rel : m;
+            bad += !(rel <= 1e-5);
+        }
+        max_rel[p] = m;
+    }
+done:
+    free(o32), free(os), free(of), free(sb);
+    return bad;
+}
+
+/* Both validations of one regime, one line per fast path. Returns the values out of bound. */
+static long validate_regime(const slide_kern *const *K, int np, const workload *w) {
+    double vf[MAX_PATHS] = {0}, vb[MAX_PATHS] = {0}, vh[MAX_PATHS] = {0}, v32 = 0;
+    long bad = validate(K, np, w, vf, vb);
+    bad += validate_bf16(K, np, w, vh, &v32);
+    for (int p = 1; p < np; p++)
+        printf("[bench-kern] validate %s %s vs scalar: forward max rel %.2e (bound 1e-5), "
+               "backward max rel %.2e (bound 1e-5 dh, 1e-6 dW), bf16 forward max rel %.2e "
+               "(bound 1e-5)\n", w->regime, K[p]->name, vf[p], vb[p], vh[p]);
+    printf("[bench-kern] validate %s bf16 forward vs fp32 forward (scalar): max rel %.2e "
+           "(bound 2^-8 = 3.9e-3, + 1e-6)\n", w->regime, v32);
+    return bad;
+}
+
 /* ---------------------------------------------------------------- results */
 typedef struct {
     const char *bench, *regime;
@@ -244,33 +335,36 @@ static double median_of(const double *v, int n) {
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
-/* Times forward and backward of one workload for every path: one untimed warm-up per path,
- * then the repetitions, paths interleaved so slow drifts of a shared CPU hit all alike. */
+/* Times forward, backward and bf16 forward of one workload for every path: one untimed
+ * warm-up per path, then the repetitions, paths interleaved so slow drifts of a shared CPU hit
+ * all alike. */
 static void time_workload(const slide_kern *const *K, int np, const workload *w, int reps,
-                          result *res /* [2 * np] */, float *out, float *dh) {
-    for (int pass = 0; pass < 2; pass++)
+                          result *res /* [N_PASSES * np] */, float *out, float *dh) {
+    static const char *const bench[N_PASSES] = {"kern_forward", "kern_backward",
+                                                "kern_forward_bf16"};
+    static const int64_t row_bytes[N_PASSES] = {sizeof(float), 3 * sizeof(float),
+                                                sizeof(uint16_t)};
+    for (int pass = 0; pass < N_PASSES; pass++)
         for (int p = 0; p < np; p++) {
             result *r = &res[pass * np + p];
-            r->bench = pass == 0 ? "kern_forward" : "kern_backward";
+            r->bench = bench[pass];
             r->regime = w->regime;
             r->simd = K[p]->simd;
             r->active = w->active;
             r->dim = w->dim;
             r->rows_per_rep = w->n_ids;
-            r->bytes_per_row = (pass == 0 ? 1 : 3) * w->dim * (int64_t)sizeof(float);
+            r->bytes_per_row = row_bytes[pass] * w->dim;
             r->reps = reps;
-            if (pass == 0) run_forward(K[p], w, out);
-            else run_backward(K[p], w, dh);
+            run_pass(pass, K[p], w, out, dh);
         }
     for (int rep = 0; rep < reps; rep++)
-        for (int pass = 0; pass < 2; pass++)
+        for (int pass = 0; pass < N_PASSES; pass++)
             for (int p = 0; p < np; p++) {
                 double t0 = slide_now();
-                if (pass == 0) run_forward(K[p], w, out);
-                else run_backward(K[p], w, dh);
+                run_pass(pass, K[p], w, out, dh);
                 res[pass * np + p].secs[rep] = slide_now() - t0;
             }
-    for (int i = 0; i < 2 * np; i++) res[i].median = median_of(res[i].secs, reps);
+    for (int i = 0; i < N_PASSES * np; i++) res[i].median = median_of(res[i].secs, reps);
 }
 
 static char *slurp(const char *path, size_t *len) {
@@ -336,7 +430,7 @@ static int write_csv(const char *csv, const result *res, int nres, const char *u
 }
 
 static void print_table(const result *res, int nres, int np) {
-    printf("\n%-14s %-8s %7s %4s %-7s %10s %12s %8s %9s %9s\n", "bench", "regime", "active",
+    printf("\n%-17s %-8s %7s %4s %-7s %10s %12s %8s %9s %9s\n", "bench", "regime", "active",
            "dim", "simd", "median_s", "rows/s", "GB/s", "spread", "x scalar");
     for (int i = 0; i < nres; i++) {
         const result *r = &res[i];
@@ -347,7 +441,7 @@ static void print_table(const result *res, int nres, int np) {
             hi = r->secs[k] > hi ? r->secs[k] : hi;
         }
         double rps = (double)r->rows_per_rep / r->median;
-        printf("%-14s %-8s %7lld %4lld %-7s %10.5f %12.4g %8.2f %8.1f%% %8.2fx\n", r->bench,
+        printf("%-17s %-8s %7lld %4lld %-7s %10.5f %12.4g %8.2f %8.1f%% %8.2fx\n", r->bench,
                r->regime, (long long)r->active, (long long)r->dim, slide_simd_name(r->simd),
                r->median, rps, rps * (double)r->bytes_per_row / 1e9,
                100.0 * (hi - lo) / r->median, base->median / r->median);
@@ -420,11 +514,12 @@ int main(int argc, char **argv) {
     printf("[bench-kern] paths:");
     for (int p = 0; p < np; p++) printf(" %s", K[p]->name);
     printf("; dim %lld; reps %d; L2 regime %lld rows (%lld KB W + %lld KB dW), %lld rows/rep; "
-           "memory regime %lld MB slab (%lld rows) x2 for backward, active %lld, %lld rows/rep%s\n",
+           "memory regime %lld MB slab (%lld rows) x2 for backward + %lld MB bf16 copy, "
+           "active %lld, %lld rows/rep%s\n",
            (long long)d, o.reps, (long long)o.l2_rows, (long long)(o.l2_rows * d * 4 / 1024),
            (long long)(o.l2_rows * d * 4 / 1024), (long long)o.l2_work, (long long)o.slab_mb,
-           (long long)mem_rows_slab, (long long)o.active, (long long)o.mem_rows,
-           o.thp ? ", THP requested" : "");
+           (long long)mem_rows_slab, (long long)(o.slab_mb / 2), (long long)o.active,
+           (long long)o.mem_rows, o.thp ? ", THP requested" : "");
     if (l2 > 0 && 2 * o.l2_rows * d * 4 > l2)
         printf("[bench-kern] note: L2 regime touches %lld KB, more than this L2 (%ld KB)\n",
                (long long)(2 * o.l2_rows * d * 4 / 1024), l2 / 1024);
@@ -438,9 +533,10 @@ int main(int argc, char **argv) {
     int64_t n_l2_ids = (o.l2_work + o.l2_rows - 1) / o.l2_rows * o.l2_rows;
     uint32_t *ids_l2 = malloc((size_t)n_l2_ids * sizeof(uint32_t));
     uint32_t *ids_mem = malloc((size_t)o.mem_rows * sizeof(uint32_t));
-    float *Wl2 = slab_alloc((size_t)(o.l2_rows * d), 0);
-    float *Gl2 = slab_alloc((size_t)(o.l2_rows * d), 0);
-    if (!h || !grad || !out || !dh || !ids_l2 || !ids_mem || !Wl2 || !Gl2) {
+    float *Wl2 = slab_alloc((size_t)(o.l2_rows * d) * sizeof(float), 0);
+    float *Gl2 = slab_alloc((size_t)(o.l2_rows * d) * sizeof(float), 0);
+    uint16_t *Wbl2 = slab_alloc((size_t)(o.l2_rows * d) * sizeof(uint16_t), 0);
+    if (!h || !grad || !out || !dh || !ids_l2 || !ids_mem || !Wl2 || !Gl2 || !Wbl2) {
         fprintf(stderr, "slide-bench-kern: out of memory\n");
         return 1;
     }
@@ -448,6 +544,7 @@ int main(int argc, char **argv) {
     fill(grad, (size_t)max_active, o.seed + 2, 1e-3f);
     fill(Wl2, (size_t)(o.l2_rows * d), o.seed + 3, 0.1f);
     fill(Gl2, (size_t)(o.l2_rows * d), o.seed + 4, 0.1f);
+    K[np - 1]->to_bf16(Wbl2, Wl2, o.l2_rows * d); /* the same bits on every path */
     /* L2 ids: each call is a fresh random permutation of all rows (the active set) */
     for (int64_t c = 0; c < n_l2_ids; c += o.l2_rows) {
         uint32_t *p = ids_l2 + c;
@@ -461,50 +558,46 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < o.mem_rows; i++)
         ids_mem[i] = (uint32_t)(slide_rng_next(&rng) % (uint64_t)mem_rows_slab);
 
-    result res[2 * 2 * MAX_PATHS];
+    result res[2 * N_PASSES * MAX_PATHS];
     int nres = 0;
     long bad = 0;
-    double vf[MAX_PATHS] = {0}, vb[MAX_PATHS] = {0};
 
-    workload wl2 = {"l2", Wl2, Gl2, o.l2_rows, d, ids_l2, n_l2_ids, o.l2_rows, h, grad};
+    workload wl2 = {"l2", Wl2, Gl2, Wbl2, o.l2_rows, d, ids_l2, n_l2_ids, o.l2_rows, h, grad};
     printf("[bench-kern] timing the L2 regime ...\n");
     fflush(stdout);
     time_workload(K, np, &wl2, o.reps, res + nres, out, dh);
-    nres += 2 * np;
-    bad += validate(K, np, &wl2, vf, vb);
-    for (int p = 1; p < np; p++)
-        printf("[bench-kern] validate l2 %s vs scalar: forward max rel %.2e (bound 1e-5), "
-               "backward max rel %.2e (bound 1e-5 dh, 1e-6 dW)\n", K[p]->name, vf[p], vb[p]);
+    nres += N_PASSES * np;
+    bad += validate_regime(K, np, &wl2);
 
     size_t slab_floats = (size_t)mem_rows_slab * (size_t)d;
-    printf("[bench-kern] filling 2 x %lld MB slabs ...\n", (long long)o.slab_mb);
+    printf("[bench-kern] filling 2 x %lld MB slabs and a %lld MB bf16 copy ...\n",
+           (long long)o.slab_mb, (long long)(o.slab_mb / 2));
     fflush(stdout);
-    float *Wm = slab_alloc(slab_floats, o.thp), *Gm = slab_alloc(slab_floats, o.thp);
-    if (!Wm || !Gm) {
-        fprintf(stderr, "slide-bench-kern: cannot allocate 2 x %lld MB (try --slab-mb)\n",
+    float *Wm = slab_alloc(slab_floats * sizeof(float), o.thp);
+    float *Gm = slab_alloc(slab_floats * sizeof(float), o.thp);
+    uint16_t *Wbm = slab_alloc(slab_floats * sizeof(uint16_t), o.thp);
+    if (!Wm || !Gm || !Wbm) {
+        fprintf(stderr, "slide-bench-kern: cannot allocate 2.5 x %lld MB (try --slab-mb)\n",
                 (long long)o.slab_mb);
         return 1;
     }
     fill(Wm, slab_floats, o.seed + 5, 0.1f);
     fill(Gm, slab_floats, o.seed + 6, 0.1f);
-    workload wm = {o.thp ? "mem_thp" : "mem", Wm, Gm, mem_rows_slab, d, ids_mem, o.mem_rows,
-                   o.active, h, grad};
+    K[np - 1]->to_bf16(Wbm, Wm, (int64_t)slab_floats);
+    workload wm = {o.thp ? "mem_thp" : "mem", Wm, Gm, Wbm, mem_rows_slab, d, ids_mem,
+                   o.mem_rows, o.active, h, grad};
     printf("[bench-kern] timing the memory-bound regime ...\n");
     fflush(stdout);
     time_workload(K, np, &wm, o.reps, res + nres, out, dh);
-    nres += 2 * np;
-    bad += validate(K, np, &wm, vf, vb);
-    for (int p = 1; p < np; p++)
-        printf("[bench-kern] validate %s %s vs scalar: forward max rel %.2e (bound 1e-5), "
-               "backward max rel %.2e (bound 1e-5 dh, 1e-6 dW)\n", wm.regime, K[p]->name, vf[p],
-               vb[p]);
+    nres += N_PASSES * np;
+    bad += validate_regime(K, np, &wm);
 
     /* print grouped by (bench, regime) with scalar first in each group */
-    result sorted[2 * 2 * MAX_PATHS];
+    result sorted[2 * N_PASSES * MAX_PATHS];
     int ns = 0;
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < N_PASSES; pass++)
         for (int g = 0; g < 2; g++)
-            for (int p = 0; p < np; p++) sorted[ns++] = res[g * 2 * np + pass * np + p];
+            for (int p = 0; p < np; p++) sorted[ns++] = res[g * N_PASSES * np + pass * np + p];
     print_table(sorted, ns, np);
 
     int rc = 0;
@@ -514,7 +607,7 @@ int main(int argc, char **argv) {
     }
     if (write_csv(o.csv, sorted, ns, utc, host) != 0) rc = 1;
     else printf("rows written to %s\n", o.csv);
-    free(Wm), free(Gm), free(Wl2), free(Gl2);
+    free(Wm), free(Gm), free(Wbm), free(Wl2), free(Gl2), free(Wbl2);
     free(h), free(grad), free(out), free(dh), free(ids_l2), free(ids_mem);
     return rc;
 }

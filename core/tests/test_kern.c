@@ -1,6 +1,7 @@
 /* Tests for the kernels: every available SIMD path against the scalar reference on random
  * inputs of awkward lengths and unaligned pointers, the scalar reference against double
- * precision, and dispatch (names, availability, SLIDE_SIMD). Prints max abs/rel errors. */
+ * precision, bf16 rounding against a table and against rounding by distances, bf16 storage
+ * against fp32, and dispatch (names, availability, SLIDE_SIMD). Prints max abs/rel errors. */
 #include "slide/kern.h"
 #include "slide/rng.h"
 #include "test_util.h"
@@ -395,6 +396,365 @@ static void test_scalar_vs_double(const slide_kern *S, slide_rng *r) {
     stat_report("scalar", "double", &ss);
 }
 
+/* ---------------------------------------------------------------- bf16 storage */
+/* Guarded uint16_t buffers, as buf above (canary: bf16 bits of about -1.23e7, finite). */
+#define CANARY16 0xcb3cu
+
+typedef struct {
+    uint16_t *base, *p;
+    int64_t n, off;
+} buf16;
+
+static buf16 buf16_alloc(int64_t n, int64_t off) {
+    buf16 b = {0};
+    size_t total = (size_t)(off + n + TAIL_GUARD);
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, total ? total * sizeof(uint16_t) : sizeof(uint16_t)) != 0) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    b.base = mem;
+    b.p = b.base + off;
+    b.n = n;
+    b.off = off;
+    for (int64_t i = 0; i < off; i++) b.base[i] = CANARY16;
+    for (int64_t i = 0; i < TAIL_GUARD; i++) b.p[n + i] = CANARY16;
+    return b;
+}
+
+static void stat_guard16(stat *s, const buf16 *b) {
+    int ok = 1;
+    for (int64_t i = 0; i < b->off; i++) ok &= b->base[i] == CANARY16;
+    for (int64_t i = 0; i < TAIL_GUARD; i++) ok &= b->p[b->n + i] == CANARY16;
+    if (!ok) {
+        if (s->guard_bad < 5)
+            fprintf(stderr, "  %s: wrote outside its buffer (n=%lld off=%lld)\n", s->kernel,
+                    (long long)b->n, (long long)b->off);
+        s->guard_bad++;
+    }
+}
+
+static void buf16_free(buf16 *b) {
+    free(b->base);
+    b->base = b->p = NULL;
+}
+
+/* Independent of the kernels: widening is exact, the float with h as its upper half. */
+static float bf16_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static float f32_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Compares bf16 bit patterns through stat_exact (distinct bits give distinct floats). */
+static void stat_exact16(stat *s, uint16_t got, uint16_t want) {
+    stat_exact(s, bf16_f32(got), bf16_f32(want));
+}
+
+/* Round to nearest even by distances, not bit tricks: the two bf16 neighbours of |f| (2^128
+ * standing in for inf above the largest), the nearer wins, a tie goes to the even one. */
+static uint16_t bf16_by_distance(uint32_t u) {
+    uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)(lo + 1);
+    double v = fabs((double)f32_bits(u)), vlo = fabs((double)bf16_f32(lo));
+    double vhi = (hi & 0x7fffu) == 0x7f80u ? ldexp(1.0, 128) : fabs((double)bf16_f32(hi));
+    double dlo = v - vlo, dhi = vhi - v; /* exact in double */
+    if (dlo != dhi) return dlo < dhi ? lo : hi;
+    return (lo & 1u) ? hi : lo;
+}
+
+/* Random floats for to_bf16: random bit patterns (every class: NaN payloads, denormals, inf
+ * rarely), ordinary values, and values exactly halfway between two bf16s. */
+static buf buf_bf16_inputs(int64_t n, int64_t off, slide_rng *r) {
+    buf b = buf_alloc(n, off);
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)(slide_rng_next(r) >> 32);
+        switch (slide_rng_below(r, 4)) {
+        case 0: b.p[i] = f32_bits(u); break;
+        case 1: b.p[i] = 2.0f * slide_rng_uniform(r) - 1.0f; break;
+        case 2: b.p[i] = f32_bits((u & 0xffff0000u) | 0x8000u); break; /* halfway */
+        default: b.p[i] = f32_bits((u & 0x807f0000u) | 0x3f008000u); break; /* halfway, ~1 */
+        }
+    }
+    return b;
+}
+
+/* Every path on a table of special values with the expected bits spelled out. */
+static void test_to_bf16_specials(const slide_kern *K) {
+    static const uint32_t T[][2] = {
+        {0x00000000u, 0x0000u}, {0x80000000u, 0x8000u}, /* +-0 */
+        {0x00000001u, 0x0000u}, {0x80000001u, 0x8000u}, /* smallest denormal -> +-0 */
+        {0x00008000u, 0x0000u}, /* denormal halfway, even below: down */
+        {0x00018000u, 0x0002u}, /* denormal halfway, odd below: up */
+        {0x00008001u, 0x0001u}, /* denormal just above halfway */
+        {0x007fffffu, 0x0080u}, /* largest denormal -> smallest normal */
+        {0x3f800000u, 0x3f80u}, {0xbf800000u, 0xbf80u}, /* +-1 */
+        {0x3f808000u, 0x3f80u}, {0xbf808000u, 0xbf80u}, /* halfway, even below: down */
+        {0x3f818000u, 0x3f82u}, {0xbf818000u, 0xbf82u}, /* halfway, odd below: up */
+        {0x3f807fffu, 0x3f80u}, {0x3f808001u, 0x3f81u}, /* just below / above halfway */
+        {0x3fffffffu, 0x4000u}, /* carry into the exponent */
+        {0x7f7f7fffu, 0x7f7fu}, /* just below halfway to inf: largest bf16 */
+        {0x7f7f8000u, 0x7f80u}, {0xff7f8000u, 0xff80u}, /* halfway to inf, odd below: inf */
+        {0x7f7fffffu, 0x7f80u}, {0xff7fffffu, 0xff80u}, /* FLT_MAX -> +-inf */
+        {0x7f800000u, 0x7f80u}, {0xff800000u, 0xff80u}, /* +-inf */
+        {0x7fc00000u, 0x7fc0u}, {0xffc00000u, 0xffc0u}, /* quiet NaNs */
+        {0x7f800001u, 0x7fc0u}, {0xff800001u, 0xffc0u}, /* signalling, payload in low half */
+        {0x7fa00000u, 0x7fe0u}, /* signalling, payload in high half: made quiet */
+        {0x7fffffffu, 0x7fffu}, {0xffffffffu, 0xffffu}, /* rounding would carry into sign */
+        {0x7fbfffffu, 0x7fffu}, /* rounding would carry into the quiet bit */
+    };
+    const int64_t nt = (int64_t)(sizeof T / sizeof T[0]);
+    stat st = {.kernel = "to_bf16 specials", .bound = 0, .scale = "exact"};
+    for (int off = 0; off < N_OFFS; off++)
+        for (int64_t start = 0; start < nt; start += 5) { /* several lengths and phases */
+            int64_t n = nt - start;
+            buf src = buf_alloc(n, off);
+            buf16 dst = buf16_alloc(n, (off + 1) % N_OFFS);
+            for (int64_t i = 0; i < n; i++) src.p[i] = f32_bits(T[start + i][0]);
+            K->to_bf16(dst.p, src.p, n);
+            for (int64_t i = 0; i < n; i++) stat_exact16(&st, dst.p[i], (uint16_t)T[start + i][1]);
+            st.cases++;
+            stat_guard(&st, &src);
+            stat_guard16(&st, &dst);
+            buf_free(&src);
+            buf16_free(&dst);
+        }
+    stat_report(K->name, "table", &st);
+}
+
+/* The scalar reference against rounding by distances (finite), and NaN/inf rules. */
+static void test_to_bf16_reference(const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "to_bf16", .bound = 0, .scale = "exact"};
+    const int64_t n = 1 << 16;
+    buf src = buf_bf16_inputs(n, 0, r);
+    buf16 dst = buf16_alloc(n, 0);
+    S->to_bf16(dst.p, src.p, n);
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src.p[i], sizeof u);
+        uint16_t h = dst.p[i];
+        if (src.p[i] != src.p[i]) { /* NaN: stays a quiet NaN of the same sign */
+            int ok = (h & 0x7fc0u) == 0x7fc0u && (h >> 15) == (u >> 31);
+            stat_exact16(&st, h, ok ? h : (uint16_t)((u >> 16) | 0x40u));
+        } else if (isinf(src.p[i])) {
+            stat_exact16(&st, h, (uint16_t)(u >> 16));
+        } else {
+            stat_exact16(&st, h, bf16_by_distance(u));
+        }
+    }
+    st.cases++;
+    buf_free(&src);
+    buf16_free(&dst);
+    stat_report("scalar", "distance", &st);
+}
+
+static void test_to_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "to_bf16", .bound = 0, .scale = "exact"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            buf src = buf_bf16_inputs(n, off, r);
+            buf16 ds = buf16_alloc(n, 0), df = buf16_alloc(n, (off + 1) % N_OFFS);
+            S->to_bf16(ds.p, src.p, n);
+            F->to_bf16(df.p, src.p, n);
+            for (int64_t i = 0; i < n; i++) stat_exact16(&st, df.p[i], ds.p[i]);
+            st.cases++;
+            stat_guard(&st, &src);
+            stat_guard16(&st, &df);
+            buf_free(&src);
+            buf16_free(&ds);
+            buf16_free(&df);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+/* n bf16 values of uniform floats in [lo, hi), rounded by the scalar reference. */
+static buf16 buf16_rand(const slide_kern *S, int64_t n, int64_t off, slide_rng *r, float lo,
+                        float hi) {
+    buf f = buf_rand(n, 0, r, lo, hi);
+    buf16 b = buf16_alloc(n, off);
+    S->to_bf16(b.p, f.p, n);
+    buf_free(&f);
+    return b;
+}
+
+static void test_gather_dot_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    static const int64_t NIDS[] = {0, 1, 3, 4, 5, 9, 37};
+    stat st = {.kernel = "gather_dot_bf16", .bound = 1e-5,
+               .scale = "1e-5 * (|b| + sum|w_i x_i|)"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++)
+            for (int ni = 0; ni < (int)(sizeof NIDS / sizeof NIDS[0]); ni++) {
+                int64_t n = LENS[li], n_ids = NIDS[ni];
+                int64_t rows = 23, ld = n + 1 + (int64_t)slide_rng_below(r, 5); /* ld > n */
+                /* the last row ends at its n-th element: nothing after it may be read */
+                buf16 W = buf16_rand(S, (rows - 1) * ld + n, off, r, -1, 1);
+                buf x = buf_rand(n, (off + 3) % N_OFFS, r, -1, 1);
+                buf bias = buf_rand(rows, 0, r, -1, 1);
+                int use_bias = (ni + li) % 2;
+                uint32_t *ids = malloc((size_t)(n_ids ? n_ids : 1) * sizeof *ids);
+                for (int64_t j = 0; j < n_ids; j++) ids[j] = slide_rng_below(r, (uint32_t)rows);
+                buf os = buf_alloc(n_ids, 0), of = buf_alloc(n_ids, (off + 1) % N_OFFS);
+                const float *b = use_bias ? bias.p : NULL;
+                S->gather_dot_bf16(os.p, W.p, ld, b, ids, n_ids, x.p, n);
+                F->gather_dot_bf16(of.p, W.p, ld, b, ids, n_ids, x.p, n);
+                for (int64_t j = 0; j < n_ids; j++) {
+                    const uint16_t *row = W.p + (int64_t)ids[j] * ld;
+                    double scale = b ? fabs(b[ids[j]]) : 0;
+                    for (int64_t i = 0; i < n; i++)
+                        scale += fabs((double)bf16_f32(row[i]) * x.p[i]);
+                    stat_add(&st, of.p[j], os.p[j], scale);
+                }
+                st.cases++;
+                stat_guard16(&st, &W);
+                stat_guard(&st, &of);
+                free(ids);
+                buf16_free(&W);
+                buf_free(&x);
+                buf_free(&bias);
+                buf_free(&os);
+                buf_free(&of);
+            }
+    stat_report(F->name, S->name, &st);
+}
+
+static void test_axpy_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "axpy_bf16", .bound = 1e-6, .scale = "1e-6 * (|y_i| + |alpha x_i|)"};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            float alpha = 2.0f * slide_rng_uniform(r) - 1.0f;
+            buf16 x = buf16_rand(S, n, (off + 2) % N_OFFS, r, -1, 1);
+            buf y0 = buf_rand(n, 0, r, -1, 1);
+            buf ys = buf_copy(&y0, off), yf = buf_copy(&y0, off);
+            S->axpy_bf16(ys.p, alpha, x.p, n);
+            F->axpy_bf16(yf.p, alpha, x.p, n);
+            for (int64_t i = 0; i < n; i++)
+                stat_add(&st, yf.p[i], ys.p[i], fabs(y0.p[i]) + fabs(alpha * bf16_f32(x.p[i])));
+            st.cases++;
+            stat_guard16(&st, &x);
+            stat_guard(&st, &yf);
+            buf16_free(&x);
+            buf_free(&y0);
+            buf_free(&ys);
+            buf_free(&yf);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+/* The scalar bf16 reference against double precision on the same (exactly widened) values. */
+static void test_bf16_scalar_vs_double(const slide_kern *S, slide_rng *r) {
+    stat sg = {.kernel = "gather_dot_bf16", .bound = 1e-5,
+               .scale = "1e-5 * (|b| + sum|w_i x_i|)"};
+    stat sa = {.kernel = "axpy_bf16", .bound = 1e-6, .scale = "1e-6 * (|y_i| + |alpha x_i|)"};
+    for (int li = 0; li < N_LENS; li++) {
+        int64_t n = LENS[li], rows = 7, ld = n + 2;
+        buf16 W = buf16_rand(S, rows * ld, 0, r, -1, 1);
+        buf x = buf_rand(n, 0, r, -1, 1), bias = buf_rand(rows, 0, r, -1, 1);
+        buf y = buf_rand(n, 0, r, -1, 1), y0 = buf_copy(&y, 0);
+        uint32_t ids[5];
+        for (int j = 0; j < 5; j++) ids[j] = slide_rng_below(r, (uint32_t)rows);
+        float out[5];
+        S->gather_dot_bf16(out, W.p, ld, bias.p, ids, 5, x.p, n);
+        for (int j = 0; j < 5; j++) {
+            const uint16_t *row = W.p + (int64_t)ids[j] * ld;
+            double want = bias.p[ids[j]], scale = fabs(bias.p[ids[j]]);
+            for (int64_t i = 0; i < n; i++) {
+                want += (double)bf16_f32(row[i]) * x.p[i];
+                scale += fabs((double)bf16_f32(row[i]) * x.p[i]);
+            }
+            stat_add(&sg, out[j], want, scale);
+        }
+        float alpha = 2.0f * slide_rng_uniform(r) - 1.0f;
+        S->axpy_bf16(y.p, alpha, W.p, n);
+        for (int64_t i = 0; i < n; i++) {
+            double t = (double)alpha * bf16_f32(W.p[i]);
+            stat_add(&sa, y.p[i], y0.p[i] + t, fabs(y0.p[i]) + fabs(t));
+        }
+        sg.cases++, sa.cases++;
+        buf16_free(&W);
+        buf *all[] = {&x, &bias, &y, &y0};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+    }
+    stat_report("scalar", "double", &sg);
+    stat_report("scalar", "double", &sa);
+}
+
+/* What bf16 storage costs: gather_dot_bf16 over to_bf16(W) against fp32 gather_dot over W on
+ * the same path. Rounding moves each weight by at most 2^-8 |w|, so the results differ by at
+ * most 2^-8 sum|w_i x_i| plus fp32 summation error (the 1e-6 and the slack below).
+ * Two inputs: random ones, and adversarial ones where every term has the same sign and every
+ * weight's dropped half is >= 0xC000 with a kept mantissa < 1.25: round-to-nearest then errs
+ * by <= 2^-9 |w| per term, truncation by >= 1.2 * 2^-8 |w| in the same direction each time,
+ * which must break the bound (checked: the test can fail). */
+static void test_bf16_vs_fp32(const slide_kern *K, slide_rng *r) {
+    stat st = {.kernel = "gather_dot_bf16", .bound = 1.0 / 256,
+               .scale = "2^-8 * sum|w_i x_i| + 1e-6"};
+    long trunc_cases = 0, trunc_caught = 0;
+    for (int adv = 0; adv < 2; adv++)
+        for (int li = 0; li < N_LENS; li++) {
+            int64_t n = LENS[li], rows = 9, ld = n + 1, n_ids = 6;
+            buf W = buf_alloc(rows * ld, 0), x = buf_rand(n, 1, r, -1, 1);
+            buf bias = buf_rand(rows, 0, r, -1, 1);
+            for (int64_t i = 0; i < rows * ld; i++) {
+                if (!adv) {
+                    W.p[i] = 2.0f * slide_rng_uniform(r) - 1.0f;
+                    continue;
+                }
+                uint32_t m_hi = slide_rng_below(r, 32), m_lo = 0xc000u + slide_rng_below(r, 0x4000);
+                float w = f32_bits(0x3f000000u | m_hi << 16 | m_lo); /* [0.5, 0.625) */
+                int64_t col = i % ld;
+                W.p[i] = col < n && x.p[col] < 0 ? -w : w; /* w_i x_i > 0 */
+            }
+            if (adv)
+                for (int64_t i = 0; i < n; i++) x.p[i] = x.p[i] < 0 ? x.p[i] - 0.5f : x.p[i] + 0.5f;
+            buf16 Wb = buf16_alloc(rows * ld, 1), Wt = buf16_alloc(rows * ld, 0);
+            K->to_bf16(Wb.p, W.p, rows * ld);
+            for (int64_t i = 0; i < rows * ld; i++) {
+                uint32_t u;
+                memcpy(&u, &W.p[i], sizeof u);
+                Wt.p[i] = (uint16_t)(u >> 16); /* truncation, the wrong rounding */
+            }
+            uint32_t ids[6];
+            for (int j = 0; j < 6; j++) ids[j] = slide_rng_below(r, (uint32_t)rows);
+            float want[6], got[6], trunc[6];
+            const float *b = li % 2 ? bias.p : NULL;
+            K->gather_dot(want, W.p, ld, b, ids, n_ids, x.p, n);
+            K->gather_dot_bf16(got, Wb.p, ld, b, ids, n_ids, x.p, n);
+            K->gather_dot_bf16(trunc, Wt.p, ld, b, ids, n_ids, x.p, n);
+            for (int j = 0; j < n_ids; j++) {
+                const float *row = W.p + (int64_t)ids[j] * ld;
+                double s = 0;
+                for (int64_t i = 0; i < n; i++) s += fabs((double)row[i] * x.p[i]);
+                double scale = s + 256 * 1e-6; /* bound * scale = 2^-8 s + 1e-6 */
+                stat_add(&st, got[j], want[j], scale);
+                if (adv && n > 0) {
+                    trunc_cases++;
+                    trunc_caught += fabs((double)trunc[j] - want[j]) > scale / 256;
+                }
+            }
+            st.cases++;
+            stat_guard16(&st, &Wb);
+            buf16_free(&Wb);
+            buf16_free(&Wt);
+            buf *all[] = {&W, &x, &bias};
+            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+        }
+    stat_report(K->name, "fp32", &st);
+    printf("[kern] %-7s truncating to bf16 instead breaks that bound in %ld of %ld adversarial "
+           "rows  %s\n", K->name, trunc_caught, trunc_cases,
+           trunc_caught == trunc_cases ? "ok" : "FAIL");
+    CHECKF(trunc_cases > 0 && trunc_caught == trunc_cases,
+           "%s: the bf16-vs-fp32 bound does not catch truncation (%ld of %ld)", K->name,
+           trunc_caught, trunc_cases);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 static int contains(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
 
@@ -429,7 +789,7 @@ static void test_dispatch(void) {
         if (!k) continue;
         CHECK(k->simd == s && strcmp(k->name, slide_simd_name(s)) == 0);
         CHECK(k->dot && k->axpy && k->gather_dot && k->sparse_rows_sum && k->adam && k->relu &&
-              k->max);
+              k->max && k->to_bf16 && k->gather_dot_bf16 && k->axpy_bf16);
         CHECK(slide_simd_parse(slide_simd_name(s), &e) == s);
     }
 
@@ -479,6 +839,10 @@ int main(void) {
     slide_rng r;
     slide_rng_seed(&r, 20200302, 0);
     test_scalar_vs_double(S, &r);
+    test_to_bf16_reference(S, &r);
+    test_bf16_scalar_vs_double(S, &r);
+    test_to_bf16_specials(S);
+    test_bf16_vs_fp32(S, &r);
     for (int s = SLIDE_SIMD_AVX2; s <= SLIDE_SIMD_AVX512; s++) {
         if (!slide_simd_available(s)) {
             printf("[kern] %s: skipped: %s\n", slide_simd_name(s),
@@ -494,6 +858,11 @@ int main(void) {
         test_adam(F, S, &r);
         test_relu(F, S, &r);
         test_max(F, S, &r);
+        test_to_bf16_specials(F);
+        test_to_bf16(F, S, &r);
+        test_gather_dot_bf16(F, S, &r);
+        test_axpy_bf16(F, S, &r);
+        test_bf16_vs_fp32(F, &r);
     }
     TEST_MAIN_END();
 }

@@ -1,8 +1,10 @@
 /* Hot-loop kernels behind a dispatch table: one table per SIMD path (scalar reference built
  * without auto-vectorisation, AVX2+FMA, AVX-512). Chosen at run time, never by a global:
  * callers hold the const slide_kern * they were given. No alignment is assumed; any n >= 0.
- * dot, axpy, gather_dot and sparse_rows_sum differ from scalar only by rounding (FMA, order of
- * summation): within 1e-5 of sum |terms| (core/tests/test_kern.c checks it). */
+ * dot, axpy, gather_dot, sparse_rows_sum, gather_dot_bf16 and axpy_bf16 differ from scalar only
+ * by rounding (FMA, order of summation): within 1e-5 of sum |terms| (core/tests/test_kern.c
+ * checks it). BF16 = the upper 16 bits of an IEEE float, stored as uint16_t: weights kept in it
+ * take half the memory traffic; widening it to fp32 is exact (a shift), all arithmetic is fp32. */
 #ifndef SLIDE_KERN_H
 #define SLIDE_KERN_H
 
@@ -36,6 +38,16 @@ typedef struct {
     /* max_i x[i]; -INFINITY when n == 0; NaNs are skipped. Same value on every path (a zero
      * maximum may come back as -0 on one path and +0 on another). */
     float (*max)(const float *x, int64_t n);
+    /* dst[i] = bf16(src[i]), rounded to nearest, ties to even; +-inf stay inf, finite values
+     * past the largest bf16 round to inf, NaN stays NaN (made quiet, sign kept), denormals are
+     * rounded like any other value (no flush to zero). Identical bits on every path. */
+    void (*to_bf16)(uint16_t *dst, const float *src, int64_t n);
+    /* gather_dot with bf16 rows: out[j] = (bias ? bias[ids[j]] : 0) + sum_i
+     * float(W[ids[j]*ld + i]) * x[i] for j < n_ids; ld in elements; fp32 accumulation. */
+    void (*gather_dot_bf16)(float *out, const uint16_t *W, int64_t ld, const float *bias,
+                            const uint32_t *ids, int64_t n_ids, const float *x, int64_t n);
+    /* y[i] += alpha * float(x[i]) */
+    void (*axpy_bf16)(float *y, float alpha, const uint16_t *x, int64_t n);
 } slide_kern;
 
 /* Best path this CPU and build support. */

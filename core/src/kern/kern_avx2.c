@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 /* Lanes [0, rem) set; rem <= 0 gives an empty mask, rem >= 8 a full one. */
 static inline __m256i mask8(int64_t rem) {
@@ -25,10 +26,9 @@ static inline float hmax8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* Prefetches the first SLIDE_KERN_PF_BYTES of a row (and the line holding its last byte
- * there, since rows need not start on a cache line). */
-static inline void prefetch_row(const float *row, int64_t n) {
-    int64_t bytes = n * (int64_t)sizeof(float);
+/* Prefetches the first SLIDE_KERN_PF_BYTES of a row of `bytes` bytes (and the line holding
+ * its last byte there, since rows need not start on a cache line). */
+static inline void prefetch_row(const void *row, int64_t bytes) {
     if (bytes > SLIDE_KERN_PF_BYTES) bytes = SLIDE_KERN_PF_BYTES;
     if (bytes <= 0) return;
     const char *p = (const char *)row;
@@ -126,10 +126,11 @@ static inline __m128 dot4_avx2(const float *r0, const float *r1, const float *r2
 
 static void gather_dot_avx2(float *out, const float *W, int64_t ld, const float *bias,
                             const uint32_t *ids, int64_t n_ids, const float *x, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(float);
     int64_t j = 0;
     for (; j + 4 <= n_ids; j += 4) {
         for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
-            prefetch_row(W + (int64_t)ids[k] * ld, n);
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
         __m128 s = dot4_avx2(W + (int64_t)ids[j] * ld, W + (int64_t)ids[j + 1] * ld,
                              W + (int64_t)ids[j + 2] * ld, W + (int64_t)ids[j + 3] * ld, x, n);
         if (bias)
@@ -147,6 +148,7 @@ static void gather_dot_avx2(float *out, const float *W, int64_t ld, const float 
  * (partial) block uses masked loads, with lanes past n masked off entirely. */
 static void sparse_rows_sum_avx2(float *out, const float *W, int64_t ld, const int32_t *idx,
                                  const float *val, int64_t nnz, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(float);
     for (int64_t i0 = 0; i0 < n; i0 += 64) {
         float *o = out + i0;
         if (i0 + 64 <= n) {
@@ -156,7 +158,7 @@ static void sparse_rows_sum_avx2(float *out, const float *W, int64_t ld, const i
             __m256 c6 = _mm256_loadu_ps(o + 48), c7 = _mm256_loadu_ps(o + 56);
             for (int64_t j = 0; j < nnz; j++) {
                 if (i0 == 0 && j + SLIDE_KERN_PF_ROWS < nnz)
-                    prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, n);
+                    prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, row_bytes);
                 const float *r = W + (int64_t)idx[j] * ld + i0;
                 __m256 vv = _mm256_set1_ps(val[j]);
                 c0 = _mm256_fmadd_ps(vv, _mm256_loadu_ps(r), c0);
@@ -187,7 +189,7 @@ static void sparse_rows_sum_avx2(float *out, const float *W, int64_t ld, const i
             __m256 c6 = _mm256_maskload_ps(o + 48, m6), c7 = _mm256_maskload_ps(o + 56, m7);
             for (int64_t j = 0; j < nnz; j++) {
                 if (i0 == 0 && j + SLIDE_KERN_PF_ROWS < nnz)
-                    prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, n);
+                    prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, row_bytes);
                 const float *r = W + (int64_t)idx[j] * ld + i0;
                 __m256 vv = _mm256_set1_ps(val[j]);
                 c0 = _mm256_fmadd_ps(vv, _mm256_maskload_ps(r, m0), c0);
@@ -289,6 +291,163 @@ static float max_avx2(const float *x, int64_t n) {
     return hmax8(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
 }
 
+/* ---------------------------------------------------------------- bf16 storage */
+/* 8 bf16 -> 8 floats, exact: zero-extend each to 32 bits and shift it into the upper half. */
+static inline __m256 bf16x8_to_ps(__m128i h) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static inline __m256 load_bf16x8(const uint16_t *p) {
+    return bf16x8_to_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+/* The first rem (0 < rem < 8) elements, the rest +0. AVX2 has no 16-bit masked load, so the
+ * tail goes through a zeroed copy: nothing past p + rem is read. */
+static inline __m256 load_bf16x8_part(const uint16_t *p, int64_t rem) {
+    uint16_t t[8] = {0};
+    memcpy(t, p, (size_t)rem * sizeof *t);
+    return load_bf16x8(t);
+}
+
+/* bf16 bits of 8 floats, in the low half of each 32-bit lane: the scalar rule (round to
+ * nearest even by adding 0x7fff + lowest kept bit; NaN -> its upper half with the quiet bit). */
+static inline __m256i bf16_round8(__m256 f) {
+    const __m256i u = _mm256_castps_si256(f);
+    const __m256i hi = _mm256_srli_epi32(u, 16);
+    __m256i r = _mm256_add_epi32(u, _mm256_set1_epi32(0x7fff));
+    r = _mm256_srli_epi32(_mm256_add_epi32(r, _mm256_and_si256(hi, _mm256_set1_epi32(1))), 16);
+    /* |u| as a signed int is >= 0, so the signed compare is the unsigned one */
+    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)),
+                                     _mm256_set1_epi32(0x7f800000));
+    return _mm256_blendv_epi8(r, _mm256_or_si256(hi, _mm256_set1_epi32(0x40)), nan);
+}
+
+/* Lanes hold values <= 0xffff, so the saturating pack is exact; packus works per 128-bit
+ * half ({a0-3, b0-3 | a4-7, b4-7}), the qword permute puts a before b. */
+static void to_bf16_avx2(uint16_t *dst, const float *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i a = bf16_round8(_mm256_loadu_ps(src + i));
+        __m256i b = bf16_round8(_mm256_loadu_ps(src + i + 8));
+        __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
+        _mm256_storeu_si256((__m256i *)(dst + i), h);
+    }
+    /* no 16-bit masked store either: the last < 16 go through a copy */
+    for (; i < n; i += 8) {
+        int64_t rem = n - i < 8 ? n - i : 8;
+        __m256i a = bf16_round8(_mm256_maskload_ps(src + i, mask8(rem)));
+        __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, a), 0x08);
+        uint16_t t[8];
+        _mm_storeu_si128((__m128i *)t, _mm256_castsi256_si128(h));
+        memcpy(dst + i, t, (size_t)rem * sizeof *t);
+    }
+}
+
+static float dot_bf16_avx2(const uint16_t *w, const float *x, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), s0);
+        s1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+        s2 = _mm256_fmadd_ps(load_bf16x8(w + i + 16), _mm256_loadu_ps(x + i + 16), s2);
+        s3 = _mm256_fmadd_ps(load_bf16x8(w + i + 24), _mm256_loadu_ps(x + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), s0);
+    if (i < n)
+        s1 = _mm256_fmadd_ps(load_bf16x8_part(w + i, n - i),
+                             _mm256_maskload_ps(x + i, mask8(n - i)), s1);
+    return hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+/* dot4_avx2 with bf16 rows: x loaded once per four rows, eight accumulators. */
+static inline __m128 dot4_bf16_avx2(const uint16_t *r0, const uint16_t *r1, const uint16_t *r2,
+                                    const uint16_t *r3, const float *x, int64_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+    __m256 b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+        a0 = _mm256_fmadd_ps(load_bf16x8(r0 + i), x0, a0);
+        a1 = _mm256_fmadd_ps(load_bf16x8(r1 + i), x0, a1);
+        a2 = _mm256_fmadd_ps(load_bf16x8(r2 + i), x0, a2);
+        a3 = _mm256_fmadd_ps(load_bf16x8(r3 + i), x0, a3);
+        b0 = _mm256_fmadd_ps(load_bf16x8(r0 + i + 8), x1, b0);
+        b1 = _mm256_fmadd_ps(load_bf16x8(r1 + i + 8), x1, b1);
+        b2 = _mm256_fmadd_ps(load_bf16x8(r2 + i + 8), x1, b2);
+        b3 = _mm256_fmadd_ps(load_bf16x8(r3 + i + 8), x1, b3);
+    }
+    if (i + 8 <= n) {
+        __m256 x0 = _mm256_loadu_ps(x + i);
+        a0 = _mm256_fmadd_ps(load_bf16x8(r0 + i), x0, a0);
+        a1 = _mm256_fmadd_ps(load_bf16x8(r1 + i), x0, a1);
+        a2 = _mm256_fmadd_ps(load_bf16x8(r2 + i), x0, a2);
+        a3 = _mm256_fmadd_ps(load_bf16x8(r3 + i), x0, a3);
+        i += 8;
+    }
+    if (i < n) {
+        int64_t rem = n - i;
+        __m256 x0 = _mm256_maskload_ps(x + i, mask8(rem));
+        b0 = _mm256_fmadd_ps(load_bf16x8_part(r0 + i, rem), x0, b0);
+        b1 = _mm256_fmadd_ps(load_bf16x8_part(r1 + i, rem), x0, b1);
+        b2 = _mm256_fmadd_ps(load_bf16x8_part(r2 + i, rem), x0, b2);
+        b3 = _mm256_fmadd_ps(load_bf16x8_part(r3 + i, rem), x0, b3);
+    }
+    a0 = _mm256_add_ps(a0, b0);
+    a1 = _mm256_add_ps(a1, b1);
+    a2 = _mm256_add_ps(a2, b2);
+    a3 = _mm256_add_ps(a3, b3);
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+static void gather_dot_bf16_avx2(float *out, const uint16_t *W, int64_t ld, const float *bias,
+                                 const uint32_t *ids, int64_t n_ids, const float *x, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(uint16_t);
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
+        __m128 s = dot4_bf16_avx2(W + (int64_t)ids[j] * ld, W + (int64_t)ids[j + 1] * ld,
+                                  W + (int64_t)ids[j + 2] * ld, W + (int64_t)ids[j + 3] * ld, x,
+                                  n);
+        if (bias)
+            s = _mm_add_ps(s, _mm_setr_ps(bias[ids[j]], bias[ids[j + 1]], bias[ids[j + 2]],
+                                          bias[ids[j + 3]]));
+        _mm_storeu_ps(out + j, s);
+    }
+    for (; j < n_ids; j++) {
+        float s = dot_bf16_avx2(W + (int64_t)ids[j] * ld, x, n);
+        out[j] = bias ? bias[ids[j]] + s : s;
+    }
+}
+
+static void axpy_bf16_avx2(float *y, float alpha, const uint16_t *x, int64_t n) {
+    const __m256 va = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 y0 = _mm256_fmadd_ps(va, load_bf16x8(x + i), _mm256_loadu_ps(y + i));
+        __m256 y1 = _mm256_fmadd_ps(va, load_bf16x8(x + i + 8), _mm256_loadu_ps(y + i + 8));
+        __m256 y2 = _mm256_fmadd_ps(va, load_bf16x8(x + i + 16), _mm256_loadu_ps(y + i + 16));
+        __m256 y3 = _mm256_fmadd_ps(va, load_bf16x8(x + i + 24), _mm256_loadu_ps(y + i + 24));
+        _mm256_storeu_ps(y + i, y0);
+        _mm256_storeu_ps(y + i + 8, y1);
+        _mm256_storeu_ps(y + i + 16, y2);
+        _mm256_storeu_ps(y + i + 24, y3);
+    }
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load_bf16x8(x + i), _mm256_loadu_ps(y + i)));
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        __m256 r = _mm256_fmadd_ps(va, load_bf16x8_part(x + i, n - i),
+                                   _mm256_maskload_ps(y + i, mk));
+        _mm256_maskstore_ps(y + i, mk, r);
+    }
+}
+
 const slide_kern slide_kern_avx2 = {
     .name = "avx2",
     .simd = SLIDE_SIMD_AVX2,
@@ -299,4 +458,7 @@ const slide_kern slide_kern_avx2 = {
     .adam = adam_avx2,
     .relu = relu_avx2,
     .max = max_avx2,
+    .to_bf16 = to_bf16_avx2,
+    .gather_dot_bf16 = gather_dot_bf16_avx2,
+    .axpy_bf16 = axpy_bf16_avx2,
 };

@@ -12,8 +12,8 @@ static inline __mmask16 mask16(int64_t rem) {
     return (__mmask16)((1u << rem) - 1u);
 }
 
-static inline void prefetch_row(const float *row, int64_t n) {
-    int64_t bytes = n * (int64_t)sizeof(float);
+/* The first SLIDE_KERN_PF_BYTES of a row of `bytes` bytes, and the line of its last byte. */
+static inline void prefetch_row(const void *row, int64_t bytes) {
     if (bytes > SLIDE_KERN_PF_BYTES) bytes = SLIDE_KERN_PF_BYTES;
     if (bytes <= 0) return;
     const char *p = (const char *)row;
@@ -116,10 +116,11 @@ static inline __m128 dot4_avx512(const float *r0, const float *r1, const float *
 
 static void gather_dot_avx512(float *out, const float *W, int64_t ld, const float *bias,
                               const uint32_t *ids, int64_t n_ids, const float *x, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(float);
     int64_t j = 0;
     for (; j + 4 <= n_ids; j += 4) {
         for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
-            prefetch_row(W + (int64_t)ids[k] * ld, n);
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
         __m128 s = dot4_avx512(W + (int64_t)ids[j] * ld, W + (int64_t)ids[j + 1] * ld,
                                W + (int64_t)ids[j + 2] * ld, W + (int64_t)ids[j + 3] * ld, x, n);
         if (bias)
@@ -137,6 +138,7 @@ static void gather_dot_avx512(float *out, const float *W, int64_t ld, const floa
  * block is masked per register (registers wholly past n get an empty mask). */
 static void sparse_rows_sum_avx512(float *out, const float *W, int64_t ld, const int32_t *idx,
                                    const float *val, int64_t nnz, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(float);
     for (int64_t i0 = 0; i0 < n; i0 += 128) {
         float *o = out + i0;
         int64_t rem = n - i0;
@@ -149,7 +151,7 @@ static void sparse_rows_sum_avx512(float *out, const float *W, int64_t ld, const
         __m512 c6 = _mm512_maskz_loadu_ps(m6, o + 96), c7 = _mm512_maskz_loadu_ps(m7, o + 112);
         for (int64_t j = 0; j < nnz; j++) {
             if (i0 == 0 && j + SLIDE_KERN_PF_ROWS < nnz)
-                prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, n);
+                prefetch_row(W + (int64_t)idx[j + SLIDE_KERN_PF_ROWS] * ld, row_bytes);
             const float *r = W + (int64_t)idx[j] * ld + i0;
             __m512 vv = _mm512_set1_ps(val[j]);
             c0 = _mm512_fmadd_ps(vv, _mm512_maskz_loadu_ps(m0, r), c0);
@@ -233,6 +235,154 @@ static float max_avx512(const float *x, int64_t n) {
     return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
 }
 
+/* ---------------------------------------------------------------- bf16 storage */
+/* 16 bf16 -> 16 floats, exact: zero-extend each to 32 bits and shift it into the upper half.
+ * Plain AVX-512F/BW (no avx512bf16 needed). */
+static inline __m512 bf16x16_to_ps(__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static inline __m512 load_bf16x16(const uint16_t *p) {
+    return bf16x16_to_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* Lanes past mk read as +0 and are never touched (AVX-512BW 16-bit masked load). */
+static inline __m512 maskz_load_bf16x16(__mmask16 mk, const uint16_t *p) {
+    return bf16x16_to_ps(_mm256_maskz_loadu_epi16(mk, p));
+}
+
+/* bf16 bits of 16 floats, in the low half of each 32-bit lane: the scalar rule (round to
+ * nearest even by adding 0x7fff + lowest kept bit; NaN -> its upper half with the quiet bit). */
+static inline __m512i bf16_round16(__m512 f) {
+    const __m512i u = _mm512_castps_si512(f);
+    const __m512i hi = _mm512_srli_epi32(u, 16);
+    __m512i r = _mm512_add_epi32(u, _mm512_set1_epi32(0x7fff));
+    r = _mm512_srli_epi32(_mm512_add_epi32(r, _mm512_and_si512(hi, _mm512_set1_epi32(1))), 16);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                            _mm512_set1_epi32(0x7f800000));
+    return _mm512_mask_blend_epi32(nan, r, _mm512_or_si512(hi, _mm512_set1_epi32(0x40)));
+}
+
+/* vpmovdw narrows (truncating; the lanes already fit in 16 bits), with a masked store for
+ * the tail. */
+static void to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i a = _mm512_cvtepi32_epi16(bf16_round16(_mm512_loadu_ps(src + i)));
+        __m256i b = _mm512_cvtepi32_epi16(bf16_round16(_mm512_loadu_ps(src + i + 16)));
+        _mm256_storeu_si256((__m256i *)(dst + i), a);
+        _mm256_storeu_si256((__m256i *)(dst + i + 16), b);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 mk = mask16(n - i);
+        _mm512_mask_cvtepi32_storeu_epi16(dst + i, mk,
+                                          bf16_round16(_mm512_maskz_loadu_ps(mk, src + i)));
+    }
+}
+
+static float dot_bf16_avx512(const uint16_t *w, const float *x, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(load_bf16x16(w + i), _mm512_loadu_ps(x + i), s0);
+        s1 = _mm512_fmadd_ps(load_bf16x16(w + i + 16), _mm512_loadu_ps(x + i + 16), s1);
+        s2 = _mm512_fmadd_ps(load_bf16x16(w + i + 32), _mm512_loadu_ps(x + i + 32), s2);
+        s3 = _mm512_fmadd_ps(load_bf16x16(w + i + 48), _mm512_loadu_ps(x + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(load_bf16x16(w + i), _mm512_loadu_ps(x + i), s0);
+    if (i < n) {
+        __mmask16 mk = mask16(n - i);
+        s1 = _mm512_fmadd_ps(maskz_load_bf16x16(mk, w + i), _mm512_maskz_loadu_ps(mk, x + i),
+                             s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+/* dot4_avx512 with bf16 rows: x loaded once per four rows, eight accumulators. */
+static inline __m128 dot4_bf16_avx512(const uint16_t *r0, const uint16_t *r1,
+                                      const uint16_t *r2, const uint16_t *r3, const float *x,
+                                      int64_t n) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    __m512 b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+        a0 = _mm512_fmadd_ps(load_bf16x16(r0 + i), x0, a0);
+        a1 = _mm512_fmadd_ps(load_bf16x16(r1 + i), x0, a1);
+        a2 = _mm512_fmadd_ps(load_bf16x16(r2 + i), x0, a2);
+        a3 = _mm512_fmadd_ps(load_bf16x16(r3 + i), x0, a3);
+        b0 = _mm512_fmadd_ps(load_bf16x16(r0 + i + 16), x1, b0);
+        b1 = _mm512_fmadd_ps(load_bf16x16(r1 + i + 16), x1, b1);
+        b2 = _mm512_fmadd_ps(load_bf16x16(r2 + i + 16), x1, b2);
+        b3 = _mm512_fmadd_ps(load_bf16x16(r3 + i + 16), x1, b3);
+    }
+    if (i + 16 <= n) {
+        __m512 x0 = _mm512_loadu_ps(x + i);
+        a0 = _mm512_fmadd_ps(load_bf16x16(r0 + i), x0, a0);
+        a1 = _mm512_fmadd_ps(load_bf16x16(r1 + i), x0, a1);
+        a2 = _mm512_fmadd_ps(load_bf16x16(r2 + i), x0, a2);
+        a3 = _mm512_fmadd_ps(load_bf16x16(r3 + i), x0, a3);
+        i += 16;
+    }
+    if (i < n) {
+        __mmask16 mk = mask16(n - i);
+        __m512 x0 = _mm512_maskz_loadu_ps(mk, x + i);
+        b0 = _mm512_fmadd_ps(maskz_load_bf16x16(mk, r0 + i), x0, b0);
+        b1 = _mm512_fmadd_ps(maskz_load_bf16x16(mk, r1 + i), x0, b1);
+        b2 = _mm512_fmadd_ps(maskz_load_bf16x16(mk, r2 + i), x0, b2);
+        b3 = _mm512_fmadd_ps(maskz_load_bf16x16(mk, r3 + i), x0, b3);
+    }
+    return hsum4x16(_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1), _mm512_add_ps(a2, b2),
+                    _mm512_add_ps(a3, b3));
+}
+
+static void gather_dot_bf16_avx512(float *out, const uint16_t *W, int64_t ld, const float *bias,
+                                   const uint32_t *ids, int64_t n_ids, const float *x,
+                                   int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(uint16_t);
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
+        __m128 s = dot4_bf16_avx512(W + (int64_t)ids[j] * ld, W + (int64_t)ids[j + 1] * ld,
+                                    W + (int64_t)ids[j + 2] * ld, W + (int64_t)ids[j + 3] * ld,
+                                    x, n);
+        if (bias)
+            s = _mm_add_ps(s, _mm_setr_ps(bias[ids[j]], bias[ids[j + 1]], bias[ids[j + 2]],
+                                          bias[ids[j + 3]]));
+        _mm_storeu_ps(out + j, s);
+    }
+    for (; j < n_ids; j++) {
+        float s = dot_bf16_avx512(W + (int64_t)ids[j] * ld, x, n);
+        out[j] = bias ? bias[ids[j]] + s : s;
+    }
+}
+
+static void axpy_bf16_avx512(float *y, float alpha, const uint16_t *x, int64_t n) {
+    const __m512 va = _mm512_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 y0 = _mm512_fmadd_ps(va, load_bf16x16(x + i), _mm512_loadu_ps(y + i));
+        __m512 y1 = _mm512_fmadd_ps(va, load_bf16x16(x + i + 16), _mm512_loadu_ps(y + i + 16));
+        __m512 y2 = _mm512_fmadd_ps(va, load_bf16x16(x + i + 32), _mm512_loadu_ps(y + i + 32));
+        __m512 y3 = _mm512_fmadd_ps(va, load_bf16x16(x + i + 48), _mm512_loadu_ps(y + i + 48));
+        _mm512_storeu_ps(y + i, y0);
+        _mm512_storeu_ps(y + i + 16, y1);
+        _mm512_storeu_ps(y + i + 32, y2);
+        _mm512_storeu_ps(y + i + 48, y3);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 mk = mask16(n - i);
+        __m512 r = _mm512_fmadd_ps(va, maskz_load_bf16x16(mk, x + i),
+                                   _mm512_maskz_loadu_ps(mk, y + i));
+        _mm512_mask_storeu_ps(y + i, mk, r);
+    }
+}
+
 const slide_kern slide_kern_avx512 = {
     .name = "avx512",
     .simd = SLIDE_SIMD_AVX512,
@@ -243,4 +393,7 @@ const slide_kern slide_kern_avx512 = {
     .adam = adam_avx512,
     .relu = relu_avx512,
     .max = max_avx512,
+    .to_bf16 = to_bf16_avx512,
+    .gather_dot_bf16 = gather_dot_bf16_avx512,
+    .axpy_bf16 = axpy_bf16_avx512,
 };

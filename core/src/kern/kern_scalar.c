@@ -3,6 +3,7 @@
 #include "kern_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 static float dot_scalar(const float *a, const float *b, int64_t n) {
     float s = 0.0f;
@@ -53,6 +54,46 @@ static float max_scalar(const float *x, int64_t n) {
     return mx;
 }
 
+/* Round to nearest even on the bit pattern: adding 0x7fff plus the lowest kept bit carries
+ * into the kept half exactly when the dropped half is above the halfway point, or at it with
+ * an odd kept half. A carry out of the mantissa bumps the exponent, which is right (up to inf
+ * past the largest bf16). NaN is tested first: rounding could carry its payload into the
+ * sign, or round a payload held only in the low bits to inf; setting the quiet bit keeps it
+ * a NaN. */
+static inline uint16_t bf16_from_f32(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* Exact: bf16 is the upper half of a float. */
+static inline float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void to_bf16_scalar(uint16_t *dst, const float *src, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = bf16_from_f32(src[i]);
+}
+
+static void gather_dot_bf16_scalar(float *out, const uint16_t *W, int64_t ld, const float *bias,
+                                   const uint32_t *ids, int64_t n_ids, const float *x,
+                                   int64_t n) {
+    for (int64_t j = 0; j < n_ids; j++) {
+        const uint16_t *row = W + (int64_t)ids[j] * ld;
+        float s = 0.0f;
+        for (int64_t i = 0; i < n; i++) s += bf16_to_f32(row[i]) * x[i];
+        out[j] = bias ? bias[ids[j]] + s : s;
+    }
+}
+
+static void axpy_bf16_scalar(float *y, float alpha, const uint16_t *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += alpha * bf16_to_f32(x[i]);
+}
+
 const slide_kern slide_kern_scalar = {
     .name = "scalar",
     .simd = SLIDE_SIMD_SCALAR,
@@ -63,4 +104,7 @@ const slide_kern slide_kern_scalar = {
     .adam = adam_scalar,
     .relu = relu_scalar,
     .max = max_scalar,
+    .to_bf16 = to_bf16_scalar,
+    .gather_dot_bf16 = gather_dot_bf16_scalar,
+    .axpy_bf16 = axpy_bf16_scalar,
 };
