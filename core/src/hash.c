@@ -63,7 +63,7 @@ struct slide_hash {
     /* WTA / DWTA */
     int B, bshift;
     int32_t *bins;    /* [KL][B] */
-    int32_t *bins_t;  /* [KL/8 rounded up][B][8]: groups of 8 functions for the AVX2 gathers */
+    int32_t *bins_t;  /* [KL/8 rounded up][B][8]: groups of 8 functions for the AVX2 kernel */
     int32_t *inv_ptr; /* [dim + 1] */
     int32_t *inv_pos; /* [KL * B]: position f * B + s, grouped by dim */
     uint16_t *dens_seq; /* DWTA: [KL][DENSIFY_ATTEMPTS] bins probed for an empty function */
@@ -377,6 +377,12 @@ static void wta_dense_scalar(const slide_hash *h, const float *x, int dwta, uint
 }
 
 #if HASH_X86
+/* x[id[0..8)] from eight scalar loads: on Zen 3 about 1.5x the throughput of vgatherdps. */
+TARGET_AVX2 static inline __m256 gather8(const float *x, const int32_t *id) {
+    return _mm256_setr_ps(x[id[0]], x[id[1]], x[id[2]], x[id[3]], x[id[4]], x[id[5]], x[id[6]],
+                          x[id[7]]);
+}
+
 /* Eight functions at a time: one gather per slot, compare and blend, no branches. Scanning
  * slots in ascending order with strict > gives the same winner and runner-up as top2_push for
  * finite inputs (an equal later value can only become the runner-up). */
@@ -392,8 +398,7 @@ TARGET_AVX2 static void wta_dense_avx2(const slide_hash *h, const float *x, int 
         __m256 best = ninf, sec = ninf;
         __m256i bs = first, ss = none;
         for (int s = 0; s < B; s++) {
-            const __m256i id = _mm256_loadu_si256((const __m256i *)(const void *)(ib + s * 8));
-            const __m256 v = _mm256_i32gather_ps(x, id, 4);
+            const __m256 v = gather8(x, ib + s * 8);
             const __m256i sv = _mm256_set1_epi32(s);
             __m256 c1 = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
             if (dwta) c1 = _mm256_and_ps(c1, _mm256_cmp_ps(v, zero, _CMP_NEQ_OQ));
@@ -579,6 +584,16 @@ static void keys_from_codes(const slide_hash *h, const uint16_t *code, const flo
                             const uint16_t *alt, int n_probes, uint32_t *keys) {
     const int K = h->p.K, L = h->p.L, per = 1 + n_probes, nchunks = h->nchunks, bits = h->bits;
     const int cpc = 64 / bits;
+    if (n_probes <= 0 && nchunks == 1) { /* the common case, kept tight: one chunk, no probes */
+        const int mixed = h->mixed, sh = 64 - h->p.range_bits;
+        for (int t = 0; t < L; t++) {
+            const uint16_t *c = code + t * K;
+            uint64_t r = 0;
+            for (int k = 0; k < K; k++) r |= (uint64_t)c[k] << (k * bits);
+            keys[t] = mixed ? (uint32_t)((h->mix_b[t] + h->mix_a[t * 4] * r) >> sh) : (uint32_t)r;
+        }
+        return;
+    }
     for (int t = 0; t < L; t++) {
         const uint16_t *c = code + t * K;
         uint64_t ch[4] = {0, 0, 0, 0};

@@ -416,7 +416,7 @@ static void test_sim_ties_and_paths(void) {
 
 /* ------------------------------------------------------------------ WTA / DWTA */
 
-/* The default (AVX2 gather) path and the scalar path give the same codes and probe keys,
+/* The default (AVX2) path and the scalar path give the same codes and probe keys,
  * including ties, zeros and negative values; bins of several widths. */
 static void test_wta_paths(void) {
     const int Bs[] = {2, 8, 32};
@@ -904,6 +904,62 @@ static void test_batch_and_range(void) {
     }
 }
 
+/* The fast paths of the benchmark-shaped configurations against their references: the default
+ * (AVX2) kernel against SLIDE_SIMD=scalar on codes and keys, keys without probes (their own
+ * packing loop) against the main keys of a probing call, and dense against sparse keys. Odd
+ * dims, raw and mixed keys, zeros, -0.0, negatives and ties (small integers). */
+static void test_fast_paths(void) {
+    const int64_t dims[] = {127, 128, 129};
+    /* family, K, L, bin size, range bits (mixed when below K * bits per function) */
+    const int cfg[][5] = {{SLIDE_HASH_DWTA, 6, 50, 8, 18}, {SLIDE_HASH_WTA, 6, 50, 8, 18},
+                          {SLIDE_HASH_DWTA, 5, 13, 8, 12}, {SLIDE_HASH_WTA, 7, 9, 4, 11},
+                          {SLIDE_HASH_SIMHASH, 9, 50, 8, 9}, {SLIDE_HASH_SIMHASH, 7, 5, 8, 6}};
+    slide_rng r;
+    slide_rng_seed(&r, 41, 0);
+    for (size_t c = 0; c < sizeof cfg / sizeof *cfg; c++)
+        for (size_t d = 0; d < sizeof dims / sizeof *dims; d++) {
+            const int fam = cfg[c][0], K = cfg[c][1], L = cfg[c][2], KL = K * L, P = 3;
+            const int64_t dim = dims[d];
+            slide_hash *h = mk(fam, K, L, dim, cfg[c][4], cfg[c][3], 3, 50 + c);
+            setenv("SLIDE_SIMD", "scalar", 1);
+            slide_hash *hs = mk(fam, K, L, dim, cfg[c][4], cfg[c][3], 3, 50 + c);
+            unsetenv("SLIDE_SIMD");
+            float x[129], val[129];
+            int32_t idx[129];
+            uint32_t c1[450], c2[450], k1[50], k2[50], k3[50], kp[50 * (1 + 3)];
+            long bad_simd = 0, bad_probe = 0, bad_sparse = 0;
+            for (int v = 0; v < 200; v++) {
+                const int ints = v % 2;
+                for (int64_t i = 0; i < dim; i++) {
+                    const uint32_t z = slide_rng_below(&r, 6);
+                    x[i] = z == 0 ? 0.0f : z == 1 ? -0.0f
+                         : ints ? (float)((int)slide_rng_below(&r, 5) - 2) : slide_rng_normal(&r);
+                }
+                slide_hash_codes_dense(h, x, c1);
+                slide_hash_codes_dense(hs, x, c2);
+                slide_hash_keys_dense(h, x, 0, k1);
+                slide_hash_keys_dense(hs, x, 0, k2);
+                bad_simd += memcmp(c1, c2, (size_t)KL * sizeof *c1) != 0 ||
+                            memcmp(k1, k2, (size_t)L * sizeof *k1) != 0;
+                slide_hash_keys_dense(h, x, P, kp);
+                for (int t = 0; t < L; t++) bad_probe += kp[t * (1 + P)] != k1[t];
+                const int n = to_sparse(x, dim, 0, idx, val);
+                slide_hash_keys_sparse(h, idx, val, n, 0, k3);
+                bad_sparse += memcmp(k1, k3, (size_t)L * sizeof *k1) != 0;
+            }
+            CHECKF(bad_simd == 0, "%s K=%d L=%d dim=%lld: %s and scalar differ on %ld vectors",
+                   slide_hash_family_name(fam), K, L, (long long)dim, slide_hash_simd_path(h),
+                   bad_simd);
+            CHECKF(bad_probe == 0, "%s K=%d L=%d dim=%lld: %ld keys without probes differ from "
+                   "the probing call's main keys", slide_hash_family_name(fam), K, L,
+                   (long long)dim, bad_probe);
+            CHECKF(bad_sparse == 0, "%s K=%d L=%d dim=%lld: dense and sparse keys differ on %ld "
+                   "vectors", slide_hash_family_name(fam), K, L, (long long)dim, bad_sparse);
+            slide_hash_destroy(h);
+            slide_hash_destroy(hs);
+        }
+}
+
 int main(void) {
     quick = getenv("SLIDE_TEST_QUICK") != NULL;
     test_params();
@@ -919,6 +975,7 @@ int main(void) {
 
     test_wta_bins();
     test_wta_paths();
+    test_fast_paths();
     for (int dwta = 0; dwta <= 1; dwta++) {
         check_wta_reference(dwta, 128, 6, 50, 8, 0.0, 0, 100);
         check_wta_reference(dwta, 128, 6, 50, 8, 0.5, 0, 100);
