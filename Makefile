@@ -8,8 +8,10 @@ CXX     ?= g++
 ifeq ($(origin CC),default)
 CC := gcc
 endif
+# The C++ compiler follows CC's family (CC=clang: clang++), so the OpenMP runtime that libslide.a
+# was compiled for is the one the C++ programs link.
 ifeq ($(origin CXX),default)
-CXX := g++
+CXX := $(if $(findstring clang,$(notdir $(CC))),$(subst clang,clang++,$(CC)),g++)
 endif
 
 BUILD   ?= build
