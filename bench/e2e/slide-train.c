@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
     const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
-    int no_pin, mips;
+    int no_pin, mips, bf16;
     const char *papi_events;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
@@ -194,6 +194,7 @@ int main(int argc, char **argv) {
         {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
         {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
+        {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
@@ -319,6 +320,7 @@ int main(int argc, char **argv) {
     np.seed = a.seed;
     np.simd = simd;
     np.hugepages = a.hugepages;
+    np.bf16 = a.bf16;
     np.numa = numa;
     np.rehash_every = a.rehash;
     np.rebuild_every = a.rebuild;
@@ -480,10 +482,15 @@ int main(int argc, char **argv) {
                     st_int.samples ? (double)st_int.active_sum / st_int.samples : 0.0);
         }
         if (due || last) {
-        /* Evaluation row; the last row evaluates the whole test set. */
+        /* Evaluation row; the last row evaluates the whole test set, unless a signal stopped
+         * the run (then the subset: a large test set would keep the user waiting minutes). */
+        const int full_eval = last && !g_stop;
+        if (last && !full_eval)
+            fprintf(stderr, "\n[stop] signal %d: last row evaluates the %lld-point subset\n",
+                    (int)g_stop, (long long)n_sub);
         double te = slide_now();
         slide_eval_result ev;
-        if (slide_net_evaluate(net, &test, last ? NULL : eval_ids, last ? test.n : n_sub,
+        if (slide_net_evaluate(net, &test, full_eval ? NULL : eval_ids, full_eval ? test.n : n_sub,
                                a.sampled_inference, &ev, &err)) {
             fprintf(stderr, "slide-train: %s\n", err.msg);
             exit_code = 2;
@@ -500,6 +507,7 @@ int main(int argc, char **argv) {
         memset(&r, 0, sizeof r);
         r.ctx = &ctx;
         r.simd = slide_simd_name(simd);
+        r.weights = a.bf16 ? "bf16" : "fp32";
         r.hugepages = hp_in;
         r.hugepages_requested = hp_req;
         char numa_pol[32], numa_nodes[128];
@@ -510,7 +518,7 @@ int main(int argc, char **argv) {
         r.dataset = dataset;
         r.hash_family = fam;
         r.bucket_policy = a.full_output ? "NA" : slide_bucket_policy_name(a.policy);
-        r.eval_set = last ? "full" : "subset";
+        r.eval_set = full_eval ? "full" : "subset";
         r.inference = a.sampled_inference ? "sampled" : "exact";
         r.gpu_model = "NA";
         r.threads = a.threads;
@@ -555,7 +563,7 @@ int main(int argc, char **argv) {
         if (progress) fputc('\n', stderr);
         fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f recall@5 %s active %.0f (%s, n=%lld)\n",
                 (long long)iter, train_s, ev.p_at[1], ev.p_at[3], ev.p_at[5], rec, act_avg,
-                last ? "full test set" : "subset", (long long)ev.n_eval);
+                full_eval ? "full test set" : "subset", (long long)ev.n_eval);
         memset(&st_int, 0, sizeof st_int);
         last_eval_iter = iter;
         last_eval_train_s = train_s;

@@ -87,11 +87,12 @@ static void layer_desc(const slide_layer *ly, int64_t d[16]) {
         d[13] = p->bucket_policy;
         d[14] = p->mips;
     }
+    d[15] = p->bf16;
 }
 static const char *desc_name[16] = {"n_in", "n_out", "input_major", "sampled", "activation",
                                     "hash family", "K", "L", "range_bits", "bin_size",
                                     "sparsity", "hash seed", "bucket_cap", "bucket_policy",
-                                    "mips", "reserved"};
+                                    "mips", "bf16 weights"};
 
 /* Removes <path>.tmp.<pid> files left by processes that no longer exist (killed mid-save). */
 static void remove_stale_temps(const char *path) {
@@ -307,6 +308,8 @@ static int load_from(slide_net *net, rd *r, void *user, size_t user_cap, size_t 
                 return slide_err_set(err, SLIDE_EFORMAT, 0, "%s: bad dirty mark", r->name);
         if ((rc = slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err))) return rc;
     }
+    /* BF16 copies are bf16(W) row by row at all times: regenerate them from the loaded W. */
+    for (int l = 0; l < net->p.n_layers; l++) slide_layer_sync_bf16(&net->layer[l]);
     net->step = step;
     net->next_rehash = nrh;
     net->next_rebuild = nrb;

@@ -30,6 +30,7 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
     if (p->act != SLIDE_ACT_RELU && p->act != SLIDE_ACT_SOFTMAX) return "unknown activation";
     if (!(p->init_std > 0 && p->init_std < 10)) return "init-std must be in (0, 10)";
     if (p->input_major && p->sampled) return "an input-major (first) layer cannot be sampled";
+    if (p->input_major && p->bf16) return "bf16 weights apply to row-major layers only";
     if (p->sampled) {
         slide_hash_params h = p->hash;
         h.dim = p->n_in;
@@ -54,6 +55,7 @@ double slide_layer_estimate_bytes(const slide_layer_params *p) {
      * gradient from the batch's (row, sample, delta) entries), biases with gradient and moments. */
     double slabs = p->input_major ? 4.0 : 3.0;
     double bytes = 4.0 * (slabs * w + 4.0 * b) + 2.0 * (double)(p->input_major ? p->n_in : p->n_out);
+    if (p->bf16) bytes += 2.0 * w;
     if (p->sampled) {
         double L = p->hash.L;
         bytes += (double)p->n_out * L * 4.0;           /* stored keys */
@@ -91,7 +93,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     /* The input-major layer accumulates its gradient in a slab (gW); the others build each
      * touched row's gradient at update time, so they have no gW (NULL). */
     const size_t nslab = p->input_major ? 4 : 3;
-    size_t bytes = sizeof(float) * (nslab * nw16 + 4 * nb16);
+    size_t bytes = sizeof(float) * (nslab * nw16 + 4 * nb16) + (p->bf16 ? 2 * nw16 : 0);
     int fell = 0;
     int rc = slide_mem_alloc(&ly->blk, bytes, hp_mode, &fell, err);
     if (rc) return rc;
@@ -109,6 +111,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     ly->gb = ly->b + nb16;
     ly->mb = ly->b + 2 * nb16;
     ly->vb = ly->b + 3 * nb16;
+    ly->Wh = p->bf16 ? (uint16_t *)(ly->b + 4 * nb16) : NULL;
     ly->row_touched = calloc((size_t)ly->n_rows, 1);
     ly->bias_touched = calloc(nb, 1);
     if (!ly->row_touched || !ly->bias_touched) {
@@ -122,6 +125,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     for (int64_t r = 0; r < rows; r++) {
         slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
     }
+    slide_layer_sync_bf16(ly);
     if (p->sampled) {
         slide_hash_params hp = p->hash;
         hp.dim = p->n_in + (p->mips ? 2 : 0);
@@ -173,6 +177,15 @@ void slide_layer_free(slide_layer *ly) {
     free(ly->keys);
     free(ly->dirty);
     memset(ly, 0, sizeof *ly);
+}
+
+void slide_layer_sync_bf16(slide_layer *ly) {
+    if (!ly->Wh) return;
+    /* Every path rounds identically; the scalar table is always there. */
+    const slide_kern *k = slide_kern_get(SLIDE_SIMD_SCALAR);
+    const int64_t rows = ly->n_rows, ld = ly->ld;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) k->to_bf16(ly->Wh + r * ld, ly->W + r * ld, ld);
 }
 
 void slide_layer_row_vector(const slide_layer *ly, int64_t r, float *out) {

@@ -72,7 +72,9 @@ const char *slide_net_params_check(const slide_net_params *p) {
 double slide_net_estimate_bytes(const slide_net_params *p) {
     double b = 0, ws = 0;
     for (int i = 0; i < p->n_layers; i++) {
-        b += slide_layer_estimate_bytes(&p->layer[i]);
+        slide_layer_params lp = p->layer[i];
+        lp.bf16 = p->bf16 && !lp.input_major;
+        b += slide_layer_estimate_bytes(&lp);
         ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
     }
     return b + ws * p->threads;
@@ -157,7 +159,10 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
     int64_t maxn = 1;
     for (int l = 0; l < p->n_layers; l++) {
         int eff = p->hugepages;
-        int rc = slide_layer_init(&net->layer[l], &p->layer[l], p->seed, l, p->hugepages, &eff,
+        slide_layer_params lp = p->layer[l];
+        lp.bf16 = p->bf16 && !lp.input_major;
+        net->p.layer[l].bf16 = lp.bf16;
+        int rc = slide_layer_init(&net->layer[l], &lp, p->seed, l, p->hugepages, &eff,
                                   &p->numa, err);
         if (rc) {
             slide_net_destroy(net);
@@ -260,7 +265,7 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
     if (room > 0) {
         /* Union of the buckets with each neuron's collision count (tables and probes it was
          * found in). When the union exceeds the room left, the neurons found most often win
-         * (collision count estimates similarity); ties keep table order. */
+         * (collision count estimates similarity); ties are sampled uniformly. */
         const int L = ly->p.hash.L;
         uint16_t *cnt = w->cnt[l];
         uint32_t *cand = w->ids[l] + w->n_act[l];
@@ -295,12 +300,21 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
             int thr = maxc;
             int64_t above = 0; /* neurons with count > thr */
             while (thr > 1 && above + h[thr] <= room) above += h[thr--];
-            int64_t at_thr = room - above; /* how many with count == thr still fit */
+            /* Of the n_tie neurons with count == thr, at_thr still fit: an unbiased sample of
+             * them (selection sampling), not the first in table order, which after a rebuild
+             * is id order and would favour low ids batch after batch. */
+            int64_t at_thr = room - above, n_tie = h[thr];
             for (int64_t j = 0; j < nc; j++) {
                 uint32_t id = cand[j];
                 int c = cnt[id];
                 cnt[id] = 0;
-                if (c > thr || (c == thr && at_thr-- > 0)) {
+                int keep = c > thr;
+                if (c == thr) {
+                    keep = (int64_t)slide_rng_below(&w->rng, (uint32_t)n_tie) < at_thr;
+                    at_thr -= keep;
+                    n_tie--;
+                }
+                if (keep) {
                     w->mark[l][id] = w->epoch[l];
                     cand[kept++] = id;
                 }
@@ -314,6 +328,14 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
             act_add(w, l, slide_rng_below(&w->rng, (uint32_t)n));
     }
     w->t_query += slide_now() - t1;
+}
+
+/* out[j] = b[ids[j]] + W[ids[j]] . x over a row-major layer's weights (its BF16 copy when it
+ * has one). */
+static inline void layer_dot(const slide_kern *k, const slide_layer *ly, float *out,
+                             const uint32_t *ids, int64_t n, const float *x) {
+    if (ly->Wh) k->gather_dot_bf16(out, ly->Wh, ly->ld, ly->b, ids, n, x, ly->p.n_in);
+    else k->gather_dot(out, ly->W, ly->ld, ly->b, ids, n, x, ly->p.n_in);
 }
 
 /* Forward of point i. train: add labels to sampled output sets. full: every layer computes all
@@ -350,7 +372,7 @@ static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *
                 memcpy(w->ids[l], net->iota, (size_t)n_out * sizeof(uint32_t));
                 w->n_act[l] = n_out;
             }
-            k->gather_dot(outv, ly->W, ly->ld, ly->b, w->ids[l], w->n_act[l], x, ly->p.n_in);
+            layer_dot(k, ly, outv, w->ids[l], w->n_act[l], x);
         }
         const int64_t na = w->n_act[l];
         if (ly->p.act == SLIDE_ACT_RELU) {
@@ -478,7 +500,8 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
             uint32_t id = w->ids[l][j];
             float d = dv[j];
             if (d == 0.0f) continue;
-            k->axpy(dx, d, ly->W + (int64_t)id * ly->ld, ly->p.n_in);
+            if (ly->Wh) k->axpy_bf16(dx, d, ly->Wh + (int64_t)id * ly->ld, ly->p.n_in);
+            else k->axpy(dx, d, ly->W + (int64_t)id * ly->ld, ly->p.n_in);
             ge[ne].row = id;
             ge[ne].s = (uint32_t)s;
             ge[ne].d = d;
@@ -586,6 +609,7 @@ static void update_rows(slide_net *net, int l, float lr_t) {
                         p->eps);
                 k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
                         p->eps);
+                if (ly->Wh) k->to_bf16(ly->Wh + o, ly->W + o, ld);
                 if (ly->dirty) ly->dirty[r] = 1;
                 i = j;
             }
@@ -865,8 +889,7 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
             for (int64_t r0 = 0; r0 < n_out; r0 += EVAL_ROWS) {
                 int64_t nr = n_out - r0 < EVAL_ROWS ? n_out - r0 : EVAL_ROWS;
                 for (int q = 0; q < cnt; q++) {
-                    net->kern->gather_dot(sc, out->W, out->ld, out->b, net->iota + r0, nr,
-                                          hid + (int64_t)q * H, H);
+                    layer_dot(net->kern, out, sc, net->iota + r0, nr, hid + (int64_t)q * H);
                     topk_update(best[q], exact[q], &nex[q], 5, sc, net->iota + r0, nr);
                 }
             }
@@ -893,8 +916,7 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                         npred = 0;
                         for (int64_t j0 = 0; j0 < na; j0 += EVAL_ROWS) {
                             int64_t nj = na - j0 < EVAL_ROWS ? na - j0 : EVAL_ROWS;
-                            net->kern->gather_dot(sc, out->W, out->ld, out->b, w->ids[nl - 1] + j0,
-                                                  nj, x, H);
+                            layer_dot(net->kern, out, sc, w->ids[nl - 1] + j0, nj, x);
                             topk_update(sb, pred, &npred, 5, sc, w->ids[nl - 1] + j0, nj);
                         }
                     }

@@ -187,6 +187,67 @@ static void test_batch_gradient_entries(void) {
     slide_data_free(&ds);
 }
 
+/* --bf16: the output layer's logits from its BF16 copy are within 2^-8 * sum_i |w_i h_i| of
+ * the fp32 logits (round to nearest: relative error <= 2^-8 per weight, the unit roundoff of
+ * an 8-bit significand; accumulation in fp32);
+ * the copy equals bf16(W) after training steps; and the copy is really what forward reads (the
+ * logits differ from fp32 ones). */
+static void test_bf16_weights(void) {
+    slide_data ds;
+    make_data(&ds, 30, 25, 40, 21);
+    slide_err err;
+    slide_net_params p = small_params(0, ds.d, ds.l);
+    slide_net_params pb = p;
+    pb.bf16 = 1;
+    slide_net *nf = NULL, *nb = NULL;
+    CHECK(slide_net_create(&nf, &p, &err) == 0);
+    CHECK(slide_net_create(&nb, &pb, &err) == 0);
+    if (!nf || !nb) return;
+    slide_layer *h0 = slide_net_layer(nf, 0), *o = slide_net_layer(nf, 1);
+    slide_layer *ob = slide_net_layer(nb, 1);
+    CHECK(h0->Wh == NULL && o->Wh == NULL && ob->Wh != NULL);
+    const int64_t H = h0->p.n_out, L = ds.l;
+    float lf[40], lb[40], h[16];
+    double worst = 0, differ = 0;
+    for (int64_t i = 0; i < ds.n; i++) {
+        slide_net_forward_full(nf, &ds, i, lf);
+        slide_net_forward_full(nb, &ds, i, lb);
+        /* The hidden layer (input-major, fp32 in both) recomputed here for the bound. */
+        for (int64_t k = 0; k < H; k++) h[k] = h0->b[k];
+        for (int64_t q = ds.row_ptr[i]; q < ds.row_ptr[i + 1]; q++)
+            for (int64_t k = 0; k < H; k++) h[k] += ds.val[q] * h0->W[ds.feat[q] * H + k];
+        for (int64_t k = 0; k < H; k++) h[k] = h[k] > 0 ? h[k] : 0;
+        for (int64_t j = 0; j < L; j++) {
+            double mag = 0;
+            for (int64_t k = 0; k < H; k++) mag += fabs((double)o->W[j * H + k] * h[k]);
+            double e = fabs((double)lb[j] - lf[j]) / (ldexp(mag, -8) + 1e-6);
+            if (e > worst) worst = e;
+            differ += lb[j] != lf[j];
+        }
+    }
+    fprintf(stderr, "bf16 logits vs fp32: worst error / (2^-8 sum|w h|) = %.3f, %g of %lld differ\n",
+            worst, differ, (long long)(ds.n * L));
+    CHECKF(worst <= 1.0, "bf16 logits off by %g of the bound", worst);
+    CHECK(differ > 0);
+    train_n(nb, &ds, 5, 8);
+    const slide_kern *k = slide_kern_get(SLIDE_SIMD_SCALAR);
+    uint16_t want[16];
+    int64_t bad = 0;
+    for (int64_t r = 0; r < ob->n_rows; r++) {
+        k->to_bf16(want, ob->W + r * H, H);
+        bad += memcmp(want, ob->Wh + r * H, (size_t)H * sizeof want[0]) != 0;
+    }
+    CHECKF(bad == 0, "%lld rows of the BF16 copy are stale after training", (long long)bad);
+    /* The input-major layer cannot be bf16. */
+    slide_net_params bad_p = p;
+    bad_p.layer[0].bf16 = 1;
+    slide_net *nx = NULL;
+    CHECK(slide_net_create(&nx, &bad_p, &err) != 0 && nx == NULL);
+    slide_net_destroy(nf);
+    slide_net_destroy(nb);
+    slide_data_free(&ds);
+}
+
 static void test_sampled_all_equals_full(void) {
     slide_data ds;
     make_data(&ds, 40, 30, 20, 5);
@@ -414,6 +475,7 @@ int main(void) {
     test_bad_params();
     test_gradients();
     test_batch_gradient_entries();
+    test_bf16_weights();
     test_sampled_all_equals_full();
     test_determinism();
     test_learns_tiny();

@@ -32,6 +32,9 @@ typedef struct {
                                 so collisions follow w.h + b rather than the angle of w and h */
     double min_active_frac;  /* fill with random neurons up to this fraction */
     double max_active_frac;  /* truncate LSH candidates above this fraction */
+    int bf16;                /* row-major layers: keep a BF16 copy of W (Wh) that forward and
+                                backward read (half the bytes); Adam updates the fp32 master W
+                                and rounds each updated row into Wh (nearest even) */
 } slide_layer_params;
 
 slide_layer_params slide_layer_params_default(void);
@@ -45,6 +48,7 @@ typedef struct {
     float *gW, *gb;           /* gradient accumulators (HOGWILD, same shapes); gW only for the
                                  input-major layer (NULL otherwise: see network.c, update) */
     float *mW, *vW, *mb, *vb; /* Adam moments */
+    uint16_t *Wh;             /* BF16 copy of W (p.bf16), else NULL; always bf16(W) row by row */
     slide_block blk;          /* the one allocation holding all of the above */
     uint8_t *row_touched;     /* per row of W: touched in this batch (0/1) */
     uint8_t *bias_touched;    /* per neuron: touched in this batch */
@@ -74,6 +78,9 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
 void slide_layer_free(slide_layer *ly);
 /* Bytes the layer will need (weights, gradients, Adam, tables estimate). */
 double slide_layer_estimate_bytes(const slide_layer_params *p);
+
+/* Rounds all of W into Wh (no-op without bf16); after initialisation or loading weights. */
+void slide_layer_sync_bf16(slide_layer *ly);
 
 /* (Re)hashes every neuron and rebuilds the tables. */
 int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err);

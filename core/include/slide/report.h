@@ -35,6 +35,7 @@ typedef struct {
     const slide_context *ctx;
     const char *simd, *hugepages, *hugepages_requested, *numa_policy, *system, *dataset;
     const char *hash_family, *bucket_policy, *eval_set, *inference, *gpu_model, *numa_nodes;
+    const char *weights; /* "fp32", or "bf16" (BF16 copies of the row-major weights); NA = fp32 */
     int threads, K, L, range_bits, bucket_cap, batch, probes, hidden;
     double lr;
     uint64_t seed;
