@@ -1,7 +1,7 @@
 /* slide-bench-kern: output-layer forward (gather_dot over an active set, fp32 and bf16 rows)
  * and backward (two axpys per active neuron) for every available SIMD path, with rows resident
- * in L2 and rows gathered at random from a large slab; median of repetitions, speedup over
- * scalar, CSV rows. */
+ * in L2 and rows gathered at random from a large slab, and the output softmax over an active
+ * set; median of repetitions, speedup over scalar, CSV rows. */
 #include "slide/common.h"
 #include "slide/kern.h"
 #include "slide/rng.h"
@@ -18,6 +18,9 @@
 #define MAX_PATHS 3
 #define N_PASSES 3 /* kern_forward, kern_backward, kern_forward_bf16 */
 #define MAX_REPS 101
+#define SOFTMAX_N 3016   /* logits per softmax: the Amazon-670K active set */
+#define SOFTMAX_ROWS 32  /* rows per sweep: 386 KB, L2-resident */
+#define SOFTMAX_SWEEPS 16 /* sweeps per timed repetition (4 with --quick) */
 
 typedef struct {
     const char *csv;
@@ -50,6 +53,10 @@ static void usage(FILE *f) {
             "          axpy(dW[id_j], g_j, h, dim)\n"
             "forward_bf16: gather_dot_bf16(out, Wb, dim, NULL, ids, active, h, dim), Wb = the\n"
             "          weights rounded to bf16 (same rows, same ids)\n"
+            "softmax:  softmax(x, 3016) on 32 rows of logits uniform in [-8, 8), refilled\n"
+            "          (untimed) before each sweep; 16 sweeps per repetition; regime 'l2',\n"
+            "          active 3016, dim 1; rows/s counts elements, GB/s 8 B per element (one\n"
+            "          read, one write; the kernel makes three passes over the row)\n"
             "GB/s counts row bytes only: forward reads dim*4 B per row (bf16: dim*2 B); backward\n"
             "reads a weight row and reads+writes a gradient row, 3*dim*4 B per row. Single\n"
             "thread. Paths run interleaved within each repetition; speedup = scalar median /\n"
@@ -335,6 +342,65 @@ static double median_of(const double *v, int n) {
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
+/* ---------------------------------------------------------------- softmax */
+/* The first row through each path against scalar's: |fast - scalar| <= 1e-6 * scalar + 1e-12
+ * (the bound slide/kern.h states). Returns the values outside it; max_rel[p] per path. */
+static long validate_softmax(const slide_kern *const *K, int np, const float *src,
+                             double *max_rel /* [np] */) {
+    float s[SOFTMAX_N], f[SOFTMAX_N];
+    long bad = 0;
+    memcpy(s, src, sizeof s);
+    K[0]->softmax(s, SOFTMAX_N);
+    for (int p = 1; p < np; p++) {
+        double m = 0;
+        memcpy(f, src, sizeof f);
+        K[p]->softmax(f, SOFTMAX_N);
+        for (int i = 0; i < SOFTMAX_N; i++) {
+            double rel = fabs((double)f[i] - s[i]) / ((double)s[i] + 1e-6);
+            m = rel > m ? rel : m;
+            bad += !(rel <= 1e-6);
+        }
+        max_rel[p] = m;
+        printf("[bench-kern] validate softmax %s vs scalar: max rel %.2e (bound 1e-6 * scalar + "
+               "1e-12)\n", K[p]->name, m);
+    }
+    return bad;
+}
+
+/* Times softmax for every path (paths interleaved per repetition, one untimed warm-up each);
+ * the rows are refilled from src outside the timed region before each sweep. */
+static void time_softmax(const slide_kern *const *K, int np, int reps, int sweeps,
+                         const float *src, float *x, result *res /* [np] */) {
+    const size_t bytes = (size_t)SOFTMAX_ROWS * SOFTMAX_N * sizeof(float);
+    for (int p = 0; p < np; p++) {
+        result *r = &res[p];
+        r->bench = "kern_softmax";
+        r->regime = "l2";
+        r->simd = K[p]->simd;
+        r->active = SOFTMAX_N;
+        r->dim = 1;
+        r->rows_per_rep = (int64_t)sweeps * SOFTMAX_ROWS * SOFTMAX_N;
+        r->bytes_per_row = 2 * sizeof(float);
+        r->reps = reps;
+        memcpy(x, src, bytes);
+        for (int j = 0; j < SOFTMAX_ROWS; j++) K[p]->softmax(x + (int64_t)j * SOFTMAX_N, SOFTMAX_N);
+    }
+    for (int rep = 0; rep < reps; rep++)
+        for (int p = 0; p < np; p++) {
+            double t = 0;
+            for (int sw = 0; sw < sweeps; sw++) {
+                memcpy(x, src, bytes);
+                double t0 = slide_now();
+                for (int j = 0; j < SOFTMAX_ROWS; j++)
+                    K[p]->softmax(x + (int64_t)j * SOFTMAX_N, SOFTMAX_N);
+                t += slide_now() - t0;
+                g_sink = x[0];
+            }
+            res[p].secs[rep] = t;
+        }
+    for (int p = 0; p < np; p++) res[p].median = median_of(res[p].secs, reps);
+}
+
 /* Times forward, backward and bf16 forward of one workload for every path: one untimed
  * warm-up per path, then the repetitions, paths interleaved so slow drifts of a shared CPU hit
  * all alike. */
@@ -569,6 +635,22 @@ int main(int argc, char **argv) {
     nres += N_PASSES * np;
     bad += validate_regime(K, np, &wl2);
 
+    const size_t sm_floats = (size_t)SOFTMAX_ROWS * SOFTMAX_N;
+    float *sm_src = malloc(sm_floats * sizeof(float)), *sm_x = malloc(sm_floats * sizeof(float));
+    if (!sm_src || !sm_x) {
+        fprintf(stderr, "slide-bench-kern: out of memory\n");
+        return 1;
+    }
+    fill(sm_src, sm_floats, o.seed + 7, 8.0f);
+    result res_sm[MAX_PATHS];
+    double sm_rel[MAX_PATHS] = {0};
+    printf("[bench-kern] timing softmax (%d rows of %d logits) ...\n", SOFTMAX_ROWS, SOFTMAX_N);
+    fflush(stdout);
+    time_softmax(K, np, o.reps, o.quick ? SOFTMAX_SWEEPS / 4 : SOFTMAX_SWEEPS, sm_src, sm_x,
+                 res_sm);
+    bad += validate_softmax(K, np, sm_src, sm_rel);
+    free(sm_src), free(sm_x);
+
     size_t slab_floats = (size_t)mem_rows_slab * (size_t)d;
     printf("[bench-kern] filling 2 x %lld MB slabs and a %lld MB bf16 copy ...\n",
            (long long)o.slab_mb, (long long)(o.slab_mb / 2));
@@ -593,11 +675,12 @@ int main(int argc, char **argv) {
     bad += validate_regime(K, np, &wm);
 
     /* print grouped by (bench, regime) with scalar first in each group */
-    result sorted[2 * N_PASSES * MAX_PATHS];
+    result sorted[2 * N_PASSES * MAX_PATHS + MAX_PATHS];
     int ns = 0;
     for (int pass = 0; pass < N_PASSES; pass++)
         for (int g = 0; g < 2; g++)
             for (int p = 0; p < np; p++) sorted[ns++] = res[g * N_PASSES * np + pass * np + p];
+    for (int p = 0; p < np; p++) sorted[ns++] = res_sm[p];
     print_table(sorted, ns, np);
 
     int rc = 0;

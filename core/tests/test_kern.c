@@ -351,6 +351,92 @@ static void test_max(const slide_kern *F, const slide_kern *S, slide_rng *r) {
     stat_report(F->name, S->name, &st);
 }
 
+/* ---------------------------------------------------------------- softmax */
+static const int64_t SM_LENS[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 127, 128, 129, 1000, 3016};
+#define N_SM_LENS ((int)(sizeof SM_LENS / sizeof SM_LENS[0]))
+#define N_SM_KINDS 5
+
+/* Logits of one kind: 0 uniform in [-1, 1]; 1 in [-30, 30]; 2 in [-1, 1] with one winner at
+ * 100 (the rest land past the fast exp's cut-off at -87.3, where expf is still denormal);
+ * 3 in [-5, 5] with -inf in about one slot in eight (never the middle one, so one stays
+ * finite); 4 in [-110, 10], across the cut-off and expf's own underflow at -103.9. */
+static buf softmax_input(int kind, int64_t n, int64_t off, slide_rng *r) {
+    static const float lo[N_SM_KINDS] = {-1, -30, -1, -5, -110}, hi[N_SM_KINDS] = {1, 30, 1, 5, 10};
+    buf b = buf_rand(n, off, r, lo[kind], hi[kind]);
+    if (kind == 2 && n > 0) b.p[slide_rng_below(r, (uint32_t)n)] = 100.0f;
+    if (kind == 3)
+        for (int64_t i = 0; i < n; i++)
+            if (i != n / 2 && slide_rng_below(r, 8) == 0) b.p[i] = -INFINITY;
+    return b;
+}
+
+/* |sum_i p_i - 1| <= 1e-5 (a float softmax of up to 3016 terms), recorded in st. */
+static void softmax_sum_check(stat *st, const float *p, int64_t n) {
+    if (n == 0) return;
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += p[i];
+    stat_add(st, s, 1.0, 1.0);
+}
+
+/* Every fast path against scalar: |fast - scalar| <= 1e-6 * scalar + 1e-12 per element (the
+ * bound kern.h states), exactly 0 where scalar gives 0 (-inf inputs, expf underflow), and the
+ * outputs of both summing to 1 within 1e-5. */
+static void test_softmax(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "softmax", .bound = 1e-6, .scale = "1e-6 * scalar + 1e-12, 0 if 0"};
+    stat ss = {.kernel = "softmax sum", .bound = 1e-5, .scale = "|sum p_i - 1| <= 1e-5"};
+    for (int kind = 0; kind < N_SM_KINDS; kind++)
+        for (int li = 0; li < N_SM_LENS; li++)
+            for (int off = 0; off < N_OFFS; off++) {
+                int64_t n = SM_LENS[li];
+                buf x0 = softmax_input(kind, n, 0, r);
+                buf xs = buf_copy(&x0, 0), xf = buf_copy(&x0, off);
+                S->softmax(xs.p, n);
+                F->softmax(xf.p, n);
+                for (int64_t i = 0; i < n; i++) {
+                    if (xs.p[i] == 0.0f) stat_exact(&st, xf.p[i], 0.0f); /* -inf, underflow */
+                    else stat_add(&st, xf.p[i], xs.p[i], (double)xs.p[i] + 1e-6);
+                }
+                softmax_sum_check(&ss, xf.p, n);
+                softmax_sum_check(&ss, xs.p, n);
+                st.cases++, ss.cases++;
+                stat_guard(&st, &xf);
+                buf_free(&x0);
+                buf_free(&xs);
+                buf_free(&xf);
+            }
+    stat_report(F->name, S->name, &st);
+    stat_report(F->name, S->name, &ss);
+}
+
+/* The scalar reference against double precision: exp and the sum in double, from the same
+ * float differences x_i - max (their rounding is part of the definition: every path computes
+ * them alike). Within 1e-6 relative (+ 1e-12 absolute, for denormal results). */
+static void test_softmax_scalar_vs_double(const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "softmax", .bound = 1e-6, .scale = "1e-6 * exact + 1e-12"};
+    stat ss = {.kernel = "softmax sum", .bound = 1e-5, .scale = "|sum p_i - 1| <= 1e-5"};
+    for (int kind = 0; kind < N_SM_KINDS; kind++)
+        for (int li = 0; li < N_SM_LENS; li++) {
+            int64_t n = SM_LENS[li];
+            buf x = softmax_input(kind, n, 1, r), x0 = buf_copy(&x, 0);
+            float mx = -INFINITY;
+            for (int64_t i = 0; i < n; i++) mx = x0.p[i] > mx ? x0.p[i] : mx;
+            double s = 0;
+            for (int64_t i = 0; i < n; i++) s += exp((double)(float)(x0.p[i] - mx));
+            S->softmax(x.p, n);
+            for (int64_t i = 0; i < n; i++) {
+                double want = exp((double)(float)(x0.p[i] - mx)) / s;
+                stat_add(&st, x.p[i], want, want + 1e-6);
+            }
+            softmax_sum_check(&ss, x.p, n);
+            st.cases++, ss.cases++;
+            stat_guard(&st, &x);
+            buf_free(&x);
+            buf_free(&x0);
+        }
+    stat_report("scalar", "double", &st);
+    stat_report("scalar", "double", &ss);
+}
+
 /* The reference itself against double precision: the same bounds. */
 static void test_scalar_vs_double(const slide_kern *S, slide_rng *r) {
     stat sd = {.kernel = "dot", .bound = 1e-5, .scale = "1e-5 * sum|a_i b_i|"};
@@ -789,7 +875,7 @@ static void test_dispatch(void) {
         if (!k) continue;
         CHECK(k->simd == s && strcmp(k->name, slide_simd_name(s)) == 0);
         CHECK(k->dot && k->axpy && k->gather_dot && k->sparse_rows_sum && k->adam && k->relu &&
-              k->max && k->to_bf16 && k->gather_dot_bf16 && k->axpy_bf16);
+              k->max && k->to_bf16 && k->gather_dot_bf16 && k->axpy_bf16 && k->softmax);
         CHECK(slide_simd_parse(slide_simd_name(s), &e) == s);
     }
 
@@ -839,6 +925,7 @@ int main(void) {
     slide_rng r;
     slide_rng_seed(&r, 20200302, 0);
     test_scalar_vs_double(S, &r);
+    test_softmax_scalar_vs_double(S, &r);
     test_to_bf16_reference(S, &r);
     test_bf16_scalar_vs_double(S, &r);
     test_to_bf16_specials(S);
@@ -863,6 +950,7 @@ int main(void) {
         test_gather_dot_bf16(F, S, &r);
         test_axpy_bf16(F, S, &r);
         test_bf16_vs_fp32(F, &r);
+        test_softmax(F, S, &r);
     }
     TEST_MAIN_END();
 }

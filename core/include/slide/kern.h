@@ -48,6 +48,15 @@ typedef struct {
                             const uint32_t *ids, int64_t n_ids, const float *x, int64_t n);
     /* y[i] += alpha * float(x[i]) */
     void (*axpy_bf16)(float *y, float alpha, const uint16_t *x, int64_t n);
+    /* In place: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max); n == 0 does nothing. Inputs
+     * finite or -inf (which gives 0), at least one finite when n > 0. Scalar: libm expf, the
+     * sum in double, a multiply by (float)(1.0 / sum). Fast paths use a polynomial exp
+     * (Cephes-style, rel. error ~2e-7, exactly 0 for x[i] - max <= -87.3, where expf gives at
+     * most 1.2e-38) and the same normalisation: |fast - scalar| <= 1e-6 * scalar + 1e-12 per
+     * element, and 0 wherever scalar gives 0 (core/tests/test_kern.c checks both). 1e-6 is
+     * about 4x the measured worst (2.4e-7 * scalar: exp error plus the sum's), 8 ulp; a
+     * one-step range reduction (3e-3) or a polynomial two terms short (3e-6) breaks it. */
+    void (*softmax)(float *x, int64_t n);
 } slide_kern;
 
 /* Best path this CPU and build support. */

@@ -291,6 +291,92 @@ static float max_avx2(const float *x, int64_t n) {
     return hmax8(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
 }
 
+/* ---------------------------------------------------------------- softmax */
+/* exp(x) for x <= 0, Cephes-style (as fast_expf in bench/baseline/dense.c): x = n ln2 + r with
+ * n = round(x log2e) and a two-step Cody-Waite ln2 (C1 has few bits, so n C1 is exact),
+ * exp(r) by a degree-5 polynomial on |r| <= ln2/2, 2^n put into the exponent field. Rel. error
+ * ~2e-7. Lanes with x <= -87.3 (and -inf) give exactly 0: clamped there the result would be
+ * about 1e-38, while expf only reaches 0 below -103.9; 0 keeps -inf inputs at 0. */
+static inline __m256 exp8_nonpos(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.3f);
+    const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LE_OQ);
+    x = _mm256_max_ps(x, lo);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    /* n in [-126, 0]: a normal power of two */
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)),
+                                  23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+/* acc += the 8 lanes of v, widened to double (two 4-lane accumulators). */
+static inline void acc8_pd(__m256d *a0, __m256d *a1, __m256 v) {
+    *a0 = _mm256_add_pd(*a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    *a1 = _mm256_add_pd(*a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+/* Three passes: max, exp in place with the sum, scale. Each 32-element block is summed in
+ * float (four terms per lane) and then added in double, so the sum stays as good as scalar's. */
+static void softmax_avx2(float *x, int64_t n) {
+    if (n <= 0) return;
+    const __m256 mx = _mm256_set1_ps(max_avx2(x, n));
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 e0 = exp8_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i), mx));
+        __m256 e1 = exp8_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), mx));
+        __m256 e2 = exp8_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), mx));
+        __m256 e3 = exp8_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i + 24), mx));
+        _mm256_storeu_ps(x + i, e0);
+        _mm256_storeu_ps(x + i + 8, e1);
+        _mm256_storeu_ps(x + i + 16, e2);
+        _mm256_storeu_ps(x + i + 24, e3);
+        acc8_pd(&s0, &s1, _mm256_add_ps(_mm256_add_ps(e0, e1), _mm256_add_ps(e2, e3)));
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp8_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i), mx));
+        _mm256_storeu_ps(x + i, e);
+        acc8_pd(&s0, &s1, e);
+    }
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        /* masked-off lanes read as 0 and would add exp(-max): zero them */
+        __m256 e = _mm256_and_ps(exp8_nonpos(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), mx)),
+                                 _mm256_castsi256_ps(mk));
+        _mm256_maskstore_ps(x + i, mk, e);
+        acc8_pd(&s0, &s1, e);
+    }
+    __m256d s = _mm256_add_pd(s0, s1);
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    h = _mm_add_sd(h, _mm_unpackhi_pd(h, h));
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / _mm_cvtsd_f64(h)));
+    i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a = _mm256_mul_ps(_mm256_loadu_ps(x + i), inv);
+        __m256 b = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8), inv);
+        __m256 c = _mm256_mul_ps(_mm256_loadu_ps(x + i + 16), inv);
+        __m256 d = _mm256_mul_ps(_mm256_loadu_ps(x + i + 24), inv);
+        _mm256_storeu_ps(x + i, a);
+        _mm256_storeu_ps(x + i + 8, b);
+        _mm256_storeu_ps(x + i + 16, c);
+        _mm256_storeu_ps(x + i + 24, d);
+    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+    if (i < n) {
+        __m256i mk = mask8(n - i);
+        _mm256_maskstore_ps(x + i, mk, _mm256_mul_ps(_mm256_maskload_ps(x + i, mk), inv));
+    }
+}
+
 /* ---------------------------------------------------------------- bf16 storage */
 /* 8 bf16 -> 8 floats, exact: zero-extend each to 32 bits and shift it into the upper half. */
 static inline __m256 bf16x8_to_ps(__m128i h) {
@@ -461,4 +547,5 @@ const slide_kern slide_kern_avx2 = {
     .to_bf16 = to_bf16_avx2,
     .gather_dot_bf16 = gather_dot_bf16_avx2,
     .axpy_bf16 = axpy_bf16_avx2,
+    .softmax = softmax_avx2,
 };

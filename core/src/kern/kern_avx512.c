@@ -235,6 +235,81 @@ static float max_avx512(const float *x, int64_t n) {
     return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
 }
 
+/* ---------------------------------------------------------------- softmax */
+/* exp(x) for x <= 0, Cephes-style: the AVX2 exp8_nonpos on 16 lanes (n = round(x log2e),
+ * two-step Cody-Waite ln2, degree-5 polynomial, 2^n into the exponent field; rel. error
+ * ~2e-7). Lanes with x <= -87.3 (and -inf) give exactly 0, as expf does a little further out. */
+static inline __m512 exp16_nonpos(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(-87.3f);
+    const __mmask16 keep = _mm512_cmp_ps_mask(x, lo, _CMP_GT_OQ);
+    x = _mm512_max_ps(x, lo);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    /* n in [-126, 0]: a normal power of two */
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)),
+                                  23);
+    return _mm512_maskz_mul_ps(keep, y, _mm512_castsi512_ps(e));
+}
+
+/* acc += the 16 lanes of v, widened to double (two 8-lane accumulators). */
+static inline void acc16_pd(__m512d *a0, __m512d *a1, __m512 v) {
+    *a0 = _mm512_add_pd(*a0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    *a1 = _mm512_add_pd(*a1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+}
+
+/* Three passes: max, exp in place with the sum, scale. Each 64-element block is summed in
+ * float (four terms per lane) and then added in double, so the sum stays as good as scalar's. */
+static void softmax_avx512(float *x, int64_t n) {
+    if (n <= 0) return;
+    const __m512 mx = _mm512_set1_ps(max_avx512(x, n));
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 e0 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i), mx));
+        __m512 e1 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), mx));
+        __m512 e2 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), mx));
+        __m512 e3 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i + 48), mx));
+        _mm512_storeu_ps(x + i, e0);
+        _mm512_storeu_ps(x + i + 16, e1);
+        _mm512_storeu_ps(x + i + 32, e2);
+        _mm512_storeu_ps(x + i + 48, e3);
+        acc16_pd(&s0, &s1, _mm512_add_ps(_mm512_add_ps(e0, e1), _mm512_add_ps(e2, e3)));
+    }
+    for (; i < n; i += 16) {
+        __mmask16 mk = mask16(n - i);
+        /* masked-off lanes would add exp(0 - max): the masked exp leaves them 0 */
+        __m512 e = _mm512_maskz_mov_ps(
+            mk, exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), mx)));
+        _mm512_mask_storeu_ps(x + i, mk, e);
+        acc16_pd(&s0, &s1, e);
+    }
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
+    i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 a = _mm512_mul_ps(_mm512_loadu_ps(x + i), inv);
+        __m512 b = _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), inv);
+        __m512 c = _mm512_mul_ps(_mm512_loadu_ps(x + i + 32), inv);
+        __m512 d = _mm512_mul_ps(_mm512_loadu_ps(x + i + 48), inv);
+        _mm512_storeu_ps(x + i, a);
+        _mm512_storeu_ps(x + i + 16, b);
+        _mm512_storeu_ps(x + i + 32, c);
+        _mm512_storeu_ps(x + i + 48, d);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 mk = mask16(n - i);
+        _mm512_mask_storeu_ps(x + i, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + i), inv));
+    }
+}
+
 /* ---------------------------------------------------------------- bf16 storage */
 /* 16 bf16 -> 16 floats, exact: zero-extend each to 32 bits and shift it into the upper half.
  * Plain AVX-512F/BW (no avx512bf16 needed). */
@@ -396,4 +471,5 @@ const slide_kern slide_kern_avx512 = {
     .to_bf16 = to_bf16_avx512,
     .gather_dot_bf16 = gather_dot_bf16_avx512,
     .axpy_bf16 = axpy_bf16_avx512,
+    .softmax = softmax_avx512,
 };

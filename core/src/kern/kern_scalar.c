@@ -94,6 +94,20 @@ static void axpy_bf16_scalar(float *y, float alpha, const uint16_t *x, int64_t n
     for (int64_t i = 0; i < n; i++) y[i] += alpha * bf16_to_f32(x[i]);
 }
 
+/* exp(x - max) with libm expf, the sum in double, one multiply by the rounded reciprocal: the
+ * softmax SLIDE's output layer has always used. */
+static void softmax_scalar(float *x, int64_t n) {
+    if (n <= 0) return;
+    float mx = max_scalar(x, n);
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        s += x[i];
+    }
+    float inv = (float)(1.0 / s);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
 const slide_kern slide_kern_scalar = {
     .name = "scalar",
     .simd = SLIDE_SIMD_SCALAR,
@@ -107,4 +121,5 @@ const slide_kern slide_kern_scalar = {
     .to_bf16 = to_bf16_scalar,
     .gather_dot_bf16 = gather_dot_bf16_scalar,
     .axpy_bf16 = axpy_bf16_scalar,
+    .softmax = softmax_scalar,
 };
