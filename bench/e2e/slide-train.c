@@ -51,6 +51,8 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->loss_sum += b->loss_sum;
     a->samples += b->samples;
     a->active_sum += b->active_sum;
+    a->label_sum += b->label_sum;
+    a->lsh_sum += b->lsh_sum;
     a->t_forward += b->t_forward;
     a->t_backward += b->t_backward;
     a->t_update += b->t_update;
@@ -82,7 +84,8 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
              "run_id,utc,git_commit,host,cpu_model,system,dataset,simd,threads,hugepages,"
              "hugepages_requested,hash_family,K,L,batch,epoch,samples_seen,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
              "rehash_s,unaccounted_s,hash_share,query_share,forward_share,backward_share,"
-             "update_share,rehash_share,unaccounted_share%s%s",
+             "update_share,rehash_share,unaccounted_share,active_avg,active_labels_avg,"
+             "active_lsh_avg,active_fill_avg%s%s",
              cnt_h[0] ? "," : "", cnt_h);
     int rc = slide_csv_open(&c, path, header, err);
     if (rc) return rc;
@@ -101,6 +104,12 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
     for (int i = 0; i < 6; i++)
         w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", train_s > 0 ? ph[i] / train_s : 0);
     w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f", train_s > 0 ? un / train_s : 0);
+    /* Where the output layer's active neurons came from, per sample. */
+    double ns = st->samples > 0 ? (double)st->samples : 1.0;
+    double act = (double)st->active_sum / ns, lab = (double)st->label_sum / ns;
+    double lsh = (double)st->lsh_sum / ns, fill = act - lab - lsh;
+    w += snprintf(row + w, sizeof row - (size_t)w, ",%.1f,%.1f,%.1f,%.1f", act, lab, lsh,
+                  fill > 0 ? fill : 0);
     if (cnt_v[0]) snprintf(row + w, sizeof row - (size_t)w, ",%s", cnt_v);
     rc = slide_csv_row(c, row, err);
     slide_csv_close(c);
@@ -602,6 +611,12 @@ int main(int argc, char **argv) {
                         a.K, a.L, a.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
                         &st_all, counters, &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
+    if (st_all.samples > 0 && st_all.lsh_sum + st_all.label_sum > 0) {
+        double ns = (double)st_all.samples, act = (double)st_all.active_sum / ns;
+        double lab = (double)st_all.label_sum / ns, lsh = (double)st_all.lsh_sum / ns;
+        fprintf(stderr, "[active] per sample: %.0f = %.1f labels + %.0f from the hash tables + %.0f "
+                        "random fill\n", act, lab, lsh, act - lab - lsh > 0 ? act - lab - lsh : 0);
+    }
     fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
             (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
     if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;

@@ -118,12 +118,17 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
         slide_layer_free(ly);
         return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory", index);
     }
-    /* Seeded per row: the same weights for any thread count; first touch by the worker threads. */
+    /* Seeded per row: the same weights for any thread count. The worker threads first-touch
+     * the rows (weights, Adam moments, gradient) so pages are placed and faulted in here, not
+     * in the first training steps' optimizer update. */
     const float sd = p->init_std;
     const int64_t rows = ly->n_rows, ld = ly->ld;
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
+        memset(ly->mW + r * ld, 0, (size_t)ld * sizeof(float));
+        memset(ly->vW + r * ld, 0, (size_t)ld * sizeof(float));
+        if (ly->gW) memset(ly->gW + r * ld, 0, (size_t)ld * sizeof(float));
     }
     slide_layer_sync_bf16(ly);
     if (p->sampled) {

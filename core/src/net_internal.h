@@ -46,6 +46,7 @@ typedef struct {
     int64_t cap_gsort;
     float *gbuf;          /* update: one row's gradient (max ld) */
     int64_t *bcnt;        /* update: this thread's entry count (then offset) per row bucket */
+    int64_t last_labels, last_lsh; /* last select_active: labels and table candidates kept */
     slide_rng rng;
     double t_hash, t_query, t_fwd, t_bwd; /* phase timers of the current batch (seconds) */
     char pad[64];                         /* keep neighbouring workspaces off this line */

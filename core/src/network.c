@@ -252,6 +252,9 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
     next_epoch(w, l, n);
     w->n_act[l] = 0;
     for (int64_t j = 0; j < n_labels; j++) act_add(w, l, (uint32_t)labels[j]);
+    n_labels = w->n_act[l]; /* distinct labels */
+    w->last_labels = n_labels;
+    w->last_lsh = 0;
     int per = 1 + ly->p.probes;
     double t0 = slide_now();
     if (ly->p.mips) {
@@ -322,6 +325,7 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
         }
         w->n_act[l] = base + kept;
     }
+    w->last_lsh = w->n_act[l] - n_labels > 0 ? w->n_act[l] - n_labels : 0;
     if (w->n_act[l] < ly->min_active) {
         int64_t guard = 64 * n;
         while (w->n_act[l] < ly->min_active && guard-- > 0)
@@ -385,14 +389,7 @@ static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *
                 for (int64_t j = 0; j < na; j++) d[w->ids[l][j]] = outv[j];
             }
         } else if (train) {
-            float mx = k->max(outv, na);
-            double s = 0;
-            for (int64_t j = 0; j < na; j++) {
-                outv[j] = expf(outv[j] - mx);
-                s += outv[j];
-            }
-            float inv = (float)(1.0 / s);
-            for (int64_t j = 0; j < na; j++) outv[j] *= inv;
+            k->softmax(outv, na);
         }
     }
 }
@@ -693,10 +690,10 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
     if (xrc) return xrc;
     double t0 = slide_now();
     double loss = 0;
-    int64_t active = 0;
+    int64_t active = 0, n_lab = 0, n_lsh = 0;
     const float scale = 1.0f / (float)n;
     const uint64_t step = (uint64_t)net->step;
-#pragma omp parallel num_threads(net->n_ws) reduction(+ : loss, active)
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : loss, active, n_lab, n_lsh)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
         w->t_hash = w->t_query = w->t_fwd = w->t_bwd = 0;
@@ -706,7 +703,10 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
             /* Seeded per (step, sample): random fill does not depend on the thread schedule. */
             slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
             double a = slide_now();
+            w->last_labels = w->last_lsh = 0;
             forward(net, w, ds, i, 1, 0, NULL, 0);
+            n_lab += w->last_labels;
+            n_lsh += w->last_lsh;
             const int32_t *labels = ds->lab + ds->lab_ptr[i];
             int64_t nlab = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
             loss += output_delta(w, nl - 1, labels, nlab, scale);
@@ -739,6 +739,8 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
         st->loss_sum += loss;
         st->samples += n;
         st->active_sum += active;
+        st->label_sum += n_lab;
+        st->lsh_sum += n_lsh;
         st->t_forward += t1 - t0; /* forward + backward of the samples */
         st->t_update += t2 - t1;
         st->t_rehash += t3 - t2;

@@ -54,6 +54,8 @@ typedef struct {
     double loss_sum;       /* sum of per-sample cross-entropy */
     int64_t samples;
     int64_t active_sum;    /* output-layer active neurons summed over samples */
+    int64_t label_sum;     /* of which: the sample's labels */
+    int64_t lsh_sum;       /* of which: found in the hash tables (the rest is random fill) */
     double t_forward, t_backward, t_update, t_rehash; /* seconds (wall, per batch phases) */
     /* Inside the parallel sample loop, thread-seconds divided by the thread count: hashing the
      * layer input, table queries (plus active-set fill), the rest of forward, backward. */
