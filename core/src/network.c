@@ -120,7 +120,7 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
         w->cap_rows[l] = 1024;
         if (!(w->rows[l] = malloc((size_t)w->cap_rows[l] * sizeof(uint32_t)))) return -1;
         if (ly->p.sampled) {
-            if (!(w->mark[l] = calloc(n, sizeof(uint32_t)))) return -1;
+            if (!(w->mark[l] = calloc((n + 63) / 64, sizeof(uint64_t)))) return -1;
             if (!(w->scratch[l] = slide_lsh_scratch_create(ly->lsh))) return -1;
             if (!(w->cnt[l] = calloc(n, sizeof(uint16_t)))) return -1;
             size_t k = (size_t)ly->p.hash.L * (size_t)(1 + ly->p.probes);
@@ -228,17 +228,16 @@ void slide_net_numa_nodes(const slide_net *net, char *buf, size_t n) {
 /* ------------------------------------------------------------------ forward */
 
 /* Adds id to the active list of layer l unless already marked. */
-static inline void act_add(slide_ws *w, int l, uint32_t id) {
-    if (w->mark[l][id] != w->epoch[l]) {
-        w->mark[l][id] = w->epoch[l];
-        w->ids[l][w->n_act[l]++] = id;
-    }
+static inline int is_marked(const slide_ws *w, int l, uint32_t id) {
+    return (int)((w->mark[l][id >> 6] >> (id & 63)) & 1u);
 }
-
-static void next_epoch(slide_ws *w, int l, int64_t n) {
-    if (++w->epoch[l] == 0) {
-        memset(w->mark[l], 0, (size_t)n * sizeof(uint32_t));
-        w->epoch[l] = 1;
+static inline void set_mark(slide_ws *w, int l, uint32_t id) {
+    w->mark[l][id >> 6] |= (uint64_t)1 << (id & 63);
+}
+static inline void act_add(slide_ws *w, int l, uint32_t id) {
+    if (!is_marked(w, l, id)) {
+        set_mark(w, l, id);
+        w->ids[l][w->n_act[l]++] = id;
     }
 }
 
@@ -249,7 +248,6 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
                           const int32_t *labels, int64_t n_labels) {
     const slide_layer *ly = &net->layer[l];
     const int64_t n = ly->p.n_out;
-    next_epoch(w, l, n);
     w->n_act[l] = 0;
     for (int64_t j = 0; j < n_labels; j++) act_add(w, l, (uint32_t)labels[j]);
     n_labels = w->n_act[l]; /* distinct labels */
@@ -283,7 +281,7 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
                 int nb = slide_lsh_bucket(ly->lsh, t, tk[q], &b);
                 for (int e = 0; e < nb; e++) {
                     uint32_t id = b[e];
-                    if (w->mark[l][id] == w->epoch[l]) continue; /* a label */
+                    if (is_marked(w, l, id)) continue; /* a label */
                     if (cnt[id]++ == 0) cand[nc++] = id;
                 }
             }
@@ -291,7 +289,7 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
         int64_t base = w->n_act[l], kept = 0;
         if (nc <= room) {
             for (int64_t j = 0; j < nc; j++) {
-                w->mark[l][cand[j]] = w->epoch[l];
+                set_mark(w, l, cand[j]);
                 cnt[cand[j]] = 0;
             }
             kept = nc;
@@ -318,7 +316,7 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
                     n_tie--;
                 }
                 if (keep) {
-                    w->mark[l][id] = w->epoch[l];
+                    set_mark(w, l, id);
                     cand[kept++] = id;
                 }
             }
@@ -331,6 +329,8 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
         while (w->n_act[l] < ly->min_active && guard-- > 0)
             act_add(w, l, slide_rng_below(&w->rng, (uint32_t)n));
     }
+    /* Leave the bitmap empty for the next call (the set is in ids[l]). */
+    for (int64_t j = 0; j < w->n_act[l]; j++) w->mark[l][w->ids[l][j] >> 6] = 0;
     w->t_query += slide_now() - t1;
 }
 
@@ -911,7 +911,11 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                     act_sum += (double)na;
                     int in = 0;
                     for (int e = 0; e < nex[q]; e++)
-                        if (w->mark[nl - 1][exact[q][e]] == w->epoch[nl - 1]) in++;
+                        for (int64_t j = 0; j < na; j++)
+                            if (w->ids[nl - 1][j] == exact[q][e]) {
+                                in++;
+                                break;
+                            }
                     rec_sum += nex[q] ? (double)in / nex[q] : 0;
                     if (sampled_inference) {
                         float sb[5];
