@@ -16,13 +16,18 @@ usage: bench/e2e/bench_amazon.sh [--scale S] [--reps N] [--threads "2 1"] [--tes
   --test-points  test points evaluated at the end (default 500; the full test set of a
                  670K-label model costs about 3 ms per point)
   --dense        also train slide-dense for one epoch on the same files (2 threads; about
-                 75 samples/s here, so keep --scale small, e.g. 0.01)
+                 75 samples/s here: 5.5 minutes at --scale 0.05), then SLIDE for --race-epochs
+                 epochs with an evaluation every --race-every batches, and report how much
+                 sooner (training time) SLIDE first reaches dense's one-epoch P@1
+  --race-epochs  SLIDE epochs of that race (default 3)
+  --race-every   batches between its evaluations (default 8)
   --out          output directory (default results/amazon-bench)
   --bin          program directory (default build/bin; run 'make' first)
 Extra options after -- go to every slide-train run (e.g. -- --bf16, -- --simd scalar).
 USAGE
 }
 SCALE=0.05; REPS=3; THREADS="2 1"; TESTN=500; DENSE=0; OUT=results/amazon-bench
+RACE_EPOCHS=3; RACE_EVERY=8
 BIN=${SLIDE_BIN:-build/bin}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,6 +36,8 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=${2:?}; shift ;;
     --test-points) TESTN=${2:?}; shift ;;
     --dense) DENSE=1 ;;
+    --race-epochs) RACE_EPOCHS=${2:?}; shift ;;
+    --race-every) RACE_EVERY=${2:?}; shift ;;
     --out) OUT=${2:?}; shift ;;
     --bin) BIN=${2:?}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -80,6 +87,13 @@ if [ "$DENSE" = 1 ]; then
       --threads 2 --run-id "$ID-dense" --progress 0 --csv "$CSV" 2>"$OUT/dense.log"; then
     echo "bench_amazon.sh: slide-dense failed:" >&2; tail -n 5 "$OUT/dense.log" >&2; exit 1
   fi
+  echo "[amazon] slide-train, 2 threads, $RACE_EPOCHS epochs, evaluation every $RACE_EVERY batches" >&2
+  if ! "$BIN/slide-train" --config bench/e2e/configs/amazon670k.conf --train "$DATA/train.txt" \
+      --test "$TEST" --dataset-name "synth-amazon670k-s$SCALE" --epochs "$RACE_EPOCHS" \
+      --eval-every "$RACE_EVERY" --eval-n 0 --threads 2 --run-id "$ID-race" --progress 0 \
+      --csv "$CSV" "$@" 2>"$OUT/race.log"; then
+    echo "bench_amazon.sh: slide-train failed:" >&2; tail -n 5 "$OUT/race.log" >&2; exit 1
+  fi
 fi
 echo "[amazon] load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # Final row of each run of this batch (by column name): median samples/s per thread count.
@@ -87,6 +101,8 @@ awk -F, -v id="$ID" '
   function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
   NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  $c["run_id"] == id "-race" { rt[++nr] = $c["train_s"]; rp[nr] = $c["p_at_1"]; next }
+  $c["run_id"] == id "-dense" && $c["eval_set"] == "full" { dp = $c["p_at_1"]; dt = $c["train_s"] }
   index($c["run_id"], id) == 1 && $c["eval_set"] == "full" {
     key = $c["system"] " " $c["threads"]
     n[key]++; sps[key, n[key]] = $c["samples_seen"] / $c["train_s"]
@@ -102,4 +118,9 @@ awk -F, -v id="$ID" '
     }
     if (("slide 2" in m) && ("slide 1" in m)) printf "2 threads / 1 thread: %.2fx\n", m["slide 2"] / m["slide 1"]
     if (("slide 2" in m) && ("dense-cpu 2" in m)) printf "slide / dense-cpu samples/s (2 threads): %.2fx\n", m["slide 2"] / m["dense-cpu 2"]
+    if (dt != "") {
+      for (i = 1; i <= nr; i++) if (rp[i] + 0 >= dp + 0) break
+      if (i <= nr) printf "race: dense-cpu P@1 %s after one epoch (%.1f s); slide reached %s after %.1f s: %.1fx sooner\n", dp, dt, rp[i], rt[i], dt / rt[i]
+      else if (nr) printf "race: dense-cpu P@1 %s after one epoch (%.1f s); slide did not reach it in %d evaluations (best last %s at %.1f s)\n", dp, dt, nr, rp[nr], rt[nr]
+    }
   }' "$CSV" | tee "$OUT/summary.txt"
