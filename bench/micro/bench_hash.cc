@@ -1,6 +1,9 @@
 // Hashing throughput: SimHash / WTA / DWTA table keys of dense 128-d vectors and sparse
-// Amazon-670K-shaped inputs (D = 135,909, 76 nonzeros), over K, L and 1..CPUs threads.
+// Amazon-670K-shaped inputs (D = 135,909, 76 nonzeros), over K, L and 1..CPUs threads; and the
+// batch API (slide_hash_keys_dense_batch, OpenMP over rows) on 1..CPUs OpenMP threads.
 #include "micro.h"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <map>
@@ -18,6 +21,7 @@ const int64_t kDenseDim = 128;
 const int64_t kSparseDim = 135909;
 const int kSparseNnz = 76;
 const int kPool = 256;  // input vectors per thread, cycled
+const int kBatch = 4096;  // rows per slide_hash_keys_dense_batch call
 
 struct HashConfig {
     int family, K, L, probes;
@@ -114,6 +118,63 @@ void bm_hash(benchmark::State &state, HashConfig c) {
     state.SetLabel(slide_hash_simd_path(h));
 }
 
+// One slide_hash_keys_dense_batch call of kBatch rows per iteration on `threads` OpenMP threads
+// (the benchmark itself runs on one thread, pinned; the OpenMP workers keep the full CPU mask).
+void bm_hash_batch(benchmark::State &state, HashConfig c) {
+    const int threads = (int)state.range(0);
+    const Options &o = opts();
+    int allowed = o.max_threads > 0 ? o.max_threads : o.cpus;
+    if (threads > o.cpus || threads > allowed) {
+        state.SkipWithError("more OpenMP threads requested than CPUs available");
+        return;
+    }
+    std::string why;
+    slide_hash *h = get_hash(c, &why);
+    if (!h) {
+        state.SkipWithError(why.c_str());
+        return;
+    }
+    Pin pin(state);
+    std::vector<float> dense((size_t)kBatch * kDenseDim);
+    fill_uniform(dense.data(), dense.size(), 7, 1);
+    std::vector<uint32_t> keys((size_t)kBatch * c.L);
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    slide_hash_keys_dense_batch(h, dense.data(), kDenseDim, kBatch, keys.data());  // warm up
+    Region region(state);
+    for (auto _ : state) {
+        slide_hash_keys_dense_batch(h, dense.data(), kDenseDim, kBatch, keys.data());
+        benchmark::DoNotOptimize(keys.data());
+        benchmark::ClobberMemory();
+    }
+    region.finish(state);
+    omp_set_num_threads(saved);
+    // Validate after timing: the batch keys equal the single-vector keys.
+    std::vector<uint32_t> one((size_t)c.L);
+    for (int i = 0; i < kBatch; i += 97) {
+        slide_hash_keys_dense(h, &dense[(size_t)i * kDenseDim], 0, one.data());
+        if (!std::equal(one.begin(), one.end(), keys.begin() + (ptrdiff_t)i * c.L)) {
+            state.SkipWithError("batch keys differ from slide_hash_keys_dense");
+            return;
+        }
+    }
+    state.counters["vectors_per_s"] = benchmark::Counter(
+        (double)state.iterations() * kBatch, benchmark::Counter::kIsRate);
+    state.counters["omp_threads"] = threads;
+    add_loadavg(state);
+    state.SetLabel(slide_hash_simd_path(h));
+}
+
+void add_batch(const HashConfig &c) {
+    std::string name = std::string("hash_dense_batch/") + slide_hash_family_name(c.family) +
+                       "/K:" + std::to_string(c.K) + "/L:" + std::to_string(c.L);
+    auto *b = benchmark::RegisterBenchmark(name.c_str(), bm_hash_batch, c);
+    b->UseRealTime()->ArgName("threads");
+    const Options &o = opts();
+    int tmax = o.max_threads > 0 ? o.max_threads : o.cpus;
+    for (int t = 1; t <= tmax; t++) b->Arg(t);
+}
+
 void add(const HashConfig &c) {
     std::string name = std::string(c.sparse ? "hash_sparse/" : "hash_dense/") +
                        slide_hash_family_name(c.family) + "/K:" + std::to_string(c.K) +
@@ -133,6 +194,8 @@ void register_hash() {
         for (int f : {S, W, D}) add({f, f == S ? 9 : 6, 50, 0, false});
         add({S, 9, 50, 0, true});
         add({D, 6, 50, 0, true});
+        add_batch({S, 9, 50, 0, false});
+        add_batch({D, 6, 50, 0, false});
         return;
     }
     for (bool sparse : {false, true}) {
@@ -145,6 +208,8 @@ void register_hash() {
         }
         add({D, 6, 50, 4, sparse});
     }
+    add_batch({S, 9, 50, 0, false});
+    add_batch({D, 6, 50, 0, false});
 }
 
 }  // namespace micro

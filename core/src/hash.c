@@ -24,6 +24,8 @@
  *    WTA/DWTA do not depend on order). Sparse entries with an index outside [0, dim) are ignored.
  *  - Hot loops have an AVX2 version (target attribute, chosen at creation from the CPU) and a
  *    scalar one; both give identical codes. Hashing calls allocate nothing (VLAs sized K*L).
+ *  - The SimHash batch call (dim <= BATCH_MAX_DIM) puts 16 vectors in SIMD lanes and runs a
+ *    per-projection program over their nonzero entries; same keys bit for bit ("SimHash batch").
  */
 #include "slide/hash.h"
 #include "slide/rng.h"
@@ -47,6 +49,11 @@
 #define DENSIFY_ATTEMPTS 100 /* at most 128: attempts are kept in two 64-bit masks */
 #define NO_SLOT 0xFFFFu /* "no slot" in top-2 records; "empty" in internal code arrays */
 #define CHUNK 256       /* nonzeros gathered per SimHash kernel call */
+#define BATCH_LANES 16  /* SimHash batch: vectors per block (two AVX2 registers per input row) */
+#define BATCH_G 4       /* SimHash batch: projections accumulated together (one program group) */
+/* SimHash batch: larger dims hash row by row. Keeps the byte offsets of the 2 * dim + 1 rows of a
+ * block (64 bytes each) in uint16, and the block's scratch (64 * (2 * dim + 1) B) on the stack. */
+#define BATCH_MAX_DIM 511
 
 struct slide_hash {
     slide_hash_params p;
@@ -60,6 +67,12 @@ struct slide_hash {
     int32_t sim_thr; /* keep entry iff (z >> 1) <= sim_thr */
     int KLpad;       /* KL rounded up to 16 */
     int8_t *M;       /* entries in column panels (panel_width) or NULL; int8 saves bandwidth */
+    /* Batch program (dim <= BATCH_MAX_DIM, else NULL): projections sorted by nonzero count and
+     * taken BATCH_G at a time; group g has blen[g] steps at bprog + bstart[g], step i holding
+     * the byte offset of one row of the transposed block per projection (sim_batch_build). */
+    uint16_t *bprog;
+    int32_t *bstart, *blen, *bcol; /* bcol: [groups * BATCH_G] projection, -1 for padding */
+    int bgroups;
     /* WTA / DWTA */
     int B, bshift;
     int32_t *bins;    /* [KL][B] */
@@ -304,6 +317,299 @@ static void sim_finish(const slide_hash *h, const float *acc, uint16_t *code, fl
             margin[j] = fabsf(acc[j]);
             alt[j] = code[j] ^ 1u;
         }
+}
+
+/* ------------------------------------------------------------------ SimHash batch
+ *
+ * slide_hash_keys_dense_batch hashes BATCH_LANES vectors at a time with the vectors in SIMD lanes:
+ * the block is transposed into rows xT[r][lane], row 2d = x[d] and row 2d+1 = -x[d] of every
+ * vector (row 2*dim is zeros), and projection j becomes a program: the rows of its nonzero
+ * entries in ascending d (2d for +1, 2d+1 for -1). Running the program adds those rows into
+ * acc[lane], which skips the ~(1 - 1/sparsity) zero entries that a per-vector kernel multiplies.
+ *
+ * Bit-identical to slide_hash_keys_dense for finite inputs: that path computes, per projection,
+ * acc = +0 then acc += x[d] * e over the dims with x[d] != 0 in ascending order, e in {-1,0,+1}
+ * (FMA or mul+add; the product is exact either way, and -x[d] * 1 = x[d] * -1). Here acc = +0
+ * then acc += (+-x[d]) over the dims with e != 0 in ascending order, then += +0 padding. The two
+ * sequences differ only by additions of +-0 (x[d] = +-0 here, e = 0 there), and adding +-0
+ * leaves a float unchanged except that +0 + -0 = +0, which only matters when acc = -0; acc is
+ * never -0 in either sequence (it starts at +0 and a sum of two nonzeros is +0 when exact zero).
+ * So every partial sum is equal, and the bit (acc > 0) too. A vector with an inf or NaN
+ * differs (inf * 0 = NaN there, skipped here): such vectors go through slide_hash_keys_dense. */
+
+/* Program of every projection; columns sorted by nonzero count (descending) so that a group's
+ * BATCH_G columns need about the same number of steps (short ones are padded with the zero row). */
+static int sim_batch_build(slide_hash *h, slide_err *err) {
+    const int64_t dim = h->p.dim;
+    const int KL = h->KL, G = BATCH_G, ng = (KL + G - 1) / G;
+    const size_t rowb = BATCH_LANES * sizeof(float); /* bytes per row of the block */
+    const uint16_t zrow = (uint16_t)(2 * (size_t)dim * rowb);
+    _Static_assert(2 * BATCH_MAX_DIM * BATCH_LANES * sizeof(float) <= UINT16_MAX,
+                   "batch row offsets must fit uint16");
+    if (dim > BATCH_MAX_DIM) return SLIDE_OK;
+    int32_t *cnt = calloc((size_t)KL, sizeof *cnt), *slot = malloc((size_t)KL * sizeof *slot);
+    int32_t *fill = calloc((size_t)KL, sizeof *fill);
+    h->bstart = malloc((size_t)ng * sizeof *h->bstart);
+    h->blen = malloc((size_t)ng * sizeof *h->blen);
+    h->bcol = malloc((size_t)ng * G * sizeof *h->bcol);
+    int rc = SLIDE_OK;
+    if (!cnt || !slot || !fill || !h->bstart || !h->blen || !h->bcol) {
+        rc = SLIDE_ENOMEM;
+    } else {
+        for (int64_t f = 0; f < dim; f++) {
+            const uint32_t base = sim_base(h, f);
+            for (int j = 0; j < KL; j++) cnt[j] += sim_entry(base, j, h->sim_thr) != 0.0f;
+        }
+        int pos = 0; /* counting sort: most nonzeros first, ties by column */
+        for (int64_t c = dim; c >= 0; c--)
+            for (int j = 0; j < KL; j++)
+                if (cnt[j] == c) {
+                    h->bcol[pos] = j;
+                    slot[j] = pos++;
+                }
+        for (; pos < ng * G; pos++) h->bcol[pos] = -1;
+        size_t total = 0;
+        for (int g = 0; g < ng; g++) {
+            h->bstart[g] = (int32_t)total;
+            h->blen[g] = cnt[h->bcol[g * G]]; /* the group's first column has the most */
+            total += (size_t)h->blen[g] * G;
+        }
+        h->bprog = malloc((total ? total : 1) * sizeof *h->bprog);
+        if (!h->bprog) rc = SLIDE_ENOMEM;
+        for (size_t e = 0; h->bprog && e < total; e++) h->bprog[e] = zrow;
+        for (int64_t f = 0; h->bprog && f < dim; f++) {
+            const uint32_t base = sim_base(h, f);
+            for (int j = 0; j < KL; j++) {
+                const float e = sim_entry(base, j, h->sim_thr);
+                if (e == 0.0f) continue;
+                const int g = slot[j] / G, u = slot[j] % G;
+                h->bprog[h->bstart[g] + (size_t)fill[j]++ * G + u] =
+                    (uint16_t)((2 * (size_t)f + (e < 0.0f)) * rowb);
+            }
+        }
+        h->bgroups = ng;
+    }
+    free(cnt);
+    free(slot);
+    free(fill);
+    if (rc) return slide_err_set(err, rc, 0, "hash: out of memory for the SimHash batch program");
+    return SLIDE_OK;
+}
+
+/* colmask[j] bit v = (projection j of lane v > 0). xT: rows of BATCH_LANES floats. */
+static void sim_batch_generic(const slide_hash *h, const float *xT, uint16_t *colmask) {
+    enum { G = BATCH_G, NL = BATCH_LANES };
+    for (int g = 0; g < h->bgroups; g++) {
+        const uint16_t *p = h->bprog + h->bstart[g];
+        float acc[G][NL];
+        memset(acc, 0, sizeof acc);
+        for (int i = 0; i < h->blen[g]; i++, p += G)
+            for (int u = 0; u < G; u++) {
+                const float *r = (const float *)(const void *)((const char *)xT + p[u]);
+                for (int l = 0; l < NL; l++) acc[u][l] += r[l];
+            }
+        for (int u = 0; u < G; u++) {
+            const int j = h->bcol[g * G + u];
+            unsigned m = 0;
+            for (int l = 0; l < NL; l++) m |= (unsigned)(acc[u][l] > 0.0f) << l;
+            if (j >= 0) colmask[j] = (uint16_t)m;
+        }
+    }
+}
+
+#if HASH_X86
+/* Same as sim_batch_generic: eight independent add chains (4 columns x 2 registers of lanes);
+ * plain adds of exact +-x, so it matches the generic kernel and the per-vector path bit for bit. */
+TARGET_AVX2 static void sim_batch_avx2(const slide_hash *h, const float *xT, uint16_t *colmask) {
+    _Static_assert(BATCH_G == 4 && BATCH_LANES == 16, "sim_batch_avx2 is unrolled for 4 x 16");
+    const __m256 zero = _mm256_setzero_ps();
+    for (int g = 0; g < h->bgroups; g++) {
+        const uint16_t *p = h->bprog + h->bstart[g];
+        const int n = h->blen[g];
+        __m256 a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, d0 = zero,
+               d1 = zero;
+        for (int i = 0; i < n; i++, p += 4) {
+            const char *base = (const char *)xT;
+            const float *ra = (const float *)(const void *)(base + p[0]);
+            const float *rb = (const float *)(const void *)(base + p[1]);
+            const float *rc = (const float *)(const void *)(base + p[2]);
+            const float *rd = (const float *)(const void *)(base + p[3]);
+            a0 = _mm256_add_ps(a0, _mm256_load_ps(ra));
+            a1 = _mm256_add_ps(a1, _mm256_load_ps(ra + 8));
+            b0 = _mm256_add_ps(b0, _mm256_load_ps(rb));
+            b1 = _mm256_add_ps(b1, _mm256_load_ps(rb + 8));
+            c0 = _mm256_add_ps(c0, _mm256_load_ps(rc));
+            c1 = _mm256_add_ps(c1, _mm256_load_ps(rc + 8));
+            d0 = _mm256_add_ps(d0, _mm256_load_ps(rd));
+            d1 = _mm256_add_ps(d1, _mm256_load_ps(rd + 8));
+        }
+#define SIM_BATCH_MASK(lo, hi)                                                   \
+    ((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(lo, zero, _CMP_GT_OQ)) |         \
+     (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(hi, zero, _CMP_GT_OQ)) << 8)
+        const unsigned m[4] = {SIM_BATCH_MASK(a0, a1), SIM_BATCH_MASK(b0, b1),
+                               SIM_BATCH_MASK(c0, c1), SIM_BATCH_MASK(d0, d1)};
+#undef SIM_BATCH_MASK
+        for (int u = 0; u < 4; u++) {
+            const int j = h->bcol[g * 4 + u];
+            if (j >= 0) colmask[j] = (uint16_t)m[u];
+        }
+    }
+}
+#endif
+
+/* raw[l] = the K bits (bit k = projection k of lane l > 0) of one table from its K lane masks. */
+static void sim_batch_raw_generic(const uint16_t *cm, int K, uint32_t *raw) {
+    for (int l = 0; l < BATCH_LANES; l++) raw[l] = 0;
+    for (int k = K - 1; k >= 0; k--)
+        for (int l = 0; l < BATCH_LANES; l++) raw[l] = raw[l] << 1 | ((uint32_t)cm[k] >> l & 1u);
+}
+
+#if HASH_X86
+TARGET_AVX2 static void sim_batch_raw_avx2(const uint16_t *cm, int K, uint32_t *raw) {
+    const __m256i lb0 = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i lb1 = _mm256_slli_epi32(lb0, 8);
+    __m256i r0 = _mm256_setzero_si256(), r1 = r0;
+    for (int k = K - 1; k >= 0; k--) { /* bit l of cm[k] -> 0 or 1 in lane l */
+        const __m256i m = _mm256_set1_epi32(cm[k]);
+        const __m256i b0 = _mm256_srli_epi32(_mm256_cmpeq_epi32(_mm256_and_si256(m, lb0), lb0), 31);
+        const __m256i b1 = _mm256_srli_epi32(_mm256_cmpeq_epi32(_mm256_and_si256(m, lb1), lb1), 31);
+        r0 = _mm256_or_si256(_mm256_slli_epi32(r0, 1), b0);
+        r1 = _mm256_or_si256(_mm256_slli_epi32(r1, 1), b1);
+    }
+    _mm256_storeu_si256((__m256i *)(void *)raw, r0);
+    _mm256_storeu_si256((__m256i *)(void *)(raw + 8), r1);
+}
+#endif
+
+/* Rows 2d and 2d + 1 of the block xT: x[d] and -x[d] of rows 0..nv-1 of x in lanes 0..nv-1,
+ * zeros in the others. Returns the lanes whose row holds an inf or NaN. */
+static unsigned sim_batch_transpose_generic(const float *x, int64_t stride, int64_t dim, int nv,
+                                            float *xT) {
+    enum { NL = BATCH_LANES };
+    unsigned bad = 0;
+    for (int v = 0; v < nv; v++) {
+        const float *xr = x + v * stride;
+        uint32_t nonfinite = 0;
+        for (int64_t d = 0; d < dim; d++) {
+            const float f = xr[d];
+            uint32_t bits;
+            memcpy(&bits, &f, sizeof bits);
+            nonfinite |= (bits & 0x7F800000u) == 0x7F800000u;
+            xT[2 * d * NL + v] = f;
+            xT[(2 * d + 1) * NL + v] = -f;
+        }
+        bad |= nonfinite << v;
+    }
+    for (int v = nv; v < NL; v++) /* lanes past n: zeros, results unused */
+        for (int64_t r = 0; r < 2 * dim; r++) xT[r * NL + v] = 0.0f;
+    return bad;
+}
+
+#if HASH_X86
+/* The same for a full block, eight rows x eight dims at a time (8x8 transposes in registers);
+ * negation flips the sign bit, as -f does. */
+TARGET_AVX2 static unsigned sim_batch_transpose_avx2(const float *x, int64_t stride, int64_t dim,
+                                                     float *xT) {
+    enum { NL = BATCH_LANES };
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 expo = _mm256_castsi256_ps(_mm256_set1_epi32(0x7F800000));
+    unsigned bad = 0;
+    for (int half = 0; half < 2; half++) {
+        const float *x0 = x + (int64_t)half * 8 * stride;
+        __m256 nonfinite = _mm256_setzero_ps(); /* lane v: row half * 8 + v */
+        int64_t d = 0;
+        for (; d + 8 <= dim; d += 8) {
+            __m256 r[8], t[8], u[8];
+            for (int v = 0; v < 8; v++) r[v] = _mm256_loadu_ps(x0 + v * stride + d);
+            for (int v = 0; v < 8; v += 2) {
+                t[v] = _mm256_unpacklo_ps(r[v], r[v + 1]);
+                t[v + 1] = _mm256_unpackhi_ps(r[v], r[v + 1]);
+            }
+            for (int v = 0; v < 8; v += 4) {
+                u[v] = _mm256_shuffle_ps(t[v], t[v + 2], 0x44);
+                u[v + 1] = _mm256_shuffle_ps(t[v], t[v + 2], 0xEE);
+                u[v + 2] = _mm256_shuffle_ps(t[v + 1], t[v + 3], 0x44);
+                u[v + 3] = _mm256_shuffle_ps(t[v + 1], t[v + 3], 0xEE);
+            }
+            for (int k = 0; k < 4; k++) { /* r[k]: dim d + k of the 8 rows */
+                r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+                r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+            }
+            for (int k = 0; k < 8; k++) {
+                float *row = xT + 2 * (d + k) * NL + half * 8;
+                _mm256_store_ps(row, r[k]);
+                _mm256_store_ps(row + NL, _mm256_xor_ps(r[k], sign));
+                nonfinite = _mm256_or_ps(
+                    nonfinite, _mm256_cmp_ps(_mm256_and_ps(r[k], expo), expo, _CMP_EQ_OQ));
+            }
+        }
+        bad |= (unsigned)_mm256_movemask_ps(nonfinite) << (half * 8);
+        for (; d < dim; d++)
+            for (int v = 0; v < 8; v++) {
+                const float f = x0[v * stride + d];
+                uint32_t bits;
+                memcpy(&bits, &f, sizeof bits);
+                bad |= (unsigned)((bits & 0x7F800000u) == 0x7F800000u) << (half * 8 + v);
+                xT[2 * d * NL + half * 8 + v] = f;
+                xT[(2 * d + 1) * NL + half * 8 + v] = -f;
+            }
+    }
+    return bad;
+}
+#endif
+
+static unsigned sim_batch_transpose(const slide_hash *h, const float *x, int64_t stride, int nv,
+                                    float *xT) {
+#if HASH_X86
+    if (h->avx2 && nv == BATCH_LANES) return sim_batch_transpose_avx2(x, stride, h->p.dim, xT);
+#endif
+    return sim_batch_transpose_generic(x, stride, h->p.dim, nv, xT);
+}
+
+static void sim_batch_run(const slide_hash *h, const float *xT, uint16_t *colmask) {
+#if HASH_X86
+    if (h->avx2) {
+        sim_batch_avx2(h, xT, colmask);
+        return;
+    }
+#endif
+    sim_batch_generic(h, xT, colmask);
+}
+
+static void sim_batch_raw(const slide_hash *h, const uint16_t *cm, uint32_t *raw) {
+#if HASH_X86
+    if (h->avx2) {
+        sim_batch_raw_avx2(cm, h->p.K, raw);
+        return;
+    }
+#endif
+    sim_batch_raw_generic(cm, h->p.K, raw);
+}
+
+/* Keys of rows i0 .. i0 + BATCH_LANES - 1 (those below n). */
+static void sim_batch_block(const slide_hash *h, const float *x, int64_t stride, int64_t n,
+                            int64_t i0, uint32_t *keys) {
+    enum { NL = BATCH_LANES };
+    const int64_t dim = h->p.dim;
+    const int KL = h->KL, L = h->p.L, nv = n - i0 < NL ? (int)(n - i0) : NL;
+    float buf[(2 * dim + 1) * NL + 16];
+    float *xT = (float *)(((uintptr_t)buf + 63) & ~(uintptr_t)63);
+    const unsigned bad = sim_batch_transpose(h, x + i0 * stride, stride, nv, xT);
+    for (int l = 0; l < NL; l++) xT[2 * dim * NL + l] = 0.0f;
+    uint16_t colmask[KL];
+    sim_batch_run(h, xT, colmask);
+    /* Keys as keys_from_codes makes them (SimHash: one bit per function, so one chunk). */
+    const int K = h->p.K, mixed = h->mixed, sh = 64 - h->p.range_bits;
+    for (int t = 0; t < L; t++) {
+        uint32_t raw[NL];
+        sim_batch_raw(h, colmask + t * K, raw);
+        const uint64_t a = h->mix_a[t * 4], b = h->mix_b[t];
+        uint32_t *out = keys + i0 * L + t;
+        for (int v = 0; v < nv; v++)
+            out[(int64_t)v * L] = mixed ? (uint32_t)((b + a * raw[v]) >> sh) : raw[v];
+    }
+    for (int v = 0; v < nv; v++) /* non-finite rows: the per-vector path (see above) */
+        if (bad >> v & 1u) slide_hash_keys_dense(h, x + (i0 + v) * stride, 0, keys + (i0 + v) * L);
 }
 
 /* ------------------------------------------------------------------ WTA / DWTA */
@@ -733,6 +1039,12 @@ void slide_hash_keys_sparse(const slide_hash *h, const int32_t *idx, const float
 void slide_hash_keys_dense_batch(const slide_hash *h, const float *x, int64_t stride, int64_t n,
                                  uint32_t *keys) {
     const int64_t L = h->p.L;
+    if (h->bprog) { /* SimHash, small dim: blocks of BATCH_LANES vectors (sim_batch_block) */
+        const int64_t nb = n > 0 ? (n + BATCH_LANES - 1) / BATCH_LANES : 0;
+#pragma omp parallel for schedule(static)
+        for (int64_t b = 0; b < nb; b++) sim_batch_block(h, x, stride, n, b * BATCH_LANES, keys);
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) slide_hash_keys_dense(h, x + i * stride, 0, keys + i * L);
 }
@@ -900,6 +1212,7 @@ int slide_hash_create(slide_hash **out, const slide_hash_params *p, slide_err *e
         h->mix_b[t] = slide_rng_next(&rng);
     }
     int rc = p->family == SLIDE_HASH_SIMHASH ? sim_build(h, err) : wta_build_bins(h, err);
+    if (!rc && p->family == SLIDE_HASH_SIMHASH) rc = sim_batch_build(h, err);
     if (!rc && p->family == SLIDE_HASH_DWTA) rc = dwta_build_seq(h, &rng, err);
     if (rc) {
         slide_hash_destroy(h);
@@ -914,6 +1227,10 @@ void slide_hash_destroy(slide_hash *h) {
     free(h->mix_a);
     free(h->mix_b);
     free(h->M);
+    free(h->bprog);
+    free(h->bstart);
+    free(h->blen);
+    free(h->bcol);
     free(h->bins);
     free(h->bins_t);
     free(h->inv_ptr);

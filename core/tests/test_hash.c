@@ -960,6 +960,78 @@ static void test_fast_paths(void) {
         }
 }
 
+/* SimHash batch keys (lanes of vectors, sorted projection programs) equal slide_hash_keys_dense
+ * row by row, bit for bit, on the default and the scalar kernels: K*L odd and not a multiple of
+ * the group size, dims around 128, row counts around the block size, stride > dim (the gap holds
+ * NaN, which must not be read), tie-heavy rows (zeros, -0.0, small integers: many sums are
+ * exactly 0), rows whose rounding depends on the order of the additions (values of very
+ * different magnitude), and rows with inf or NaN. */
+static void test_sim_batch(void) {
+    const int kl[][2] = {{9, 50}, {7, 5}, {1, 1}, {5, 20}, {16, 8}, {20, 11}, {32, 128}};
+    const int64_t dims[] = {127, 128, 129, 1, 511, 512}; /* 512: row by row */
+    const int64_t ns[] = {1, 3, 15, 16, 17, 1000};
+    slide_rng r;
+    slide_rng_seed(&r, 97, 0);
+    for (int path = 0; path < 2; path++)
+        for (size_t c = 0; c < sizeof kl / sizeof *kl; c++)
+            for (size_t d = 0; d < sizeof dims / sizeof *dims; d++) {
+                const int K = kl[c][0], L = kl[c][1];
+                const int64_t dim = dims[d], stride = dim + 3;
+                if (K * L > 450 && dim > 129) continue; /* keep the test short */
+                if (path) setenv("SLIDE_SIMD", "scalar", 1);
+                const int rb = K <= 24 ? K : 12, sparsity = c == 3 ? 1 : 3; /* raw, mixed keys */
+                slide_hash *h = mk(SLIDE_HASH_SIMHASH, K, L, dim, rb, 8, sparsity, 90 + c);
+                unsetenv("SLIDE_SIMD");
+                CHECK(strcmp(slide_hash_simd_path(h), "scalar") == 0 || !path);
+                const int64_t nmax = ns[sizeof ns / sizeof *ns - 1];
+                float *x = malloc((size_t)(nmax * stride) * sizeof *x);
+                uint32_t *kb = malloc((size_t)(nmax * L) * sizeof *kb), *k1 = malloc(L * 4u);
+                for (int64_t i = 0; i < nmax; i++) {
+                    float *xr = x + i * stride;
+                    const int kind = (int)(i % 6);
+                    for (int64_t j = 0; j < stride; j++) {
+                        const uint32_t z = slide_rng_below(&r, 6);
+                        float v;
+                        if (j >= dim) v = NAN; /* the gap between rows */
+                        else if (kind == 0) v = slide_rng_normal(&r);
+                        else if (kind == 1 || kind == 2) /* ties: sums of small integers */
+                            v = z == 0 ? 0.0f : z == 1 ? -0.0f
+                                                       : (float)((int)slide_rng_below(&r, 5) - 2);
+                        else if (kind == 3) /* magnitudes 2^-20 .. 2^20 */
+                            v = ldexpf(slide_rng_normal(&r), (int)slide_rng_below(&r, 41) - 20);
+                        else if (kind == 4) /* +-2^25 absorbs +-1 until it cancels: the sign of
+                                               many sums depends on the order of the additions */
+                            v = z == 0 ? (slide_rng_below(&r, 2) ? 33554432.0f : -33554432.0f)
+                                       : (float)((int)slide_rng_below(&r, 3) - 1);
+                        else
+                            v = z < 3 ? 0.0f : (float)((int)slide_rng_below(&r, 3) - 1) * 0.5f;
+                        xr[j] = v;
+                    }
+                    if (i % 97 == 7) /* inf or NaN, often in the last dim */
+                        xr[(i / 97) % 3 ? i % dim : dim - 1] = (i / 97) % 2 ? INFINITY : NAN;
+                    if (i % 89 == 4) memset(xr, 0, (size_t)dim * sizeof *xr);
+                }
+                for (size_t q = 0; q < sizeof ns / sizeof *ns; q++) {
+                    const int64_t n = ns[q];
+                    if (n > 17 && quick && dim != 128) continue;
+                    const int64_t off = (int64_t)q * 5 % (nmax - n + 1); /* vary the rows */
+                    slide_hash_keys_dense_batch(h, x + off * stride, stride, n, kb);
+                    long bad = 0;
+                    for (int64_t i = 0; i < n; i++) {
+                        slide_hash_keys_dense(h, x + (off + i) * stride, 0, k1);
+                        bad += memcmp(k1, kb + i * L, (size_t)L * sizeof *k1) != 0;
+                    }
+                    CHECKF(bad == 0, "simhash batch %s K=%d L=%d dim=%lld n=%lld: %ld rows differ "
+                           "from slide_hash_keys_dense", slide_hash_simd_path(h), K, L,
+                           (long long)dim, (long long)n, bad);
+                }
+                free(x);
+                free(kb);
+                free(k1);
+                slide_hash_destroy(h);
+            }
+}
+
 int main(void) {
     quick = getenv("SLIDE_TEST_QUICK") != NULL;
     test_params();
@@ -999,5 +1071,6 @@ int main(void) {
     test_mixed_keys();
     test_determinism();
     test_batch_and_range();
+    test_sim_batch();
     TEST_MAIN_END();
 }

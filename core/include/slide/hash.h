@@ -82,7 +82,10 @@ int slide_hash_simhash_entry(const slide_hash *h, int64_t f, int j);
 const char *slide_hash_simd_path(const slide_hash *h);
 
 /* Hashes n dense rows (row i at x + i*stride) in parallel (OpenMP), no probes:
- * keys[i*L + t]. */
+ * keys[i*L + t], equal to slide_hash_keys_dense(h, row i, 0, keys + i*L) bit for bit.
+ * SimHash with dim <= 511 hashes blocks of 16 rows together (each projection reads the block,
+ * rows in SIMD lanes; about 64 * (2 * dim + 1) bytes of stack per thread); rows holding an inf
+ * or NaN, other families and larger dims go row by row. */
 void slide_hash_keys_dense_batch(const slide_hash *h, const float *x, int64_t stride, int64_t n,
                                  uint32_t *keys);
 
