@@ -1,9 +1,14 @@
 # prep_micro_matmul.awk: active-set sparse matmul, scalar vs AVX2 vs AVX-512 kernels, from
 # micro.csv families matmul_fwd (gather_dot) and matmul_bwd (two axpy per row): rows/s per
-# active-set size. A path this CPU lacks (error_message) is a labelled gap.
+# active-set size. A path this CPU lacks (error_message) is a labelled gap. Only the THP slab:
+# args `<path>/thp/active:<n>` (older runs: `<path>/active:<n>`, THP too); the other page modes
+# and matmul_gather_ref are not drawn here.
+
+# Page mode of a matmul args string is its second item; without one (older runs) the slab was THP.
+function thp_slab(args,   P) { split(args, P, "/"); return P[2] == "thp" || P[2] ~ /^active:/ }
 
 FNR == 1 { hdr(); next }
-col("family") == "matmul_fwd" || col("family") == "matmul_bwd" {
+(col("family") == "matmul_fwd" || col("family") == "matmul_bwd") && thp_slab(col("args")) {
     micro_add("rows_per_s")
     ctx_add()
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -115,6 +116,25 @@ void fill_uniform(float *x, size_t n, uint64_t seed, uint64_t stream) {
     slide_rng r;
     slide_rng_seed(&r, seed, stream);
     for (size_t i = 0; i < n; i++) x[i] = 2.0f * slide_rng_uniform(&r) - 1.0f;
+}
+
+static std::string first_line(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return "?";
+    char buf[64] = "";
+    if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
+std::string explicit_hugepages_reason(size_t bytes) {
+    std::string nr = first_line("/proc/sys/vm/nr_hugepages");
+    std::string fr = first_line("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+    if (nr == "0") return "explicit hugepages unavailable: pool empty (vm.nr_hugepages=0)";
+    size_t need = (bytes + ((size_t)2 << 20) - 1) >> 21;
+    return "explicit hugepages unavailable: pool too small (vm.nr_hugepages=" + nr +
+           ", free 2 MB pages " + fr + ", need " + std::to_string(need) + ")";
 }
 
 int64_t now_ns() {
