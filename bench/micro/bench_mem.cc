@@ -37,16 +37,6 @@ SlabCache g_slab;
 // Best sequential-read GB/s per slab size (mode none), recorded by the seq benchmarks.
 std::map<int64_t, double> g_seq_ref;
 
-std::string read_line(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return "?";
-    char buf[64] = "";
-    if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
-    fclose(f);
-    buf[strcspn(buf, "\n")] = '\0';
-    return buf;
-}
-
 // Allocates and touches the slab; "" or the reason it cannot run.
 std::string ensure_slab(int64_t mb, int mode) {
     if (g_slab.mb == mb && g_slab.mode == mode) return "";
@@ -64,11 +54,7 @@ std::string ensure_slab(int64_t mb, int mode) {
     if (mode == SLIDE_HP_EXPLICIT && fell_back) {
         // Never report a fallback as an explicit-page number.
         slide_mem_free(&g_slab.b);
-        std::string nr = read_line("/proc/sys/vm/nr_hugepages");
-        std::string fr = read_line("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
-        if (nr == "0") return "explicit hugepages unavailable: pool empty (vm.nr_hugepages=0)";
-        return "explicit hugepages unavailable: pool too small (vm.nr_hugepages=" + nr +
-               ", free 2 MB pages " + fr + ", need " + std::to_string(mb / 2) + ")";
+        return explicit_hugepages_reason(bytes);
     }
     // "none" means 4 KB pages even where THP is set to "always".
     if (mode == SLIDE_HP_NONE) madvise(g_slab.b.ptr, g_slab.b.bytes, MADV_NOHUGEPAGE);

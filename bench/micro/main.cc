@@ -54,16 +54,6 @@ static std::string thp_setting() {
     return std::string(a + 1, b);
 }
 
-static std::string read_first_line(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return "NA";
-    char buf[256] = "";
-    if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
-    fclose(f);
-    buf[strcspn(buf, "\n")] = '\0';
-    return buf;
-}
-
 // Commas would split a CSV field later: the context is copied into CSV rows.
 static std::string csv_safe(const std::string &s) {
     std::string o;
@@ -181,7 +171,7 @@ int main(int argc, char **argv) {
     benchmark::AddCustomContext("hash_simd", hash_simd);
     benchmark::AddCustomContext("hugepages", "thp");
     benchmark::AddCustomContext("thp_enabled", thp_setting());
-    benchmark::AddCustomContext("nr_hugepages", read_first_line("/proc/sys/vm/nr_hugepages"));
+    benchmark::AddCustomContext("nr_hugepages", micro::first_line("/proc/sys/vm/nr_hugepages", "NA"));
     benchmark::AddCustomContext("papi", csv_safe(papi_ctx));
     benchmark::AddCustomContext("papi_requested", csv_safe(requested));
     benchmark::AddCustomContext("papi_unavailable", csv_safe(papi_reason.empty() ? "none"

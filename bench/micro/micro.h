@@ -82,6 +82,9 @@ void fill_uniform(float *x, size_t n, uint64_t seed, uint64_t stream);
 // Monotonic clock in nanoseconds.
 int64_t now_ns();
 
+// First line of a text file without its newline; `missing` when it cannot be read.
+std::string first_line(const char *path, const char *missing);
+
 // Why an explicit-hugepage allocation of `bytes` fell back (the pool: vm.nr_hugepages and free
 // 2 MB pages), for a skip message: a fallback is never reported as an explicit-page number.
 std::string explicit_hugepages_reason(size_t bytes);

@@ -118,10 +118,10 @@ void fill_uniform(float *x, size_t n, uint64_t seed, uint64_t stream) {
     for (size_t i = 0; i < n; i++) x[i] = 2.0f * slide_rng_uniform(&r) - 1.0f;
 }
 
-static std::string first_line(const char *path) {
+std::string first_line(const char *path, const char *missing) {
     FILE *f = fopen(path, "r");
-    if (!f) return "?";
-    char buf[64] = "";
+    if (!f) return missing;
+    char buf[256] = "";
     if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
     fclose(f);
     buf[strcspn(buf, "\n")] = '\0';
@@ -129,8 +129,8 @@ static std::string first_line(const char *path) {
 }
 
 std::string explicit_hugepages_reason(size_t bytes) {
-    std::string nr = first_line("/proc/sys/vm/nr_hugepages");
-    std::string fr = first_line("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+    std::string nr = first_line("/proc/sys/vm/nr_hugepages", "?");
+    std::string fr = first_line("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "?");
     if (nr == "0") return "explicit hugepages unavailable: pool empty (vm.nr_hugepages=0)";
     size_t need = (bytes + ((size_t)2 << 20) - 1) >> 21;
     return "explicit hugepages unavailable: pool too small (vm.nr_hugepages=" + nr +
