@@ -595,6 +595,14 @@ static void update_rows(slide_net *net, int l, float lr_t) {
                     }
                     srt[y] = e;
                 }
+                if (j < m) { /* the next row's weights and moments, while this one computes */
+                    const int64_t on = (int64_t)srt[j].row * ld;
+                    for (int64_t q = 0; q < ld; q += 16) {
+                        __builtin_prefetch(ly->W + on + q, 1);
+                        __builtin_prefetch(ly->mW + on + q, 1);
+                        __builtin_prefetch(ly->vW + on + q, 1);
+                    }
+                }
                 float *g = w->gbuf, gb = 0.0f;
                 memset(g, 0, (size_t)ld * sizeof *g);
                 for (int64_t x = i; x < j; x++) {
