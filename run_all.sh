@@ -125,7 +125,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
   for full in "" "--full-output"; do
     T --config bench/e2e/configs/amazon670k.conf $(syn amazon670k-ls) --dataset-name "synth-amazon670k-ls-$MODE" \
       --epochs $((EPOCHS_SYN * 3)) --eval-every 100 --lr 0.005 --batch 128 --hash simhash --K 6 --L 50 --range-bits 12 \
-      --probes 0 --min-active 0.02 --max-active 0.1 --rehash 5 --rebuild 20 --threads "$THREADS" $full \
+      --probes 0 --min-active 0.05 --max-active 0.2 --rehash 5 --rebuild 20 --threads "$THREADS" $full \
       --csv "$OUT/e2e.csv" 2>>"$OUT/e2e-synth.log"
   done
   echo "[e2e] synthetic amazon670k, all 670,091 labels (paper config)"
