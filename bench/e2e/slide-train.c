@@ -252,6 +252,14 @@ int main(int argc, char **argv) {
         slide_opts_free(opts);
         return 2;
     }
+    /* min-active's default (0.05) yields to a smaller --max-active; two explicit values that
+     * contradict each other are an error, not a silent clamp. */
+    if (slide_opts_find(opts, "min-active")->was_set && slide_opts_find(opts, "max-active")->was_set &&
+        a.min_active > a.max_active) {
+        fprintf(stderr, "slide-train: --min-active %g exceeds --max-active %g\n", a.min_active, a.max_active);
+        slide_opts_free(opts);
+        return 2;
+    }
     if (slide_data_check_path("train", a.train, &err) || slide_data_check_path("test", a.test, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         slide_opts_free(opts);
