@@ -26,7 +26,8 @@ skip { next }
         CKN[NCK] = ++NRUN[ds, sys]
         CKC[NCK] = (col("hash_family") != "NA" && sys !~ /full|dense|torch/) ? \
             col("hash_family") " K=" col("K") " L=" col("L") ", " : ""
-        CKC[NCK] = CKC[NCK] col("threads") " thr"
+        g = col("gpu_model")
+        CKC[NCK] = CKC[NCK] ((g != "NA" && g != "") ? g : col("threads") " thr")
         SEEN[ds, sys] = 1
     }
     k = CK[key]

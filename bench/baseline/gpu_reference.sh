@@ -11,10 +11,14 @@
 #      amazon670k preset at scale 0.05, the data bench_amazon.sh trains SLIDE on;
 #   4. slide-train on all of this machine's cores on both full presets (the paper's "SLIDE on a
 #      many-core CPU" side, on the same machine), time-limited;
-#   5. slide-dense-gpu with --tf32 (TF32 tensor cores) on both presets, one epoch.
-# Steps (--steps): test dense-amazon dense-delicious s005 torch slide-amazon slide-delicious tf32.
+#   5. slide-dense-gpu with --tf32 (TF32 tensor cores) on both presets, one epoch;
+#   6. lr-amazon: slide-dense-gpu and many-core SLIDE on the full amazon670k preset with a 10x
+#      higher learning rate (0.001), up to --budget / --slide-budget seconds each: how far each
+#      gets on the synthetic Amazon shape when the paper's lr (1e-4) learns too slowly.
+# Steps (--steps): test dense-amazon dense-delicious s005 torch slide-amazon slide-delicious tf32
+# lr-amazon.
 # Output: OUT/dense-gpu-{amazon670k,delicious200k}.csv, OUT/slide-cpu-{amazon670k,delicious200k}.csv,
-# OUT/amazon670k-s0.05.csv, OUT/tf32.csv, OUT/*.log, OUT/context.txt (GPU, driver, CPU, versions).
+# OUT/amazon670k-s0.05.csv, OUT/tf32.csv, OUT/lr-amazon670k.csv, OUT/*.log, OUT/context.txt (GPU, driver, CPU, versions).
 set -u
 
 usage() {
@@ -31,12 +35,12 @@ usage: bench/baseline/gpu_reference.sh [--out DIR] [--bin DIR] [--data DIR] [--t
   --budget        training-time limit of each dense-gpu run in seconds (default 60)
   --slide-budget  training-time limit of each many-core SLIDE run (default 60)
   --steps         the steps to run (default all: test dense-amazon dense-delicious s005 torch
-                  slide-amazon slide-delicious tf32)
+                  slide-amazon slide-delicious tf32 lr-amazon)
 Exit status: 0 when every step that ran passed, 1 otherwise, 2 bad arguments.
 USAGE
 }
 OUT=results/gpu; BIN=build/bin; DATA=build/data; TESTN=10000; BUDGET=60; SBUDGET=60
-STEPS="test dense-amazon dense-delicious s005 torch slide-amazon slide-delicious tf32"
+STEPS="test dense-amazon dense-delicious s005 torch slide-amazon slide-delicious tf32 lr-amazon"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=${2:?}; shift ;;
@@ -89,7 +93,7 @@ cat "$OUT/context.txt" >&2
 
 want() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 for w in $STEPS; do
-  case " test dense-amazon dense-delicious s005 torch slide-amazon slide-delicious tf32 " in
+  case " test dense-amazon dense-delicious s005 torch slide-amazon slide-delicious tf32 lr-amazon " in
     *" $w "*) ;;
     *) echo "gpu_reference.sh: --steps: unknown step '$w'" >&2; exit 2 ;;
   esac
@@ -112,7 +116,7 @@ gen() { # preset scale dir
 A=$DATA/amazon670k-s1; D=$DATA/delicious200k-s1; S=$DATA/amazon670k-s0.05
 step "generating presets into $DATA"
 pa=; pd=
-if want dense-amazon || want slide-amazon || want tf32; then gen amazon670k 1 "$A" & pa=$!; fi
+if want dense-amazon || want slide-amazon || want tf32 || want lr-amazon; then gen amazon670k 1 "$A" & pa=$!; fi
 if want dense-delicious || want slide-delicious || want tf32; then gen delicious200k 1 "$D" & pd=$!; fi
 if want s005 || want torch; then gen amazon670k 0.05 "$S" || fail=1; fi
 [ -z "$pa" ] || wait "$pa" || fail=1
@@ -167,6 +171,15 @@ if want tf32; then
   run tf32-delicious200k "$BIN/slide-dense-gpu" --tf32 --train "$D/train.txt" --test "$DT" \
     --dataset-name synth-delicious200k --epochs 1 --time-budget "$BUDGET" --eval-every 0 \
     --run-id "$ID-tf32-delicious200k" --csv "$OUT/tf32.csv" $DL
+fi
+if want lr-amazon; then
+  run lr-dense-gpu-amazon670k "$BIN/slide-dense-gpu" --train "$A/train.txt" --test "$AT" \
+    --dataset-name synth-amazon670k --epochs 20 --time-budget "$BUDGET" --eval-every 400 --eval-n 2000 \
+    --run-id "$ID-lr-dense-gpu-amazon670k" --csv "$OUT/lr-amazon670k.csv" $AM --lr 0.001
+  run lr-slide-cpu-amazon670k "$BIN/slide-train" --config bench/e2e/configs/amazon670k.conf \
+    --train "$A/train.txt" --test "$AT" --dataset-name synth-amazon670k --epochs 20 \
+    --time-budget "$SBUDGET" --eval-every 400 --eval-n 2000 --threads "$(nproc)" --lr 0.001 \
+    --run-id "$ID-lr-slide-cpu-amazon670k" --csv "$OUT/lr-amazon670k.csv" --progress 0
 fi
 step "done (failures: $fail)"
 exit "$fail"
