@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
     const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
-    int no_pin, mips, bf16;
+    int no_pin, mips, bf16, shared_fill;
     const char *papi_events;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
@@ -203,6 +203,7 @@ int main(int argc, char **argv) {
         {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
         {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
+        {"shared-fill", SLIDE_OPT_FLAG, &a.shared_fill, 0, 1, NULL, "training: random fill from one list per batch shared by its samples, not drawn per sample (fewer rows to update: faster batches, slower learning per batch; see REPRODUCE.md)", 0, NULL},
         {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
@@ -327,6 +328,7 @@ int main(int argc, char **argv) {
     out->bucket_policy = a.policy;
     out->probes = a.probes;
     out->mips = a.mips;
+    out->shared_fill = a.shared_fill;
     out->min_active_frac = a.min_active;
     out->max_active_frac = a.max_active;
     if (out->min_active_frac > out->max_active_frac) out->min_active_frac = out->max_active_frac;

@@ -161,6 +161,17 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
         int64_t mn = (int64_t)ceil(p->min_active_frac * (double)p->n_out);
         ly->max_active = mx < 1 ? 1 : mx;
         ly->min_active = mn > ly->max_active ? ly->max_active : mn;
+        if (p->shared_fill) {
+            int64_t nf = 2 * ly->min_active + 64;
+            ly->n_fill = nf > p->n_out ? p->n_out : nf;
+            ly->fill = malloc((size_t)(2 * ly->n_fill > p->n_out ? p->n_out : ly->n_fill) *
+                              sizeof *ly->fill);
+            ly->fill_mark = calloc((size_t)(p->n_out + 63) / 64, sizeof *ly->fill_mark);
+            if (!ly->fill || !ly->fill_mark) {
+                slide_layer_free(ly);
+                return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory", index);
+            }
+        }
         rc = slide_layer_rebuild_tables(ly, err);
         if (rc) {
             slide_layer_free(ly);
@@ -172,6 +183,33 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     return SLIDE_OK;
 }
 
+void slide_layer_draw_fill(slide_layer *ly, uint64_t seed, uint64_t step) {
+    if (!ly->fill) return;
+    const int64_t n = ly->p.n_out, m = ly->n_fill;
+    slide_rng r;
+    slide_rng_seed(&r, seed, (step << 24) ^ 0xF111000000000000ULL ^ (uint64_t)ly->p.n_in);
+    if (2 * m > n) { /* a partial Fisher-Yates shuffle of all ids (fill holds n entries) */
+        for (int64_t j = 0; j < n; j++) ly->fill[j] = (uint32_t)j;
+        for (int64_t j = 0; j < m; j++) {
+            int64_t k = j + (int64_t)slide_rng_below(&r, (uint32_t)(n - j));
+            uint32_t t = ly->fill[j];
+            ly->fill[j] = ly->fill[k];
+            ly->fill[k] = t;
+        }
+        return;
+    }
+    /* Rejection: fewer than half the ids are taken, so each draw is new with p > 1/2. */
+    int64_t got = 0;
+    while (got < m) {
+        uint32_t id = slide_rng_below(&r, (uint32_t)n);
+        uint64_t bit = (uint64_t)1 << (id & 63);
+        if (ly->fill_mark[id >> 6] & bit) continue;
+        ly->fill_mark[id >> 6] |= bit;
+        ly->fill[got++] = id;
+    }
+    for (int64_t j = 0; j < got; j++) ly->fill_mark[ly->fill[j] >> 6] = 0;
+}
+
 void slide_layer_free(slide_layer *ly) {
     if (!ly) return;
     slide_mem_free(&ly->blk);
@@ -181,6 +219,8 @@ void slide_layer_free(slide_layer *ly) {
     if (ly->lsh) slide_lsh_destroy(ly->lsh);
     free(ly->keys);
     free(ly->dirty);
+    free(ly->fill);
+    free(ly->fill_mark);
     memset(ly, 0, sizeof *ly);
 }
 

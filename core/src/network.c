@@ -245,7 +245,7 @@ static inline void act_add(slide_ws *w, int l, uint32_t id) {
  * included first. The LSH candidates follow, truncated at max_active; random neurons fill up to
  * min_active. */
 static void select_active(const slide_net *net, slide_ws *w, int l, const float *x,
-                          const int32_t *labels, int64_t n_labels) {
+                          const int32_t *labels, int64_t n_labels, int train) {
     const slide_layer *ly = &net->layer[l];
     const int64_t n = ly->p.n_out;
     w->n_act[l] = 0;
@@ -324,6 +324,9 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
         w->n_act[l] = base + kept;
     }
     w->last_lsh = w->n_act[l] - n_labels > 0 ? w->n_act[l] - n_labels : 0;
+    if (train && ly->fill) /* the batch's shared list, in order: mostly the same ids */
+        for (int64_t j = 0; j < ly->n_fill && w->n_act[l] < ly->min_active; j++)
+            act_add(w, l, ly->fill[j]);
     if (w->n_act[l] < ly->min_active) {
         int64_t guard = 64 * n;
         while (w->n_act[l] < ly->min_active && guard-- > 0)
@@ -371,7 +374,7 @@ static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *
                 w->n_act[l] = n_force;
             } else if (ly->p.sampled && !full) {
                 select_active(net, w, l, x, (train && last) ? labels : NULL,
-                              (train && last) ? n_labels : 0);
+                              (train && last) ? n_labels : 0, train);
             } else {
                 memcpy(w->ids[l], net->iota, (size_t)n_out * sizeof(uint32_t));
                 w->n_act[l] = n_out;
@@ -701,6 +704,7 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
     int64_t active = 0, n_lab = 0, n_lsh = 0;
     const float scale = 1.0f / (float)n;
     const uint64_t step = (uint64_t)net->step;
+    for (int l = 0; l < nl; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, step);
 #pragma omp parallel num_threads(net->n_ws) reduction(+ : loss, active, n_lab, n_lsh)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
@@ -914,7 +918,7 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                     const float *x = hid + (int64_t)q * H;
                     /* The active set sampling would give for this input (no labels added). */
                     slide_rng_seed(&w->rng, net->p.seed, 0xE7A1000000000000ULL ^ (uint64_t)i);
-                    select_active(net, w, nl - 1, x, NULL, 0);
+                    select_active(net, w, nl - 1, x, NULL, 0, 0);
                     int64_t na = w->n_act[nl - 1];
                     act_sum += (double)na;
                     int in = 0;

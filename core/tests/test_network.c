@@ -469,7 +469,74 @@ static void test_mips(void) {
     slide_data_free(&ds);
 }
 
+/* --shared-fill: one training batch whose active sets are labels + (few) LSH candidates +
+ * random fill. With the shared list every sample's fill comes from the same n_fill ids, so the
+ * output rows the batch updates are at most labels + LSH candidates + n_fill; with a draw per
+ * sample they cover nearly every row. The result does not depend on the thread count. */
+static int64_t touched_rows(const slide_layer *ly) {
+    int64_t t = 0;
+    for (int64_t r = 0; r < ly->n_rows; r++) {
+        int any = ly->mb[r] != 0.0f;
+        for (int64_t j = 0; j < ly->ld && !any; j++) any = ly->mW[r * ly->ld + j] != 0.0f;
+        t += any;
+    }
+    return t;
+}
+
+static void test_shared_fill(void) {
+    slide_data ds;
+    const int64_t n = 16;
+    make_data(&ds, n, 20, 600, 23);
+    slide_err err;
+    int64_t ids[16];
+    for (int64_t i = 0; i < n; i++) ids[i] = i;
+    int64_t touched[2] = {0, 0}, bound = 0;
+    float *w1 = NULL;
+    for (int v = 0; v < 3; v++) { /* 0: per-sample fill; 1: shared, 1 thread; 2: shared, 3 */
+        slide_net_params p = small_params(1, ds.d, ds.l);
+        p.layer[1].hash.K = 16; /* 16-bit SimHash keys, one table: few LSH candidates */
+        p.layer[1].hash.L = 1;
+        p.layer[1].hash.range_bits = 16;
+        p.layer[1].min_active_frac = 0.2;
+        p.layer[1].max_active_frac = 0.5;
+        p.layer[1].shared_fill = v > 0;
+        p.threads = v == 2 ? 3 : 1;
+        p.batch = (int)n;
+        slide_net *net = NULL;
+        CHECK(slide_net_create(&net, &p, &err) == 0);
+        if (!net) break;
+        slide_train_stats st;
+        memset(&st, 0, sizeof st);
+        CHECK(slide_net_train_batch(net, &ds, ids, n, &st, &err) == 0);
+        slide_layer *out = slide_net_layer(net, 1);
+        int64_t t = touched_rows(out);
+        if (v < 2) touched[v] = t;
+        if (v == 1) {
+            /* distinct labels of the batch + every LSH candidate drawn + the shared list */
+            bound = st.label_sum + st.lsh_sum + out->n_fill;
+            fprintf(stderr, "shared fill: %lld output rows updated (bound %lld: %lld labels, "
+                            "%lld LSH, list of %lld); per-sample fill: %lld\n",
+                    (long long)t, (long long)bound, (long long)st.label_sum,
+                    (long long)st.lsh_sum, (long long)out->n_fill, (long long)touched[0]);
+            CHECK(out->n_fill == 2 * out->min_active + 64);
+            w1 = malloc((size_t)(out->n_rows * out->ld) * sizeof *w1);
+            if (w1) memcpy(w1, out->W, (size_t)(out->n_rows * out->ld) * sizeof *w1);
+        }
+        if (v == 2 && w1)
+            CHECKF(memcmp(w1, out->W, (size_t)(out->n_rows * out->ld) * sizeof *w1) == 0,
+                   "shared fill: output weights after one batch differ between 1 and 3 threads");
+        slide_net_destroy(net);
+    }
+    CHECKF(touched[1] <= bound, "shared fill updated %lld rows, more than %lld",
+           (long long)touched[1], (long long)bound);
+    CHECKF(touched[0] > touched[1] + 100, "per-sample fill %lld rows vs shared %lld",
+           (long long)touched[0], (long long)touched[1]);
+    free(w1);
+    slide_data_free(&ds);
+}
+
 int main(void) {
+    test_shared_fill();
     test_mips();
     test_metrics();
     test_bad_params();

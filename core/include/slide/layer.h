@@ -32,6 +32,10 @@ typedef struct {
                                 so collisions follow w.h + b rather than the angle of w and h */
     double min_active_frac;  /* fill with random neurons up to this fraction */
     double max_active_frac;  /* truncate LSH candidates above this fraction */
+    int shared_fill;         /* 1: in training, the random fill comes from one list of distinct
+                                neurons per batch, shared by its samples (as sampled softmax
+                                shares its negatives), not from a draw per sample: far fewer
+                                distinct rows per batch to update. Evaluation draws per point. */
     int bf16;                /* row-major layers: keep a BF16 copy of W (Wh) that forward and
                                 backward read (half the bytes); Adam updates the fp32 master W
                                 and rounds each updated row into Wh (nearest even) */
@@ -59,7 +63,14 @@ typedef struct {
     uint8_t *dirty;           /* per neuron: weights changed since its last rehash */
     int64_t max_active, min_active;
     float mips_scale;         /* M: largest |[w, b]| at the last rebuild */
+    uint32_t *fill;           /* p.shared_fill: this batch's fill list (distinct ids) */
+    int64_t n_fill;           /* its length: min(n_out, 2 * min_active + 64) */
+    uint64_t *fill_mark;      /* bitmap used while drawing it (left all zero) */
 } slide_layer;
+
+/* Draws the batch's shared fill list of a sampled layer with p.shared_fill (no-op otherwise):
+ * n_fill distinct neurons, uniformly, from (seed, step); the same for any thread count. */
+void slide_layer_draw_fill(slide_layer *ly, uint64_t seed, uint64_t step);
 
 /* Writes the vector a sampled layer hashes for neuron row r (n_in, or n_in + 2 with mips). */
 void slide_layer_row_vector(const slide_layer *ly, int64_t r, float *out);
