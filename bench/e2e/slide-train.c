@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
     const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
-    int no_pin, mips, bf16, shared_fill;
+    int no_pin, mips, bf16, shared_fill, adam_bf16;
     const char *papi_events;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
@@ -203,6 +203,7 @@ int main(int argc, char **argv) {
         {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
         {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
+        {"adam-bf16", SLIDE_OPT_FLAG, &a.adam_bf16, 0, 1, NULL, "store the hidden/output weights' Adam moments as BF16 with stochastic rounding (a third less update traffic)", 0, NULL},
         {"shared-fill", SLIDE_OPT_FLAG, &a.shared_fill, 0, 1, NULL, "training: random fill from one list per batch shared by its samples, not drawn per sample (fewer rows to update: faster batches, slower learning per batch; see REPRODUCE.md)", 0, NULL},
         {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
@@ -340,6 +341,7 @@ int main(int argc, char **argv) {
     np.simd = simd;
     np.hugepages = a.hugepages;
     np.bf16 = a.bf16;
+    np.adam_bf16 = a.adam_bf16;
     np.numa = numa;
     np.rehash_every = a.rehash;
     np.rebuild_every = a.rebuild;
@@ -527,6 +529,7 @@ int main(int argc, char **argv) {
         r.ctx = &ctx;
         r.simd = slide_simd_name(simd);
         r.weights = a.bf16 ? "bf16" : "fp32";
+        r.adam_state = a.adam_bf16 ? "bf16-sr" : "fp32";
         r.hugepages = hp_in;
         r.hugepages_requested = hp_req;
         char numa_pol[32], numa_nodes[128];

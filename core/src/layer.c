@@ -31,6 +31,7 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
     if (!(p->init_std > 0 && p->init_std < 10)) return "init-std must be in (0, 10)";
     if (p->input_major && p->sampled) return "an input-major (first) layer cannot be sampled";
     if (p->input_major && p->bf16) return "bf16 weights apply to row-major layers only";
+    if (p->input_major && p->adam_bf16) return "bf16 Adam moments apply to row-major layers only";
     if (p->sampled) {
         slide_hash_params h = p->hash;
         h.dim = p->n_in;
@@ -53,7 +54,7 @@ double slide_layer_estimate_bytes(const slide_layer_params *p) {
     double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
     /* W, m, v (and for the input-major layer a gradient slab; other layers build each row's
      * gradient from the batch's (row, sample, delta) entries), biases with gradient and moments. */
-    double slabs = p->input_major ? 4.0 : 3.0;
+    double slabs = (p->input_major ? 4.0 : 3.0) - (p->adam_bf16 ? 1.0 : 0.0);
     double bytes = 4.0 * (slabs * w + 4.0 * b) + 2.0 * (double)(p->input_major ? p->n_in : p->n_out);
     if (p->bf16) bytes += 2.0 * w;
     if (p->sampled) {
@@ -92,7 +93,8 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     size_t nw16 = (nw + 15) & ~(size_t)15, nb16 = (nb + 15) & ~(size_t)15;
     /* The input-major layer accumulates its gradient in a slab (gW); the others build each
      * touched row's gradient at update time, so they have no gW (NULL). */
-    const size_t nslab = p->input_major ? 4 : 3;
+    /* With adam_bf16 the two moment arrays (uint16) share one float slab's bytes. */
+    const size_t nslab = (p->input_major ? 4 : 3) - (p->adam_bf16 ? 1 : 0);
     size_t bytes = sizeof(float) * (nslab * nw16 + 4 * nb16) + (p->bf16 ? 2 * nw16 : 0);
     int fell = 0;
     int rc = slide_mem_alloc(&ly->blk, bytes, hp_mode, &fell, err);
@@ -104,8 +106,13 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     }
     float *base = ly->blk.ptr;
     ly->W = base;
-    ly->mW = base + nw16;
-    ly->vW = base + 2 * nw16;
+    if (p->adam_bf16) {
+        ly->mWh = (uint16_t *)(base + nw16);
+        ly->vWh = ly->mWh + nw16;
+    } else {
+        ly->mW = base + nw16;
+        ly->vW = base + 2 * nw16;
+    }
     ly->gW = p->input_major ? base + 3 * nw16 : NULL;
     ly->b = base + nslab * nw16;
     ly->gb = ly->b + nb16;
@@ -126,8 +133,13 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
-        memset(ly->mW + r * ld, 0, (size_t)ld * sizeof(float));
-        memset(ly->vW + r * ld, 0, (size_t)ld * sizeof(float));
+        if (ly->mW) {
+            memset(ly->mW + r * ld, 0, (size_t)ld * sizeof(float));
+            memset(ly->vW + r * ld, 0, (size_t)ld * sizeof(float));
+        } else {
+            memset(ly->mWh + r * ld, 0, (size_t)ld * sizeof(uint16_t));
+            memset(ly->vWh + r * ld, 0, (size_t)ld * sizeof(uint16_t));
+        }
         if (ly->gW) memset(ly->gW + r * ld, 0, (size_t)ld * sizeof(float));
     }
     slide_layer_sync_bf16(ly);

@@ -74,6 +74,7 @@ double slide_net_estimate_bytes(const slide_net_params *p) {
     for (int i = 0; i < p->n_layers; i++) {
         slide_layer_params lp = p->layer[i];
         lp.bf16 = p->bf16 && !lp.input_major;
+        lp.adam_bf16 = p->adam_bf16 && !lp.input_major;
         b += slide_layer_estimate_bytes(&lp);
         ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
     }
@@ -162,6 +163,8 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
         slide_layer_params lp = p->layer[l];
         lp.bf16 = p->bf16 && !lp.input_major;
         net->p.layer[l].bf16 = lp.bf16;
+        lp.adam_bf16 = p->adam_bf16 && !lp.input_major;
+        net->p.layer[l].adam_bf16 = lp.adam_bf16;
         int rc = slide_layer_init(&net->layer[l], &lp, p->seed, l, p->hugepages, &eff,
                                   &p->numa, err);
         if (rc) {
@@ -602,8 +605,13 @@ static void update_rows(slide_net *net, int l, float lr_t) {
                     const int64_t on = (int64_t)srt[j].row * ld;
                     for (int64_t q = 0; q < ld; q += 16) {
                         __builtin_prefetch(ly->W + on + q, 1);
-                        __builtin_prefetch(ly->mW + on + q, 1);
-                        __builtin_prefetch(ly->vW + on + q, 1);
+                        if (ly->mW) {
+                            __builtin_prefetch(ly->mW + on + q, 1);
+                            __builtin_prefetch(ly->vW + on + q, 1);
+                        } else if (q % 32 == 0) {
+                            __builtin_prefetch(ly->mWh + on + q, 1);
+                            __builtin_prefetch(ly->vWh + on + q, 1);
+                        }
                     }
                 }
                 float *g = w->gbuf, gb = 0.0f;
@@ -613,8 +621,14 @@ static void update_rows(slide_net *net, int l, float lr_t) {
                     gb += srt[x].d;
                 }
                 const int64_t o = (int64_t)r * ld;
-                k->adam(ly->W + o, ly->mW + o, ly->vW + o, g, ld, lr_t, p->beta1, p->beta2,
-                        p->eps);
+                if (ly->mW)
+                    k->adam(ly->W + o, ly->mW + o, ly->vW + o, g, ld, lr_t, p->beta1, p->beta2,
+                            p->eps);
+                else /* random bits from (seed, step, row): the same for any thread count */
+                    k->adam_bf16(ly->W + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
+                                 p->beta2, p->eps,
+                                 slide_sr_hash((uint32_t)p->seed ^ slide_sr_hash(
+                                     (uint32_t)net->step * 0x9E3779B9U ^ r)));
                 k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
                         p->eps);
                 if (ly->Wh) k->to_bf16(ly->Wh + o, ly->W + o, ld);

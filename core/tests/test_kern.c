@@ -670,6 +670,122 @@ static buf16 buf16_rand(const slide_kern *S, int64_t n, int64_t off, slide_rng *
     return b;
 }
 
+static float f_of_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* adam_bf16, fast path vs scalar: w, m, v bit-identical (same fp32 operations, same random
+ * bits); g exactly 0; nothing written outside the buffers. */
+static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "adam_bf16", .bound = 0, .scale = "exact"};
+    const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            uint32_t seed = slide_rng_next(r) & 0xffffffffu;
+            buf w0 = buf_rand(n, 0, r, -1, 1), g0 = buf_rand(n, 0, r, -1, 1);
+            buf16 m0 = buf16_rand(S, n, 0, r, -0.1f, 0.1f), v0 = buf16_rand(S, n, 0, r, 0, 0.01f);
+            buf ws = buf_copy(&w0, 0), gs = buf_copy(&g0, 0);
+            buf wf = buf_copy(&w0, off), gf = buf_copy(&g0, (off + 3) % N_OFFS);
+            buf16 ms = buf16_alloc(n, 0), vs = buf16_alloc(n, 0);
+            buf16 mf = buf16_alloc(n, (off + 1) % N_OFFS), vf = buf16_alloc(n, (off + 2) % N_OFFS);
+            if (n) {
+                memcpy(ms.p, m0.p, (size_t)n * 2);
+                memcpy(vs.p, v0.p, (size_t)n * 2);
+                memcpy(mf.p, m0.p, (size_t)n * 2);
+                memcpy(vf.p, v0.p, (size_t)n * 2);
+            }
+            S->adam_bf16(ws.p, ms.p, vs.p, gs.p, n, lr, b1, b2, eps, seed);
+            F->adam_bf16(wf.p, mf.p, vf.p, gf.p, n, lr, b1, b2, eps, seed);
+            for (int64_t i = 0; i < n; i++) {
+                stat_exact(&st, wf.p[i], ws.p[i]);
+                stat_exact16(&st, mf.p[i], ms.p[i]);
+                stat_exact16(&st, vf.p[i], vs.p[i]);
+                stat_exact(&st, gf.p[i], 0.0f);
+            }
+            st.cases++;
+            stat_guard(&st, &wf);
+            stat_guard(&st, &gf);
+            stat_guard16(&st, &mf);
+            stat_guard16(&st, &vf);
+            buf *all[] = {&w0, &g0, &ws, &gs, &wf, &gf};
+            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+            buf16 *all16[] = {&m0, &v0, &ms, &vs, &mf, &vf};
+            for (size_t k = 0; k < sizeof all16 / sizeof all16[0]; k++) buf16_free(all16[k]);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+/* The scalar adam_bf16 against a double reference: w moves by the fp32 moments (as adam), and
+ * each stored moment is one of the two bf16 neighbours of its fp32 value. Stochastic rounding
+ * is unbiased: 65,536 second moments v = 1 with g = 0 must average 0.999 (= b2), which round
+ * to nearest would keep at 1.0 for ever (0.999 is nearer 1 than bf16's next value below,
+ * 1 - 2^-8); and a value 3/8 of the way between two bf16 neighbours rounds up 3/8 of the time. */
+static void test_adam_bf16_reference(const slide_kern *S, slide_rng *r) {
+    const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    const int64_t n = 4096;
+    buf w = buf_rand(n, 0, r, -1, 1), g = buf_rand(n, 0, r, -1, 1), w0 = buf_copy(&w, 0);
+    buf g0 = buf_copy(&g, 0);
+    buf16 m = buf16_rand(S, n, 0, r, -0.1f, 0.1f), v = buf16_rand(S, n, 0, r, 0, 0.01f);
+    buf16 m0 = buf16_alloc(n, 0), v0 = buf16_alloc(n, 0);
+    memcpy(m0.p, m.p, (size_t)n * 2);
+    memcpy(v0.p, v.p, (size_t)n * 2);
+    S->adam_bf16(w.p, m.p, v.p, g.p, n, lr, b1, b2, eps, 12345u);
+    long bad = 0;
+    double worst_w = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float mm = b1 * f_of_bf16(m0.p[i]) + (1.0f - b1) * g0.p[i];
+        float vv = b2 * f_of_bf16(v0.p[i]) + (1.0f - b2) * g0.p[i] * g0.p[i];
+        double want = (double)w0.p[i] - (double)lr * mm / (sqrt((double)vv) + eps);
+        double e = fabs((double)w.p[i] - want) / (fabs(want) + fabs(w.p[i] - w0.p[i]));
+        if (e > worst_w) worst_w = e;
+        float pair[2] = {mm, vv};
+        uint16_t got[2] = {m.p[i], v.p[i]};
+        for (int k = 0; k < 2; k++) {
+            uint32_t u;
+            memcpy(&u, &pair[k], sizeof u);
+            uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)((u >> 16) + ((u & 0xffffu) != 0));
+            bad += got[k] != lo && got[k] != hi;
+        }
+        bad += g.p[i] != 0.0f;
+    }
+    printf("[kern] adam_bf16 scalar vs double: w rel err %.2e; moments off their bf16 "
+           "neighbours: %ld\n", worst_w, bad);
+    CHECKF(worst_w <= 1e-6 && bad == 0, "adam_bf16 reference: w err %g, %ld bad moments",
+           worst_w, bad);
+
+    const int64_t nv = 65536;
+    buf wz = buf_rand(nv, 0, r, -1, 1), gz = buf_alloc(nv, 0);
+    buf16 mz = buf16_alloc(nv, 0), vz = buf16_alloc(nv, 0);
+    for (int64_t i = 0; i < nv; i++) {
+        gz.p[i] = 0.0f;
+        mz.p[i] = 0;
+        vz.p[i] = 0x3f80; /* 1.0 */
+    }
+    S->adam_bf16(wz.p, mz.p, vz.p, gz.p, nv, lr, b1, b2, eps, 777u);
+    double mean = 0;
+    for (int64_t i = 0; i < nv; i++) mean += f_of_bf16(vz.p[i]);
+    mean /= (double)nv;
+    /* each value is 1 or 1 - 2^-8 (p = 0.256): sd of the mean 0.0039 * 0.44 / 256 = 6.7e-6 */
+    printf("[kern] adam_bf16: mean of 65536 stochastically rounded 0.999 = %.6f\n", mean);
+    CHECKF(fabs(mean - 0.999) < 4e-5, "stochastic rounding biased: mean %.6f, want 0.999", mean);
+    const float x = 1.0f + 3.0f / 1024.0f; /* 3/8 of bf16's spacing 2^-7 above 1 */
+    long up = 0;
+    for (uint32_t i = 0; i < 100000; i++) up += slide_bf16_sr(x, slide_sr_hash(99u + i)) != 0x3f80;
+    printf("[kern] stochastic rounding of 1 + 3/8 ulp: up %.4f of 100000 (want 0.375)\n",
+           up / 1e5);
+    CHECKF(fabs(up / 1e5 - 0.375) < 0.0075, "rounded up %.4f of the time, want 0.375", up / 1e5);
+    CHECK(slide_bf16_sr(NAN, 0xffffu) != 0 && (slide_bf16_sr(NAN, 0xffffu) & 0x7f80) == 0x7f80);
+    CHECK(slide_bf16_sr(INFINITY, 0xffffu) == 0x7f80);
+    buf *all[] = {&w, &g, &w0, &g0, &wz, &gz};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+    buf16 *all16[] = {&m, &v, &m0, &v0, &mz, &vz};
+    for (size_t k = 0; k < sizeof all16 / sizeof all16[0]; k++) buf16_free(all16[k]);
+}
+
 static void test_gather_dot_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r) {
     static const int64_t NIDS[] = {0, 1, 3, 4, 5, 9, 37};
     stat st = {.kernel = "gather_dot_bf16", .bound = 1e-5,
@@ -874,7 +990,7 @@ static void test_dispatch(void) {
         CHECK(k != NULL);
         if (!k) continue;
         CHECK(k->simd == s && strcmp(k->name, slide_simd_name(s)) == 0);
-        CHECK(k->dot && k->axpy && k->gather_dot && k->sparse_rows_sum && k->adam && k->relu &&
+        CHECK(k->dot && k->axpy && k->gather_dot && k->sparse_rows_sum && k->adam && k->adam_bf16 && k->relu &&
               k->max && k->to_bf16 && k->gather_dot_bf16 && k->axpy_bf16 && k->softmax);
         CHECK(slide_simd_parse(slide_simd_name(s), &e) == s);
     }
@@ -930,6 +1046,7 @@ int main(void) {
     test_bf16_scalar_vs_double(S, &r);
     test_to_bf16_specials(S);
     test_bf16_vs_fp32(S, &r);
+    test_adam_bf16_reference(S, &r);
     for (int s = SLIDE_SIMD_AVX2; s <= SLIDE_SIMD_AVX512; s++) {
         if (!slide_simd_available(s)) {
             printf("[kern] %s: skipped: %s\n", slide_simd_name(s),
@@ -943,6 +1060,7 @@ int main(void) {
         test_gather_dot(F, S, &r);
         test_sparse_rows_sum(F, S, &r);
         test_adam(F, S, &r);
+        test_adam_bf16(F, S, &r);
         test_relu(F, S, &r);
         test_max(F, S, &r);
         test_to_bf16_specials(F);

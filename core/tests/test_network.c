@@ -1,12 +1,14 @@
 /* Tests of the SLIDE network: finite-difference gradients (full, and sampled with every neuron
  * active), sampled-with-all-neurons equals full, single-thread determinism, learning on the
  * tiny synthetic preset, and P@k / nDCG@k on hand-made cases. */
+#include "slide/checkpoint.h"
 #include "slide/network.h"
 #include "slide/rng.h"
 #include "slide/synth.h"
 #include "test_util.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 /* A small random data set: n points, d features, l labels. */
 static void make_data(slide_data *ds, int64_t n, int64_t d, int64_t l, uint64_t seed) {
@@ -318,7 +320,7 @@ static void test_determinism(void) {
     slide_data_free(&ds);
 }
 
-static void test_learns_tiny(void) {
+static void test_learns_tiny(int adam_bf16) {
     slide_synth_params sp = slide_synth_params_default();
     sp.preset = "tiny";
     sp.scale = 1.0;
@@ -348,6 +350,7 @@ static void test_learns_tiny(void) {
     p.simd = slide_simd_best();
     p.rehash_every = 10;
     p.rebuild_every = 50;
+    p.adam_bf16 = adam_bf16;
     slide_net *net = NULL;
     CHECK(slide_net_create(&net, &p, &err) == 0);
     slide_eval_result r0, r1;
@@ -359,8 +362,9 @@ static void test_learns_tiny(void) {
         CHECK(slide_net_train_batch(net, &tr, ids, 64, NULL, &err) == 0);
     }
     CHECK(slide_net_evaluate(net, &te, NULL, 0, 0, &r1, &err) == 0);
-    fprintf(stderr, "tiny preset: P@1 %.3f before, %.3f after %lld iterations (recall@5 %.3f, active %.0f)\n",
-            r0.p_at[1], r1.p_at[1], (long long)iters, r1.recall_at_5, r1.active_avg);
+    fprintf(stderr, "tiny preset%s: P@1 %.3f before, %.3f after %lld iterations (recall@5 %.3f, active %.0f)\n",
+            adam_bf16 ? " (bf16 Adam moments)" : "", r0.p_at[1], r1.p_at[1], (long long)iters,
+            r1.recall_at_5, r1.active_avg);
     /* Stated expectations: a random net scores near chance (< 0.05); training lifts P@1 above
      * 0.5 on this learnable preset. */
     CHECK(r0.p_at[1] < 0.05);
@@ -535,6 +539,69 @@ static void test_shared_fill(void) {
     slide_data_free(&ds);
 }
 
+/* --adam-bf16: after one batch the output weights equal fp32 Adam's bit for bit (the update
+ * uses the fp32 moments; they start at exact zeros) and each stored moment is one of the two
+ * bf16 neighbours of fp32 Adam's; a checkpoint keeps the bf16 moments exactly, and loading it
+ * into an fp32-moment network is refused. */
+static void test_adam_bf16_net(void) {
+    slide_data ds;
+    const int64_t n = 9;
+    make_data(&ds, n, 20, 300, 31);
+    slide_err err;
+    int64_t ids[9];
+    for (int64_t i = 0; i < n; i++) ids[i] = i;
+    slide_net_params p = small_params(0, ds.d, ds.l);
+    p.batch = (int)n;
+    slide_net *f = NULL, *h = NULL, *g = NULL;
+    CHECK(slide_net_create(&f, &p, &err) == 0);
+    p.adam_bf16 = 1;
+    CHECK(slide_net_create(&h, &p, &err) == 0);
+    CHECK(slide_net_create(&g, &p, &err) == 0);
+    if (!f || !h || !g) return;
+    CHECK(slide_net_train_batch(f, &ds, ids, n, NULL, &err) == 0);
+    CHECK(slide_net_train_batch(h, &ds, ids, n, NULL, &err) == 0);
+    slide_layer *lf = slide_net_layer(f, 1), *lh = slide_net_layer(h, 1);
+    CHECK(lh->mW == NULL && lh->mWh != NULL && lf->mWh == NULL);
+    CHECK(slide_net_layer(h, 0)->mW != NULL); /* the input-major layer keeps fp32 moments */
+    const int64_t nw = lf->n_rows * lf->ld;
+    CHECK(memcmp(lf->W, lh->W, (size_t)nw * sizeof(float)) == 0);
+    int64_t off = 0, set = 0;
+    for (int64_t j = 0; j < nw; j++) {
+        float pair[2] = {lf->mW[j], lf->vW[j]};
+        uint16_t got[2] = {lh->mWh[j], lh->vWh[j]};
+        for (int k = 0; k < 2; k++) {
+            uint32_t u;
+            memcpy(&u, &pair[k], sizeof u);
+            uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)((u >> 16) + ((u & 0xffffu) != 0));
+            off += got[k] != lo && got[k] != hi;
+            set += pair[k] != 0.0f;
+        }
+    }
+    fprintf(stderr, "bf16 Adam moments after one batch: %lld of %lld nonzero moments off their "
+                    "bf16 neighbours; weights identical to fp32 Adam's\n",
+            (long long)off, (long long)set);
+    CHECK(off == 0 && set > 300);
+    /* a second batch: now the weights follow the rounded moments (and still train) */
+    CHECK(slide_net_train_batch(h, &ds, ids, n, NULL, &err) == 0);
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/slide-test-adam-bf16-%d.ckpt", (int)getpid());
+    CHECK(slide_checkpoint_save(h, path, "x", 1, &err) == 0);
+    char user[8];
+    size_t ulen = 0;
+    CHECKF(slide_checkpoint_load(g, path, user, sizeof user, &ulen, &err) == 0, "%s", err.msg);
+    slide_layer *lg = slide_net_layer(g, 1);
+    CHECK(memcmp(lg->mWh, lh->mWh, (size_t)nw * 2) == 0 && memcmp(lg->vWh, lh->vWh, (size_t)nw * 2) == 0);
+    CHECK(memcmp(lg->W, lh->W, (size_t)nw * sizeof(float)) == 0);
+    slide_err_clear(&err);
+    CHECK(slide_checkpoint_load(f, path, user, sizeof user, &ulen, &err) != 0);
+    CHECKF(strstr(err.msg, "Adam moments") != NULL, "%s", err.msg);
+    remove(path);
+    slide_net_destroy(f);
+    slide_net_destroy(h);
+    slide_net_destroy(g);
+    slide_data_free(&ds);
+}
+
 int main(void) {
     test_shared_fill();
     test_mips();
@@ -545,6 +612,8 @@ int main(void) {
     test_bf16_weights();
     test_sampled_all_equals_full();
     test_determinism();
-    test_learns_tiny();
+    test_learns_tiny(0);
+    test_learns_tiny(1);
+    test_adam_bf16_net();
     TEST_MAIN_END();
 }

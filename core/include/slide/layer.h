@@ -39,6 +39,9 @@ typedef struct {
     int bf16;                /* row-major layers: keep a BF16 copy of W (Wh) that forward and
                                 backward read (half the bytes); Adam updates the fp32 master W
                                 and rounds each updated row into Wh (nearest even) */
+    int adam_bf16;           /* row-major layers: W's Adam moments stored as BF16 (mWh, vWh),
+                                updated in fp32 and rounded stochastically (kern.h adam_bf16):
+                                a third less memory traffic in the update; biases stay fp32 */
 } slide_layer_params;
 
 slide_layer_params slide_layer_params_default(void);
@@ -51,7 +54,8 @@ typedef struct {
     float *W, *b;             /* weights (n_rows x ld), biases (n_out) */
     float *gW, *gb;           /* gradient accumulators (HOGWILD, same shapes); gW only for the
                                  input-major layer (NULL otherwise: see network.c, update) */
-    float *mW, *vW, *mb, *vb; /* Adam moments */
+    float *mW, *vW, *mb, *vb; /* Adam moments (mW, vW NULL with p.adam_bf16) */
+    uint16_t *mWh, *vWh;      /* p.adam_bf16: W's moments as BF16, else NULL */
     uint16_t *Wh;             /* BF16 copy of W (p.bf16), else NULL; always bf16(W) row by row */
     slide_block blk;          /* the one allocation holding all of the above */
     uint8_t *row_touched;     /* per row of W: touched in this batch (0/1) */

@@ -25,6 +25,8 @@ typedef struct {
     int hugepages;                              /* requested slide_hugepages */
     int bf16;                                   /* BF16 copies of the row-major layers' weights
                                                    for forward/backward (slide_layer_params) */
+    int adam_bf16;                              /* BF16 Adam moments of the row-major layers'
+                                                   weights (slide_layer_params) */
     slide_numa numa;                            /* placement of the weight slabs */
     /* table maintenance schedule, in batches; 0 = never */
     int rehash_every;       /* rehash touched neurons */

@@ -383,6 +383,13 @@ static inline __m256 bf16x8_to_ps(__m128i h) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
+static inline float bf16_to_f32_1(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 static inline __m256 load_bf16x8(const uint16_t *p) {
     return bf16x8_to_ps(_mm_loadu_si128((const __m128i *)p));
 }
@@ -426,6 +433,61 @@ static void to_bf16_avx2(uint16_t *dst, const float *src, int64_t n) {
         uint16_t t[8];
         _mm_storeu_si128((__m128i *)t, _mm256_castsi256_si128(h));
         memcpy(dst + i, t, (size_t)rem * sizeof *t);
+    }
+}
+
+/* slide_sr_hash on 8 lanes */
+static inline __m256i sr_hash8(__m256i x) {
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7feb352d));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)0x846ca68bU));
+    return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+}
+
+/* slide_bf16_sr on 8 lanes: r holds the random bits in its low 16 bits (upper bits clear). */
+static inline __m256i bf16_sr8(__m256 f, __m256i r) {
+    const __m256i u = _mm256_castps_si256(f), e = _mm256_set1_epi32(0x7f800000);
+    __m256i special = _mm256_cmpeq_epi32(_mm256_and_si256(u, e), e);
+    r = _mm256_andnot_si256(special, r);
+    return _mm256_srli_epi32(_mm256_add_epi32(u, r), 16);
+}
+
+/* The lanes' upper halves are zero: pack 2 x 8 into 16 uint16 in order. */
+static inline void store_bf16x8(uint16_t *p, __m256i a) {
+    __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, a), 0x08);
+    _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(h));
+}
+
+/* Same operations as the scalar reference, no FMA: bit-identical w, m, v. */
+static void adam_bf16_avx2(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n, float lr_t,
+                           float b1, float b2, float eps, uint32_t seed) {
+    const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
+    const __m256 c1 = _mm256_set1_ps(1.0f - b1), c2 = _mm256_set1_ps(1.0f - b2);
+    const __m256 vlr = _mm256_set1_ps(lr_t), veps = _mm256_set1_ps(eps);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lo = _mm256_set1_epi32(0xffff);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gg = _mm256_loadu_ps(g + i), ww = _mm256_loadu_ps(w + i);
+        __m256 mm = load_bf16x8(m + i), vv = load_bf16x8(v + i);
+        mm = _mm256_add_ps(_mm256_mul_ps(vb1, mm), _mm256_mul_ps(c1, gg));
+        vv = _mm256_add_ps(_mm256_mul_ps(vb2, vv), _mm256_mul_ps(_mm256_mul_ps(c2, gg), gg));
+        ww = _mm256_sub_ps(ww, _mm256_div_ps(_mm256_mul_ps(vlr, mm),
+                                             _mm256_add_ps(_mm256_sqrt_ps(vv), veps)));
+        __m256i r = sr_hash8(_mm256_add_epi32(_mm256_set1_epi32((int)(seed + (uint32_t)i)), lane));
+        store_bf16x8(m + i, bf16_sr8(mm, _mm256_and_si256(r, lo)));
+        store_bf16x8(v + i, bf16_sr8(vv, _mm256_srli_epi32(r, 16)));
+        _mm256_storeu_ps(w + i, ww);
+        _mm256_storeu_ps(g + i, _mm256_setzero_ps());
+    }
+    for (; i < n; i++) { /* the tail as the scalar reference does it */
+        float mm = b1 * bf16_to_f32_1(m[i]) + (1.0f - b1) * g[i];
+        float vv = b2 * bf16_to_f32_1(v[i]) + (1.0f - b2) * g[i] * g[i];
+        w[i] -= lr_t * mm / (sqrtf(vv) + eps);
+        uint32_t r = slide_sr_hash(seed + (uint32_t)i);
+        m[i] = slide_bf16_sr(mm, r);
+        v[i] = slide_bf16_sr(vv, r >> 16);
+        g[i] = 0.0f;
     }
 }
 
@@ -542,6 +604,7 @@ const slide_kern slide_kern_avx2 = {
     .gather_dot = gather_dot_avx2,
     .sparse_rows_sum = sparse_rows_sum_avx2,
     .adam = adam_avx2,
+    .adam_bf16 = adam_bf16_avx2,
     .relu = relu_avx2,
     .max = max_avx2,
     .to_bf16 = to_bf16_avx2,

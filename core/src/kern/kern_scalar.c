@@ -79,6 +79,19 @@ static void to_bf16_scalar(uint16_t *dst, const float *src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = bf16_from_f32(src[i]);
 }
 
+static void adam_bf16_scalar(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
+                             float lr_t, float b1, float b2, float eps, uint32_t seed) {
+    for (int64_t i = 0; i < n; i++) {
+        float mm = b1 * bf16_to_f32(m[i]) + (1.0f - b1) * g[i];
+        float vv = b2 * bf16_to_f32(v[i]) + (1.0f - b2) * g[i] * g[i];
+        w[i] -= lr_t * mm / (sqrtf(vv) + eps);
+        uint32_t r = slide_sr_hash(seed + (uint32_t)i);
+        m[i] = slide_bf16_sr(mm, r);
+        v[i] = slide_bf16_sr(vv, r >> 16);
+        g[i] = 0.0f;
+    }
+}
+
 static void gather_dot_bf16_scalar(float *out, const uint16_t *W, int64_t ld, const float *bias,
                                    const uint32_t *ids, int64_t n_ids, const float *x,
                                    int64_t n) {
@@ -116,6 +129,7 @@ const slide_kern slide_kern_scalar = {
     .gather_dot = gather_dot_scalar,
     .sparse_rows_sum = sparse_rows_sum_scalar,
     .adam = adam_scalar,
+    .adam_bf16 = adam_bf16_scalar,
     .relu = relu_scalar,
     .max = max_scalar,
     .to_bf16 = to_bf16_scalar,
