@@ -7,7 +7,7 @@
  *    so for K*bits <= 64 the key is the plain little-endian concatenation. When K*bits exceeds
  *    range_bits the chunks are mixed down: key = (b_t + sum_c a_{t,c} * chunk_c) >> (64 - range),
  *    a seeded multiply-shift (a odd) per table; otherwise the key is the raw concatenation.
- *  - SimHash entry (f, j) is -1, 0 or +1 from fmix32(base(f) ^ j*golden): kept with probability
+ *  - SimHash entry (f, j) is -1, 0 or +1 from slide_mix32(base(f) ^ j*golden): kept with prob.
  *    ~1/sparsity, sign from the low bit. With dim*K*L <= 8M the entries are materialised as an
  *    int8 matrix in column panels; otherwise computed on the fly. Dense and sparse inputs go through
  *    the same code, accumulating in float over the nonzeros in index order; products x * (+-1)
@@ -140,21 +140,13 @@ int slide_hash_family_parse(const char *s) {
 
 /* ------------------------------------------------------------------ small hashes */
 
-static inline uint32_t fmix32(uint32_t z) {
-    z ^= z >> 16;
-    z *= 0x85ebca6bu;
-    z ^= z >> 13;
-    z *= 0xc2b2ae35u;
-    z ^= z >> 16;
-    return z;
-}
 
 static inline uint32_t sim_base(const slide_hash *h, int64_t f) {
     return (uint32_t)slide_mix64(h->sim_seed ^ ((uint64_t)f * 0x9E3779B97F4A7C15ULL));
 }
 
 ALWAYS_INLINE float sim_entry(uint32_t base, int j, int32_t thr) {
-    uint32_t z = fmix32(base ^ ((uint32_t)j * 0x9E3779B9u));
+    uint32_t z = slide_mix32(base ^ ((uint32_t)j * 0x9E3779B9u));
     float s = (z & 1u) ? -1.0f : 1.0f;
     return ((int32_t)(z >> 1) <= thr) ? s : 0.0f;
 }

@@ -627,7 +627,7 @@ static void update_rows(slide_net *net, int l, float lr_t) {
                 else /* random bits from (seed, step, row): the same for any thread count */
                     k->adam_bf16(ly->W + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
                                  p->beta2, p->eps,
-                                 slide_sr_hash((uint32_t)p->seed ^ slide_sr_hash(
+                                 slide_mix32((uint32_t)p->seed ^ slide_mix32(
                                      (uint32_t)net->step * 0x9E3779B9U ^ r)));
                 k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
                         p->eps);

@@ -567,15 +567,8 @@ static void test_adam_bf16_net(void) {
     CHECK(memcmp(lf->W, lh->W, (size_t)nw * sizeof(float)) == 0);
     int64_t off = 0, set = 0;
     for (int64_t j = 0; j < nw; j++) {
-        float pair[2] = {lf->mW[j], lf->vW[j]};
-        uint16_t got[2] = {lh->mWh[j], lh->vWh[j]};
-        for (int k = 0; k < 2; k++) {
-            uint32_t u;
-            memcpy(&u, &pair[k], sizeof u);
-            uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)((u >> 16) + ((u & 0xffffu) != 0));
-            off += got[k] != lo && got[k] != hi;
-            set += pair[k] != 0.0f;
-        }
+        off += !bf16_is_neighbour(lf->mW[j], lh->mWh[j]) + !bf16_is_neighbour(lf->vW[j], lh->vWh[j]);
+        set += (lf->mW[j] != 0.0f) + (lf->vW[j] != 0.0f);
     }
     fprintf(stderr, "bf16 Adam moments after one batch: %lld of %lld nonzero moments off their "
                     "bf16 neighbours; weights identical to fp32 Adam's\n",
@@ -583,8 +576,8 @@ static void test_adam_bf16_net(void) {
     CHECK(off == 0 && set > 300);
     /* a second batch: now the weights follow the rounded moments (and still train) */
     CHECK(slide_net_train_batch(h, &ds, ids, n, NULL, &err) == 0);
-    char path[128];
-    snprintf(path, sizeof path, "/tmp/slide-test-adam-bf16-%d.ckpt", (int)getpid());
+    char path[320];
+    snprintf(path, sizeof path, "%s/adam-bf16.ckpt", test_tmpdir());
     CHECK(slide_checkpoint_save(h, path, "x", 1, &err) == 0);
     char user[8];
     size_t ulen = 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
 
 static int t_checks = 0, t_failures = 0;
@@ -40,6 +41,15 @@ static int t_checks = 0, t_failures = 0;
         fprintf(stderr, "%s: %d checks, %d failures\n", __FILE__, t_checks, t_failures); \
         return t_failures ? 1 : 0;                                                \
     } while (0)
+
+/* Whether h is one of the two BF16 values next to x (x's upper half, or that plus one when
+ * x is not exactly representable): what a stochastic rounding of x may give. */
+static inline int bf16_is_neighbour(float x, uint16_t h) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)((u >> 16) + ((u & 0xffffu) != 0));
+    return h == lo || h == hi;
+}
 
 /* Directory for scratch files of a test (created; under build/). */
 static inline const char *test_tmpdir(void) {

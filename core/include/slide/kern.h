@@ -9,6 +9,7 @@
 #define SLIDE_KERN_H
 
 #include "slide/common.h"
+#include "slide/rng.h"
 
 #include <string.h>
 
@@ -40,7 +41,7 @@ typedef struct {
      * float's bits plus a uniform 16-bit r, truncated to the upper half (round up with
      * probability = the dropped fraction: unbiased, so v's small EMA steps (1 - b2 = 0.1 %, below
      * bf16's 0.4 % spacing) are not lost as round-to-nearest would lose them). r for element i
-     * is the low (m) and high (v) half of slide_sr_hash(seed + i); NaN is truncated, never
+     * is the low (m) and high (v) half of slide_mix32(seed + i); NaN is truncated, never
      * rounded. Identical bits on every path; then g = 0. */
     void (*adam_bf16)(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n, float lr_t,
                       float b1, float b2, float eps, uint32_t seed);
@@ -69,17 +70,6 @@ typedef struct {
      * one-step range reduction (3e-3) or a polynomial two terms short (3e-6) breaks it. */
     void (*softmax)(float *x, int64_t n);
 } slide_kern;
-
-/* The 32-bit integer hash behind adam_bf16's stochastic rounding (lowbias32, C. Wellons):
- * a bijection whose output bits pass as independent uniform bits for consecutive inputs. */
-static inline uint32_t slide_sr_hash(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
-}
 
 /* f rounded to BF16 bits stochastically with the 16 random bits r (NaN: truncated). */
 static inline uint16_t slide_bf16_sr(float f, uint32_t r) {

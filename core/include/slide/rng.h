@@ -16,6 +16,17 @@ static inline uint64_t slide_splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
+/* Stateless 32-bit mix (MurmurHash3's finalizer): a bijection whose bits pass as independent
+ * uniform bits for consecutive inputs (SimHash entries, stochastic rounding). */
+static inline uint32_t slide_mix32(uint32_t z) {
+    z ^= z >> 16;
+    z *= 0x85ebca6bu;
+    z ^= z >> 13;
+    z *= 0xc2b2ae35u;
+    z ^= z >> 16;
+    return z;
+}
+
 /* Stateless 64-bit mix of a value (for hashing ids/keys). */
 static inline uint64_t slide_mix64(uint64_t x) {
     x ^= x >> 33;

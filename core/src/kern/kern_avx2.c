@@ -383,13 +383,6 @@ static inline __m256 bf16x8_to_ps(__m128i h) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-static inline float bf16_to_f32_1(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 static inline __m256 load_bf16x8(const uint16_t *p) {
     return bf16x8_to_ps(_mm_loadu_si128((const __m128i *)p));
 }
@@ -436,12 +429,12 @@ static void to_bf16_avx2(uint16_t *dst, const float *src, int64_t n) {
     }
 }
 
-/* slide_sr_hash on 8 lanes */
-static inline __m256i sr_hash8(__m256i x) {
+/* slide_mix32 on 8 lanes */
+static inline __m256i mix32x8(__m256i x) {
     x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
-    x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7feb352d));
-    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
-    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)0x846ca68bU));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)0x85ebca6bU));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 13));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)0xc2b2ae35U));
     return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
 }
 
@@ -474,21 +467,13 @@ static void adam_bf16_avx2(float *w, uint16_t *m, uint16_t *v, float *g, int64_t
         vv = _mm256_add_ps(_mm256_mul_ps(vb2, vv), _mm256_mul_ps(_mm256_mul_ps(c2, gg), gg));
         ww = _mm256_sub_ps(ww, _mm256_div_ps(_mm256_mul_ps(vlr, mm),
                                              _mm256_add_ps(_mm256_sqrt_ps(vv), veps)));
-        __m256i r = sr_hash8(_mm256_add_epi32(_mm256_set1_epi32((int)(seed + (uint32_t)i)), lane));
+        __m256i r = mix32x8(_mm256_add_epi32(_mm256_set1_epi32((int)(seed + (uint32_t)i)), lane));
         store_bf16x8(m + i, bf16_sr8(mm, _mm256_and_si256(r, lo)));
         store_bf16x8(v + i, bf16_sr8(vv, _mm256_srli_epi32(r, 16)));
         _mm256_storeu_ps(w + i, ww);
         _mm256_storeu_ps(g + i, _mm256_setzero_ps());
     }
-    for (; i < n; i++) { /* the tail as the scalar reference does it */
-        float mm = b1 * bf16_to_f32_1(m[i]) + (1.0f - b1) * g[i];
-        float vv = b2 * bf16_to_f32_1(v[i]) + (1.0f - b2) * g[i] * g[i];
-        w[i] -= lr_t * mm / (sqrtf(vv) + eps);
-        uint32_t r = slide_sr_hash(seed + (uint32_t)i);
-        m[i] = slide_bf16_sr(mm, r);
-        v[i] = slide_bf16_sr(vv, r >> 16);
-        g[i] = 0.0f;
-    }
+    for (; i < n; i++) slide_adam_bf16_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
 }
 
 static float dot_bf16_avx2(const uint16_t *w, const float *x, int64_t n) {

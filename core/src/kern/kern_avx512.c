@@ -338,11 +338,12 @@ static inline __m512i bf16_round16(__m512 f) {
     return _mm512_mask_blend_epi32(nan, r, _mm512_or_si512(hi, _mm512_set1_epi32(0x40)));
 }
 
-static inline __m512i sr_hash16(__m512i x) {
+/* slide_mix32 on 16 lanes */
+static inline __m512i mix32x16(__m512i x) {
     x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
-    x = _mm512_mullo_epi32(x, _mm512_set1_epi32(0x7feb352d));
-    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
-    x = _mm512_mullo_epi32(x, _mm512_set1_epi32((int)0x846ca68bU));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32((int)0x85ebca6bU));
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 13));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32((int)0xc2b2ae35U));
     return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
 }
 
@@ -369,7 +370,7 @@ static void adam_bf16_avx512(float *w, uint16_t *m, uint16_t *v, float *g, int64
         vv = _mm512_add_ps(_mm512_mul_ps(vb2, vv), _mm512_mul_ps(_mm512_mul_ps(c2, gg), gg));
         ww = _mm512_sub_ps(ww, _mm512_div_ps(_mm512_mul_ps(vlr, mm),
                                              _mm512_add_ps(_mm512_sqrt_ps(vv), veps)));
-        __m512i r = sr_hash16(_mm512_add_epi32(_mm512_set1_epi32((int)(seed + (uint32_t)i)), lane));
+        __m512i r = mix32x16(_mm512_add_epi32(_mm512_set1_epi32((int)(seed + (uint32_t)i)), lane));
         _mm256_mask_storeu_epi16(m + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(mm, _mm512_and_si512(r, lo))));
         _mm256_mask_storeu_epi16(v + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(vv, _mm512_srli_epi32(r, 16))));
         _mm512_mask_storeu_ps(w + i, mk, ww);

@@ -5,6 +5,9 @@
 
 #include "slide/kern.h"
 
+#include <math.h>
+#include <string.h>
+
 /* Rows ahead that gather_dot / sparse_rows_sum prefetch (memory-bound gathers need several
  * rows in flight to hide DRAM latency; resident rows lose nothing by it). */
 #ifndef SLIDE_KERN_PF_ROWS
@@ -14,6 +17,22 @@
 #ifndef SLIDE_KERN_PF_BYTES
 #define SLIDE_KERN_PF_BYTES 1024
 #endif
+
+/* One element of adam_bf16 (kern.h): the scalar reference, and the SIMD paths' tails. */
+static inline void slide_adam_bf16_one(float *w, uint16_t *m, uint16_t *v, float *g, int64_t i,
+                                       float lr_t, float b1, float b2, float eps, uint32_t seed) {
+    uint32_t mu = (uint32_t)m[i] << 16, vu = (uint32_t)v[i] << 16;
+    float mf, vf;
+    memcpy(&mf, &mu, sizeof mf);
+    memcpy(&vf, &vu, sizeof vf);
+    float mm = b1 * mf + (1.0f - b1) * g[i];
+    float vv = b2 * vf + (1.0f - b2) * g[i] * g[i];
+    w[i] -= lr_t * mm / (sqrtf(vv) + eps);
+    uint32_t r = slide_mix32(seed + (uint32_t)i);
+    m[i] = slide_bf16_sr(mm, r);
+    v[i] = slide_bf16_sr(vv, r >> 16);
+    g[i] = 0.0f;
+}
 
 /* Always compiled (kern_scalar.c, built without auto-vectorisation). */
 extern const slide_kern slide_kern_scalar;

@@ -81,15 +81,7 @@ static void to_bf16_scalar(uint16_t *dst, const float *src, int64_t n) {
 
 static void adam_bf16_scalar(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
                              float lr_t, float b1, float b2, float eps, uint32_t seed) {
-    for (int64_t i = 0; i < n; i++) {
-        float mm = b1 * bf16_to_f32(m[i]) + (1.0f - b1) * g[i];
-        float vv = b2 * bf16_to_f32(v[i]) + (1.0f - b2) * g[i] * g[i];
-        w[i] -= lr_t * mm / (sqrtf(vv) + eps);
-        uint32_t r = slide_sr_hash(seed + (uint32_t)i);
-        m[i] = slide_bf16_sr(mm, r);
-        v[i] = slide_bf16_sr(vv, r >> 16);
-        g[i] = 0.0f;
-    }
+    for (int64_t i = 0; i < n; i++) slide_adam_bf16_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
 }
 
 static void gather_dot_bf16_scalar(float *out, const uint16_t *W, int64_t ld, const float *bias,
