@@ -21,6 +21,9 @@
 /* One element of adam_bf16 (kern.h): the scalar reference, and the SIMD paths' tails. */
 static inline void slide_adam_bf16_one(float *w, uint16_t *m, uint16_t *v, float *g, int64_t i,
                                        float lr_t, float b1, float b2, float eps, uint32_t seed) {
+    /* no FMA contraction (clang's default contracts even in ISO C mode; gcc's -std=c11 does
+     * not): the SIMD paths' tails must round exactly as the scalar reference does */
+#pragma STDC FP_CONTRACT OFF
     uint32_t mu = (uint32_t)m[i] << 16, vu = (uint32_t)v[i] << 16;
     float mf, vf;
     memcpy(&mf, &mu, sizeof mf);
