@@ -121,13 +121,8 @@ if want dense-delicious || want slide-delicious || want tf32; then gen delicious
 if want s005 || want torch; then gen amazon670k 0.05 "$S" || fail=1; fi
 [ -z "$pa" ] || wait "$pa" || fail=1
 [ -z "$pd" ] || wait "$pd" || fail=1
-head_test() { # file n -> file-n.txt with the first n points (header count adjusted)
-  out=${1%.txt}-$2.txt
-  if [ -f "$1" ] && [ ! -f "$out" ]; then
-    awk -v n="$2" 'NR == 1 { split($0, h, " "); m = h[1] < n ? h[1] : n; print m, h[2], h[3]; next }
-                   NR <= m + 1' "$1" >"$out.tmp" && mv "$out.tmp" "$out"
-  fi
-  echo "$out"
+head_test() { # file n -> file-n.txt (bench/e2e/test_subset.sh); the name alone for a preset
+  if [ -f "$1" ]; then sh bench/e2e/test_subset.sh "$1" "$2"; else echo "${1%.txt}-$2.txt"; fi
 }
 AT=$(head_test "$A/test.txt" "$TESTN")
 DT=$(head_test "$D/test.txt" "$TESTN")

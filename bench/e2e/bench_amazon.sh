@@ -59,11 +59,7 @@ if [ ! -f "$DATA/train.txt" ]; then
   "$BIN/slide-gen" --preset amazon670k --scale "$SCALE" --label-scale 1 --seed 1 --out "$DATA" >&2
 fi
 # The first TESTN test points, header count adjusted (the file is ours: well formed).
-TEST=$DATA/test-$TESTN.txt
-if [ ! -f "$TEST" ]; then
-  awk -v n="$TESTN" 'NR == 1 { split($0, h, " "); m = h[1] < n ? h[1] : n; print m, h[2], h[3]; next }
-                     NR <= m + 1' "$DATA/test.txt" > "$TEST.tmp" && mv "$TEST.tmp" "$TEST"
-fi
+TEST=$(sh bench/e2e/test_subset.sh "$DATA/test.txt" "$TESTN")
 mkdir -p "$OUT"
 CSV=$OUT/e2e.csv
 ID=$(date -u +%Y%m%dT%H%M%SZ)-amazon
