@@ -29,6 +29,7 @@ typedef struct {
     float *dv[SLIDE_MAX_LAYERS];
     float *dense[SLIDE_MAX_LAYERS];
     float *dx[SLIDE_MAX_LAYERS];
+    uint32_t *cid[SLIDE_MAX_LAYERS]; /* backward: the active rows with a nonzero delta (l >= 1) */
     uint64_t *mark[SLIDE_MAX_LAYERS]; /* sampled layers: bit per neuron, set while select_active
                                          builds the set (84 KB at 670K neurons: stays in L2) */
     uint32_t *keys;

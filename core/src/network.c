@@ -90,6 +90,7 @@ static void ws_free(slide_ws *w, int n_layers) {
         free(w->dv[l]);
         free(w->dense[l]);
         free(w->dx[l]);
+        free(w->cid[l]);
         free(w->mark[l]);
         free(w->rows[l]);
         free(w->cnt[l]);
@@ -118,6 +119,7 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
         if (!w->ids[l] || !w->val[l] || !w->dv[l]) return -1;
         if (l < p->n_layers - 1 && !(w->dense[l] = calloc(n, sizeof(float)))) return -1;
         if (l > 0 && !(w->dx[l] = calloc((size_t)ly->p.n_in, sizeof(float)))) return -1;
+        if (l > 0 && !(w->cid[l] = malloc(n * sizeof(uint32_t)))) return -1;
         w->cap_rows[l] = 1024;
         if (!(w->rows[l] = malloc((size_t)w->cap_rows[l] * sizeof(uint32_t)))) return -1;
         if (ly->p.sampled) {
@@ -498,18 +500,22 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
         memcpy(net->xin[l] + s * ly->ld, x, (size_t)ly->ld * sizeof(float));
         memset(dx, 0, (size_t)ly->p.n_in * sizeof(float));
         slide_gentry *ge = ge_reserve(w, l, na);
+        uint32_t *cid = w->cid[l];
         int64_t ne = 0;
-        for (int64_t j = 0; j < na; j++) {
+        for (int64_t j = 0; j < na; j++) { /* the rows with a nonzero delta, compacted */
             uint32_t id = w->ids[l][j];
             float d = dv[j];
             if (d == 0.0f) continue;
-            if (ly->Wh) k->axpy_bf16(dx, d, ly->Wh + (int64_t)id * ly->ld, ly->p.n_in);
-            else k->axpy(dx, d, ly->W + (int64_t)id * ly->ld, ly->p.n_in);
+            cid[ne] = id;
+            dv[ne] = d; /* ne <= j: in place */
             ge[ne].row = id;
             ge[ne].s = (uint32_t)s;
             ge[ne].d = d;
             ne++;
         }
+        /* dx = sum of delta * row over them, in the same order (rows prefetched ahead) */
+        if (ly->Wh) k->gather_axpy_bf16(dx, ly->Wh, ly->ld, cid, dv, ne, ly->p.n_in);
+        else k->gather_axpy(dx, ly->W, ly->ld, cid, dv, ne, ly->p.n_in);
         w->n_ge[l] += ne;
         /* Delta of the previous layer's active outputs: dx through the ReLU. */
         const int64_t pa = w->n_act[l - 1];

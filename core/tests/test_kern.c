@@ -843,6 +843,69 @@ static void test_axpy_bf16(const slide_kern *F, const slide_kern *S, slide_rng *
     stat_report(F->name, S->name, &st);
 }
 
+/* gather_axpy / gather_axpy_bf16 (bf16 = 1): the fast path within 1e-5 of the scalar reference,
+ * and on every path exactly n_ids successive axpy (axpy_bf16) calls, as kern.h promises; rows
+ * repeat (ids drawn with replacement), zero and negative coefficients included. */
+static void test_gather_axpy(const slide_kern *F, const slide_kern *S, slide_rng *r, int bf16) {
+    static const int64_t NIDS[] = {0, 1, 3, 4, 5, 8, 9, 37};
+    stat st = {.kernel = bf16 ? "gather_axpy_bf16" : "gather_axpy", .bound = 1e-5,
+               .scale = "1e-5 * (|y_i| + sum_j|a_j w_ji|)"};
+    stat sq = {.kernel = bf16 ? "gather_axpy_bf16" : "gather_axpy", .bound = 0};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++)
+            for (int ni = 0; ni < (int)(sizeof NIDS / sizeof NIDS[0]); ni++) {
+                int64_t n = LENS[li], n_ids = NIDS[ni];
+                int64_t rows = 23, ld = n + 1 + (int64_t)slide_rng_below(r, 5);
+                /* the last row ends at its n-th element: nothing after it may be read */
+                buf W = buf_rand((rows - 1) * ld + n, off, r, -1, 1);
+                buf16 Wh = buf16_rand(S, (rows - 1) * ld + n, off, r, -1, 1);
+                buf a = buf_rand(n_ids ? n_ids : 1, 0, r, -1, 1);
+                if (n_ids > 2) a.p[2] = 0.0f;
+                uint32_t *ids = malloc((size_t)(n_ids ? n_ids : 1) * sizeof *ids);
+                for (int64_t j = 0; j < n_ids; j++) ids[j] = slide_rng_below(r, (uint32_t)rows);
+                buf y0 = buf_rand(n, 0, r, -1, 1);
+                buf ys = buf_copy(&y0, off), yf = buf_copy(&y0, off);
+                buf qs = buf_copy(&y0, 0), qf = buf_copy(&y0, 0);
+                if (bf16) {
+                    S->gather_axpy_bf16(ys.p, Wh.p, ld, ids, a.p, n_ids, n);
+                    F->gather_axpy_bf16(yf.p, Wh.p, ld, ids, a.p, n_ids, n);
+                    for (int64_t j = 0; j < n_ids; j++) {
+                        S->axpy_bf16(qs.p, a.p[j], Wh.p + (int64_t)ids[j] * ld, n);
+                        F->axpy_bf16(qf.p, a.p[j], Wh.p + (int64_t)ids[j] * ld, n);
+                    }
+                } else {
+                    S->gather_axpy(ys.p, W.p, ld, ids, a.p, n_ids, n);
+                    F->gather_axpy(yf.p, W.p, ld, ids, a.p, n_ids, n);
+                    for (int64_t j = 0; j < n_ids; j++) {
+                        S->axpy(qs.p, a.p[j], W.p + (int64_t)ids[j] * ld, n);
+                        F->axpy(qf.p, a.p[j], W.p + (int64_t)ids[j] * ld, n);
+                    }
+                }
+                for (int64_t i = 0; i < n; i++) {
+                    double scale = fabs(y0.p[i]);
+                    for (int64_t j = 0; j < n_ids; j++) {
+                        int64_t o = (int64_t)ids[j] * ld + i;
+                        scale += fabs((double)a.p[j] * (bf16 ? bf16_f32(Wh.p[o]) : W.p[o]));
+                    }
+                    stat_add(&st, yf.p[i], ys.p[i], scale);
+                    stat_exact(&sq, yf.p[i], qf.p[i]);
+                    stat_exact(&sq, ys.p[i], qs.p[i]);
+                }
+                st.cases++, sq.cases++;
+                stat_guard(&st, &W);
+                stat_guard16(&st, &Wh);
+                stat_guard(&st, &yf);
+                stat_guard(&st, &ys);
+                free(ids);
+                buf_free(&W);
+                buf16_free(&Wh);
+                buf *all[] = {&a, &y0, &ys, &yf, &qs, &qf};
+                for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+            }
+    stat_report(F->name, S->name, &st);
+    stat_report(F->name, "axpy*n", &sq);
+}
+
 /* The scalar bf16 reference against double precision on the same (exactly widened) values. */
 static void test_bf16_scalar_vs_double(const slide_kern *S, slide_rng *r) {
     stat sg = {.kernel = "gather_dot_bf16", .bound = 1e-5,
@@ -1060,6 +1123,8 @@ int main(void) {
         test_to_bf16(F, S, &r);
         test_gather_dot_bf16(F, S, &r);
         test_axpy_bf16(F, S, &r);
+        test_gather_axpy(F, S, &r, 0);
+        test_gather_axpy(F, S, &r, 1);
         test_bf16_vs_fp32(F, &r);
         test_softmax(F, S, &r);
     }

@@ -1,7 +1,8 @@
 /* Hot-loop kernels behind a dispatch table: one table per SIMD path (scalar reference built
  * without auto-vectorisation, AVX2+FMA, AVX-512). Chosen at run time, never by a global:
  * callers hold the const slide_kern * they were given. No alignment is assumed; any n >= 0.
- * dot, axpy, gather_dot, sparse_rows_sum, gather_dot_bf16 and axpy_bf16 differ from scalar only
+ * dot, axpy, gather_dot, sparse_rows_sum, gather_dot_bf16, axpy_bf16 and the gather_axpy pair
+ * differ from scalar only
  * by rounding (FMA, order of summation): within 1e-5 of sum |terms| (core/tests/test_kern.c
  * checks it). BF16 = the upper 16 bits of an IEEE float, stored as uint16_t: weights kept in it
  * take half the memory traffic; widening it to fp32 is exact (a shift), all arithmetic is fp32. */
@@ -60,6 +61,14 @@ typedef struct {
                             const uint32_t *ids, int64_t n_ids, const float *x, int64_t n);
     /* y[i] += alpha * float(x[i]) */
     void (*axpy_bf16)(float *y, float alpha, const uint16_t *x, int64_t n);
+    /* y[i] += sum_j a[j] * W[ids[j]*ld + i] for i < n, rows in order j = 0..n_ids-1: the
+     * transpose of gather_dot (a sampled layer's backward, dx = sum over its active rows),
+     * with the rows prefetched ahead. Rounds as n_ids successive axpy calls on the same path. */
+    void (*gather_axpy)(float *y, const float *W, int64_t ld, const uint32_t *ids,
+                        const float *a, int64_t n_ids, int64_t n);
+    /* gather_axpy over bf16 rows (as n_ids successive axpy_bf16 calls) */
+    void (*gather_axpy_bf16)(float *y, const uint16_t *W, int64_t ld, const uint32_t *ids,
+                             const float *a, int64_t n_ids, int64_t n);
     /* In place: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max); n == 0 does nothing. Inputs
      * finite or -inf (which gives 0), at least one finite when n > 0. Scalar: libm expf, the
      * sum in double, a multiply by (float)(1.0 / sum). Fast paths use a polynomial exp

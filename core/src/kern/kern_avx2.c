@@ -581,6 +581,73 @@ static void axpy_bf16_avx2(float *y, float alpha, const uint16_t *x, int64_t n) 
     }
 }
 
+/* Four rows at a time: each 8-float slice of y is loaded and stored once per four rows, the
+ * rows' FMAs applied in row order (so the rounding is that of successive axpy_avx2 calls);
+ * the rows SLIDE_KERN_PF_ROWS ahead are prefetched. */
+static void gather_axpy_avx2(float *y, const float *W, int64_t ld, const uint32_t *ids,
+                             const float *a, int64_t n_ids, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(float);
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
+        const float *r0 = W + (int64_t)ids[j] * ld, *r1 = W + (int64_t)ids[j + 1] * ld;
+        const float *r2 = W + (int64_t)ids[j + 2] * ld, *r3 = W + (int64_t)ids[j + 3] * ld;
+        const __m256 a0 = _mm256_set1_ps(a[j]), a1 = _mm256_set1_ps(a[j + 1]);
+        const __m256 a2 = _mm256_set1_ps(a[j + 2]), a3 = _mm256_set1_ps(a[j + 3]);
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 t = _mm256_fmadd_ps(a0, _mm256_loadu_ps(r0 + i), _mm256_loadu_ps(y + i));
+            t = _mm256_fmadd_ps(a1, _mm256_loadu_ps(r1 + i), t);
+            t = _mm256_fmadd_ps(a2, _mm256_loadu_ps(r2 + i), t);
+            t = _mm256_fmadd_ps(a3, _mm256_loadu_ps(r3 + i), t);
+            _mm256_storeu_ps(y + i, t);
+        }
+        if (i < n) {
+            const __m256i mk = mask8(n - i);
+            __m256 t = _mm256_fmadd_ps(a0, _mm256_maskload_ps(r0 + i, mk),
+                                       _mm256_maskload_ps(y + i, mk));
+            t = _mm256_fmadd_ps(a1, _mm256_maskload_ps(r1 + i, mk), t);
+            t = _mm256_fmadd_ps(a2, _mm256_maskload_ps(r2 + i, mk), t);
+            t = _mm256_fmadd_ps(a3, _mm256_maskload_ps(r3 + i, mk), t);
+            _mm256_maskstore_ps(y + i, mk, t);
+        }
+    }
+    for (; j < n_ids; j++) axpy_avx2(y, a[j], W + (int64_t)ids[j] * ld, n);
+}
+
+static void gather_axpy_bf16_avx2(float *y, const uint16_t *W, int64_t ld, const uint32_t *ids,
+                                  const float *a, int64_t n_ids, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(uint16_t);
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
+        const uint16_t *r0 = W + (int64_t)ids[j] * ld, *r1 = W + (int64_t)ids[j + 1] * ld;
+        const uint16_t *r2 = W + (int64_t)ids[j + 2] * ld, *r3 = W + (int64_t)ids[j + 3] * ld;
+        const __m256 a0 = _mm256_set1_ps(a[j]), a1 = _mm256_set1_ps(a[j + 1]);
+        const __m256 a2 = _mm256_set1_ps(a[j + 2]), a3 = _mm256_set1_ps(a[j + 3]);
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 t = _mm256_fmadd_ps(a0, load_bf16x8(r0 + i), _mm256_loadu_ps(y + i));
+            t = _mm256_fmadd_ps(a1, load_bf16x8(r1 + i), t);
+            t = _mm256_fmadd_ps(a2, load_bf16x8(r2 + i), t);
+            t = _mm256_fmadd_ps(a3, load_bf16x8(r3 + i), t);
+            _mm256_storeu_ps(y + i, t);
+        }
+        if (i < n) {
+            const __m256i mk = mask8(n - i);
+            __m256 t = _mm256_fmadd_ps(a0, load_bf16x8_part(r0 + i, n - i),
+                                       _mm256_maskload_ps(y + i, mk));
+            t = _mm256_fmadd_ps(a1, load_bf16x8_part(r1 + i, n - i), t);
+            t = _mm256_fmadd_ps(a2, load_bf16x8_part(r2 + i, n - i), t);
+            t = _mm256_fmadd_ps(a3, load_bf16x8_part(r3 + i, n - i), t);
+            _mm256_maskstore_ps(y + i, mk, t);
+        }
+    }
+    for (; j < n_ids; j++) axpy_bf16_avx2(y, a[j], W + (int64_t)ids[j] * ld, n);
+}
+
 const slide_kern slide_kern_avx2 = {
     .name = "avx2",
     .simd = SLIDE_SIMD_AVX2,
@@ -595,5 +662,7 @@ const slide_kern slide_kern_avx2 = {
     .to_bf16 = to_bf16_avx2,
     .gather_dot_bf16 = gather_dot_bf16_avx2,
     .axpy_bf16 = axpy_bf16_avx2,
+    .gather_axpy = gather_axpy_avx2,
+    .gather_axpy_bf16 = gather_axpy_bf16_avx2,
     .softmax = softmax_avx2,
 };

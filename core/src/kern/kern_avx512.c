@@ -498,6 +498,71 @@ static void axpy_bf16_avx512(float *y, float alpha, const uint16_t *x, int64_t n
     }
 }
 
+/* As gather_axpy_avx2: four rows per pass over y, FMAs in row order, rows prefetched ahead. */
+static void gather_axpy_avx512(float *y, const float *W, int64_t ld, const uint32_t *ids,
+                               const float *a, int64_t n_ids, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(float);
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
+        const float *r0 = W + (int64_t)ids[j] * ld, *r1 = W + (int64_t)ids[j + 1] * ld;
+        const float *r2 = W + (int64_t)ids[j + 2] * ld, *r3 = W + (int64_t)ids[j + 3] * ld;
+        const __m512 a0 = _mm512_set1_ps(a[j]), a1 = _mm512_set1_ps(a[j + 1]);
+        const __m512 a2 = _mm512_set1_ps(a[j + 2]), a3 = _mm512_set1_ps(a[j + 3]);
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m512 t = _mm512_fmadd_ps(a0, _mm512_loadu_ps(r0 + i), _mm512_loadu_ps(y + i));
+            t = _mm512_fmadd_ps(a1, _mm512_loadu_ps(r1 + i), t);
+            t = _mm512_fmadd_ps(a2, _mm512_loadu_ps(r2 + i), t);
+            t = _mm512_fmadd_ps(a3, _mm512_loadu_ps(r3 + i), t);
+            _mm512_storeu_ps(y + i, t);
+        }
+        if (i < n) {
+            const __mmask16 mk = mask16(n - i);
+            __m512 t = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk, r0 + i),
+                                       _mm512_maskz_loadu_ps(mk, y + i));
+            t = _mm512_fmadd_ps(a1, _mm512_maskz_loadu_ps(mk, r1 + i), t);
+            t = _mm512_fmadd_ps(a2, _mm512_maskz_loadu_ps(mk, r2 + i), t);
+            t = _mm512_fmadd_ps(a3, _mm512_maskz_loadu_ps(mk, r3 + i), t);
+            _mm512_mask_storeu_ps(y + i, mk, t);
+        }
+    }
+    for (; j < n_ids; j++) axpy_avx512(y, a[j], W + (int64_t)ids[j] * ld, n);
+}
+
+static void gather_axpy_bf16_avx512(float *y, const uint16_t *W, int64_t ld, const uint32_t *ids,
+                                    const float *a, int64_t n_ids, int64_t n) {
+    const int64_t row_bytes = n * (int64_t)sizeof(uint16_t);
+    int64_t j = 0;
+    for (; j + 4 <= n_ids; j += 4) {
+        for (int64_t k = j + SLIDE_KERN_PF_ROWS; k < j + SLIDE_KERN_PF_ROWS + 4 && k < n_ids; k++)
+            prefetch_row(W + (int64_t)ids[k] * ld, row_bytes);
+        const uint16_t *r0 = W + (int64_t)ids[j] * ld, *r1 = W + (int64_t)ids[j + 1] * ld;
+        const uint16_t *r2 = W + (int64_t)ids[j + 2] * ld, *r3 = W + (int64_t)ids[j + 3] * ld;
+        const __m512 a0 = _mm512_set1_ps(a[j]), a1 = _mm512_set1_ps(a[j + 1]);
+        const __m512 a2 = _mm512_set1_ps(a[j + 2]), a3 = _mm512_set1_ps(a[j + 3]);
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m512 t = _mm512_fmadd_ps(a0, load_bf16x16(r0 + i), _mm512_loadu_ps(y + i));
+            t = _mm512_fmadd_ps(a1, load_bf16x16(r1 + i), t);
+            t = _mm512_fmadd_ps(a2, load_bf16x16(r2 + i), t);
+            t = _mm512_fmadd_ps(a3, load_bf16x16(r3 + i), t);
+            _mm512_storeu_ps(y + i, t);
+        }
+        if (i < n) {
+            const __mmask16 mk = mask16(n - i);
+            __m512 t = _mm512_fmadd_ps(a0, maskz_load_bf16x16(mk, r0 + i),
+                                       _mm512_maskz_loadu_ps(mk, y + i));
+            t = _mm512_fmadd_ps(a1, maskz_load_bf16x16(mk, r1 + i), t);
+            t = _mm512_fmadd_ps(a2, maskz_load_bf16x16(mk, r2 + i), t);
+            t = _mm512_fmadd_ps(a3, maskz_load_bf16x16(mk, r3 + i), t);
+            _mm512_mask_storeu_ps(y + i, mk, t);
+        }
+    }
+    for (; j < n_ids; j++) axpy_bf16_avx512(y, a[j], W + (int64_t)ids[j] * ld, n);
+}
+
 const slide_kern slide_kern_avx512 = {
     .name = "avx512",
     .simd = SLIDE_SIMD_AVX512,
@@ -512,5 +577,7 @@ const slide_kern slide_kern_avx512 = {
     .to_bf16 = to_bf16_avx512,
     .gather_dot_bf16 = gather_dot_bf16_avx512,
     .axpy_bf16 = axpy_bf16_avx512,
+    .gather_axpy = gather_axpy_avx512,
+    .gather_axpy_bf16 = gather_axpy_bf16_avx512,
     .softmax = softmax_avx512,
 };

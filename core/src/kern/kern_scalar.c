@@ -99,6 +99,16 @@ static void axpy_bf16_scalar(float *y, float alpha, const uint16_t *x, int64_t n
     for (int64_t i = 0; i < n; i++) y[i] += alpha * bf16_to_f32(x[i]);
 }
 
+static void gather_axpy_scalar(float *y, const float *W, int64_t ld, const uint32_t *ids,
+                               const float *a, int64_t n_ids, int64_t n) {
+    for (int64_t j = 0; j < n_ids; j++) axpy_scalar(y, a[j], W + (int64_t)ids[j] * ld, n);
+}
+
+static void gather_axpy_bf16_scalar(float *y, const uint16_t *W, int64_t ld, const uint32_t *ids,
+                                    const float *a, int64_t n_ids, int64_t n) {
+    for (int64_t j = 0; j < n_ids; j++) axpy_bf16_scalar(y, a[j], W + (int64_t)ids[j] * ld, n);
+}
+
 /* exp(x - max) with libm expf, the sum in double, one multiply by the rounded reciprocal: the
  * softmax SLIDE's output layer has always used. */
 static void softmax_scalar(float *x, int64_t n) {
@@ -127,5 +137,7 @@ const slide_kern slide_kern_scalar = {
     .to_bf16 = to_bf16_scalar,
     .gather_dot_bf16 = gather_dot_bf16_scalar,
     .axpy_bf16 = axpy_bf16_scalar,
+    .gather_axpy = gather_axpy_scalar,
+    .gather_axpy_bf16 = gather_axpy_bf16_scalar,
     .softmax = softmax_scalar,
 };
