@@ -33,7 +33,7 @@ FALLBACK_HEADER = (
     "loss,active_avg,active_frac,samples_per_s,rss_mb,"
     "hugepages_requested,hugepage_mb,ndcg_at_1,ndcg_at_3,eval_set,inference,n_skipped,"
     "eval_s,t_fwd_bwd_s,t_update_s,t_rehash_s,compiler,probes,bucket_policy,hidden,"
-    "peak_rss_mb,gflops,gpu_model,numa_nodes,weights,adam_state")
+    "peak_rss_mb,gflops,gpu_model,numa_nodes,weights,adam_state,train_order")
 
 
 def parse_args():
@@ -377,6 +377,7 @@ def main():
             "gflops": "NA",  # autograd hides the products; see slide-dense / slide-dense-gpu
             "gpu_model": gpu_model, "numa_nodes": "NA", "weights": "fp32",
             "adam_state": "fp32",
+            "train_order": "NA",
         }
         csvf.write(",".join(row.get(c, "NA") for c in cols) + "\n")
         csvf.flush()

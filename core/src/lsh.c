@@ -587,6 +587,11 @@ int slide_lsh_bucket(const slide_lsh *h, int table, uint32_t key, const uint32_t
     return bk->count;
 }
 
+void slide_lsh_prefetch(const slide_lsh *h, int table, uint32_t key) {
+    if (!h || table < 0 || table >= h->p.L || key >= h->nb) return;
+    __builtin_prefetch(&h->t[table].b[key]);
+}
+
 size_t slide_lsh_memory_bytes(const slide_lsh *h) {
     if (!h) return 0;
     size_t bytes = sizeof *h + (size_t)h->p.L * sizeof *h->t;

@@ -15,7 +15,10 @@
 typedef struct {
     uint32_t row;
     uint32_t s;
-    float d;
+    union {
+        float d;      /* per-sample path: the delta */
+        uint32_t idx; /* row sweep: the entry's place in the batch's active lists (pos) */
+    };
 } slide_gentry;
 
 /* Per-thread workspace. For layer l: ids[l]/n_act[l] the active neurons (ids NULL = all),
@@ -33,6 +36,8 @@ typedef struct {
     uint64_t *mark[SLIDE_MAX_LAYERS]; /* sampled layers: bit per neuron, set while select_active
                                          builds the set (84 KB at 670K neurons: stays in L2) */
     uint32_t *keys;
+    const uint32_t **bk_ids;         /* select_active: the query's nonempty buckets */
+    int *bk_n;                       /* and their sizes (L * (1 + probes) at most) */
     float *qvec;                     /* query vector of a sampled layer (n_in + 2) */
     uint16_t *cnt[SLIDE_MAX_LAYERS]; /* sampled layers: collisions of each neuron in this query */
     int32_t *hist;                   /* histogram of collision counts (L * (1 + probes) + 1) */
@@ -43,8 +48,12 @@ typedef struct {
     int64_t cap_rows[SLIDE_MAX_LAYERS];
     slide_gentry *ge[SLIDE_MAX_LAYERS]; /* this thread's gradient entries of the batch */
     int64_t n_ge[SLIDE_MAX_LAYERS], cap_ge[SLIDE_MAX_LAYERS];
-    slide_gentry *gsort;  /* update: one bucket's entries sorted by row */
-    int64_t cap_gsort;
+    float *wrow;          /* update (row sweep, BF16 copy): one row widened to fp32 (max ld) */
+    uint32_t *bids;       /* row sweep: this thread's samples' active lists, back to back */
+    int64_t n_bids, cap_bids;
+    uint32_t *sl;         /* update, row sweep forward: one row's batch slots */
+    float *av;            /* update: their deltas */
+    int64_t cap_sl;
     float *gbuf;          /* update: one row's gradient (max ld) */
     int64_t *bcnt;        /* update: this thread's entry count (then offset) per row bucket */
     int64_t last_labels, last_lsh; /* last select_active: labels and table candidates kept */
@@ -62,8 +71,18 @@ struct slide_net {
     int n_ws;
     float *xin[SLIDE_MAX_LAYERS]; /* row-major layers: each batch slot's input (xcap x n_in) */
     int64_t xcap;                 /* batch slots xin has room for */
-    slide_gentry *gall;           /* update: all entries of a layer, grouped by row bucket */
+    slide_gentry *gall;           /* update: all entries of a layer, sorted by (row, slot) */
+    slide_gentry *gtmp;           /* sort_entries: the same, grouped by row bucket only */
     int64_t cap_gall;
+    /* Row sweep (slide_net_params.row_sweep): per batch slot, the thread whose bids hold its
+     * active list, the list's offset there and length, and the idx of its first entry */
+    int32_t *bs_t;
+    int64_t *bs_off, *bs_n, *bs_g;
+    int64_t bs_cap;
+    float *zseq, *dseq;           /* every entry's logit, then delta, in sorted entry order */
+    uint32_t *pos;                /* sorted position of the entry with idx i (cap_seq each) */
+    int64_t cap_seq;
+    float *dxp;                   /* SLIDE_ROW_RANGES partial dx of the output layer (xcap x ld) */
     int64_t *bstart;              /* update: first entry of each bucket (n_buckets + 1) */
     int64_t n_buckets;            /* max over layers of ceil(n_rows / SLIDE_GBUCKET) */
     float *gdense[SLIDE_MAX_LAYERS]; /* slide_net_grad_point only: dense gW of row-major layers */

@@ -35,6 +35,7 @@ slide_net_params slide_net_params_default(void) {
     p.rehash_every = 50;
     p.rebuild_every = 500;
     p.rebuild_decay = 0.0;
+    p.row_sweep = 1;
     return p;
 }
 
@@ -98,7 +99,12 @@ static void ws_free(slide_ws *w, int n_layers) {
         if (w->scratch[l]) slide_lsh_scratch_destroy(w->scratch[l]);
     }
     free(w->keys);
-    free(w->gsort);
+    free(w->bk_ids);
+    free(w->bk_n);
+    free(w->wrow);
+    free(w->bids);
+    free(w->sl);
+    free(w->av);
     free(w->gbuf);
     free(w->bcnt);
     free(w->hist);
@@ -131,6 +137,9 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
         }
     }
     w->keys = malloc(maxkeys * sizeof(uint32_t));
+    w->bk_ids = malloc(maxkeys * sizeof *w->bk_ids);
+    w->bk_n = malloc(maxkeys * sizeof *w->bk_n);
+    if (!w->bk_ids || !w->bk_n) return -1;
     w->hist = malloc((maxkeys + 1) * sizeof(int32_t));
     if (!w->hist) return -1;
     int64_t maxin = 1;
@@ -143,6 +152,8 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
     for (int l = 1; l < p->n_layers; l++)
         if (p->layer[l].n_in > maxld) maxld = p->layer[l].n_in;
     w->gbuf = malloc((size_t)maxld * sizeof(float));
+    w->wrow = malloc((size_t)maxld * sizeof(float));
+    if (!w->wrow) return -1;
     w->bcnt = malloc((size_t)(net->n_buckets + 1) * sizeof(int64_t));
     if (!w->gbuf || !w->bcnt) return -1;
     slide_rng_seed(&w->rng, p->seed, 0xABCD0000ULL + (uint64_t)t);
@@ -213,6 +224,15 @@ void slide_net_destroy(slide_net *net) {
         free(net->gdense[l]);
     }
     free(net->gall);
+    free(net->gtmp);
+    free(net->bs_t);
+    free(net->bs_off);
+    free(net->bs_n);
+    free(net->bs_g);
+    free(net->zseq);
+    free(net->dseq);
+    free(net->pos);
+    free(net->dxp);
     free(net->bstart);
     free(net->iota);
     free(net);
@@ -222,6 +242,8 @@ const slide_net_params *slide_net_params_of(const slide_net *net) { return &net-
 slide_layer *slide_net_layer(slide_net *net, int i) { return &net->layer[i]; }
 const slide_kern *slide_net_kern(const slide_net *net) { return net->kern; }
 int slide_net_hugepages_in_effect(const slide_net *net) { return net->hp_in_effect; }
+static int use_row_sweep(const slide_net *net);
+int slide_net_row_sweep(const slide_net *net) { return use_row_sweep(net); }
 int64_t slide_net_step(const slide_net *net) { return net->step; }
 
 void slide_net_numa_nodes(const slide_net *net, char *buf, size_t n) {
@@ -276,6 +298,11 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
         uint16_t *cnt = w->cnt[l];
         uint32_t *cand = w->ids[l] + w->n_act[l];
         int64_t nc = 0;
+        /* The buckets are scattered over the tables: prefetch every header, then every
+         * bucket's first ids, then walk them (one dependent miss per bucket otherwise). */
+        for (int t = 0; t < L; t++)
+            for (int q = 0; q < per; q++) slide_lsh_prefetch(ly->lsh, t, w->keys[t * per + q]);
+        int nbk = 0;
         for (int t = 0; t < L; t++) {
             const uint32_t *tk = w->keys + (int64_t)t * per;
             for (int q = 0; q < per; q++) {
@@ -284,11 +311,18 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
                 if (dup) continue;
                 const uint32_t *b = NULL;
                 int nb = slide_lsh_bucket(ly->lsh, t, tk[q], &b);
-                for (int e = 0; e < nb; e++) {
-                    uint32_t id = b[e];
-                    if (is_marked(w, l, id)) continue; /* a label */
-                    if (cnt[id]++ == 0) cand[nc++] = id;
-                }
+                if (nb <= 0) continue;
+                __builtin_prefetch(b);
+                w->bk_ids[nbk] = b;
+                w->bk_n[nbk++] = nb;
+            }
+        }
+        for (int q = 0; q < nbk; q++) {
+            const uint32_t *b = w->bk_ids[q];
+            for (int e = 0; e < w->bk_n[q]; e++) {
+                uint32_t id = b[e];
+                if (is_marked(w, l, id)) continue; /* a label */
+                if (cnt[id]++ == 0) cand[nc++] = id;
             }
         }
         int64_t base = w->n_act[l], kept = 0;
@@ -435,13 +469,11 @@ __attribute__((noinline)) void slide_hogwild_axpy(const slide_kern *k, float *y,
 /* HOGWILD scalar accumulation (a neuron's bias gradient); same contract as above. */
 __attribute__((noinline)) void slide_hogwild_add(float *y, float a) { *y += a; }
 
-/* Output delta of a sample: softmax probabilities minus the label distribution (labels spread
- * uniformly), scaled by `scale`. Returns the sample's cross-entropy. */
-static double output_delta(slide_ws *w, int l, const int32_t *labels, int64_t n_labels,
-                           float scale) {
-    const int64_t na = w->n_act[l];
-    const float *p = w->val[l];
-    float *dv = w->dv[l];
+/* Output delta of a sample: softmax probabilities p of its na active neurons ids minus the
+ * label distribution (labels spread uniformly), scaled by `scale`, into dv. Returns the
+ * sample's cross-entropy. */
+static double output_delta_of(const float *p, float *dv, const uint32_t *ids, int64_t na,
+                              const int32_t *labels, int64_t n_labels, float scale) {
     for (int64_t j = 0; j < na; j++) dv[j] = p[j] * scale;
     if (n_labels == 0) return 0.0;
     const float t = 1.0f / (float)n_labels;
@@ -449,7 +481,7 @@ static double output_delta(slide_ws *w, int l, const int32_t *labels, int64_t n_
     /* Labels occupy the first n_labels slots of a training active set, but a forced or full
      * set can hold them anywhere: look each up. */
     for (int64_t j = 0; j < na; j++) {
-        uint32_t id = w->ids[l][j];
+        uint32_t id = ids[j];
         for (int64_t q = 0; q < n_labels; q++) {
             if ((uint32_t)labels[q] == id) {
                 dv[j] -= t * scale;
@@ -459,6 +491,13 @@ static double output_delta(slide_ws *w, int l, const int32_t *labels, int64_t n_
         }
     }
     return loss;
+}
+
+/* output_delta_of layer l's active set in the workspace (w->val[l] into w->dv[l]). */
+static double output_delta(slide_ws *w, int l, const int32_t *labels, int64_t n_labels,
+                           float scale) {
+    return output_delta_of(w->val[l], w->dv[l], w->ids[l], w->n_act[l], labels, n_labels,
+                           scale);
 }
 
 /* Room for n more gradient entries of layer l in this thread's list. */
@@ -474,6 +513,21 @@ static slide_gentry *ge_reserve(slide_ws *w, int l, int64_t n) {
     return w->ge[l] + w->n_ge[l];
 }
 
+/* Backward of the input-major first layer for point i, its output deltas dv[0..na): gW[f] +=
+ * val_f * delta for each input feature f (HOGWILD), gb += delta. */
+static void backward_input_major(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
+                                 const float *dv, int64_t na) {
+    const slide_kern *k = net->kern;
+    slide_layer *ly = &net->layer[0];
+    int64_t a = ds->row_ptr[i], nnz = ds->row_ptr[i + 1] - a;
+    for (int64_t q = 0; q < nnz; q++) {
+        uint32_t f = (uint32_t)ds->feat[a + q];
+        slide_hogwild_axpy(k, ly->gW + (int64_t)f * ly->ld, ds->val[a + q], dv, na);
+        touch_row(net, w, 0, f);
+    }
+    slide_hogwild_axpy(k, ly->gb, 1.0f, dv, na);
+}
+
 /* Backward of the point in batch slot s (its forward state in w). The input-major first layer
  * accumulates into its gradient slab (HOGWILD); every other layer records (row, s, delta) entries
  * and keeps its input in net->xin[l] slot s, and the update builds each row's gradient. */
@@ -485,14 +539,7 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
         const int64_t na = w->n_act[l];
         float *dv = w->dv[l];
         if (l == 0) {
-            /* Input-major: gW[f] += val_f * delta for each input feature, gb += delta. */
-            int64_t a = ds->row_ptr[i], nnz = ds->row_ptr[i + 1] - a;
-            for (int64_t q = 0; q < nnz; q++) {
-                uint32_t f = (uint32_t)ds->feat[a + q];
-                slide_hogwild_axpy(k, ly->gW + (int64_t)f * ly->ld, ds->val[a + q], dv, na);
-                touch_row(net, w, 0, f);
-            }
-            slide_hogwild_axpy(k, ly->gb, 1.0f, dv, na);
+            backward_input_major(net, w, ds, i, dv, na);
             continue;
         }
         const float *x = w->dense[l - 1];
@@ -529,35 +576,44 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
 
 /* ------------------------------------------------------------------ update + schedule */
 
-/* Adam on the touched rows of row-major layer l: the threads' (row, slot, delta) entries are
- * grouped by row bucket (counting sort, in parallel), each bucket's entries sorted by row and,
- * within a row, by batch slot; a row's gradient is then sum_s d * x_s in slot order (the same
- * sum for any thread count) and is applied at once with the bias's. */
-static void update_rows(slide_net *net, int l, float lr_t) {
+/* dst[i] = the float of BF16 bits src[i] (exact), i < n. */
+static inline void widen_bf16(float *restrict dst, const uint16_t *restrict src, int64_t n) {
+    uint32_t *restrict d = (uint32_t *)dst;
+    for (int64_t i = 0; i < n; i++) d[i] = (uint32_t)src[i] << 16;
+}
+
+/* Sorts the threads' entries of row-major layer l by (row, batch slot) into net->gall, with
+ * net->bstart[b] the first entry of row bucket b (rows b << SLIDE_GBUCKET_BITS and on): a
+ * counting sort by bucket (in parallel, the threads' lists in thread order) into net->gtmp, one
+ * by row within each bucket, then by slot within each row (few entries per row). With idx_base
+ * (row sweep), thread t's entries get idx_base[t] added to their idx. Empties the threads'
+ * lists; returns the number of entries. Called outside any parallel region. */
+static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
     slide_layer *ly = &net->layer[l];
-    const slide_net_params *p = &net->p;
-    const slide_kern *k = net->kern;
     const int T = net->n_ws;
-    const int64_t ld = ly->ld;
     const int64_t nb = (ly->n_rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
     int64_t total = 0;
     for (int t = 0; t < T; t++) total += net->ws[t].n_ge[l];
-    if (total == 0) return;
     if (total > net->cap_gall) {
         int64_t nc = total + total / 4;
         slide_gentry *g = realloc(net->gall, (size_t)nc * sizeof *g);
         SLIDE_ASSERT(g != NULL);
         net->gall = g;
+        g = realloc(net->gtmp, (size_t)nc * sizeof *g);
+        SLIDE_ASSERT(g != NULL);
+        net->gtmp = g;
         net->cap_gall = nc;
     }
-    slide_gentry *all = net->gall;
+    slide_gentry *all = net->gall, *tmp = net->gtmp;
     int64_t *bstart = net->bstart;
 #pragma omp parallel num_threads(T)
     {
-        slide_ws *w = &net->ws[omp_get_thread_num()];
+        const int tid = omp_get_thread_num();
+        slide_ws *w = &net->ws[tid];
         int64_t *c = w->bcnt;
         const slide_gentry *ge = w->ge[l];
         const int64_t n = w->n_ge[l];
+        const uint32_t add = idx_base ? (uint32_t)idx_base[tid] : 0;
         memset(c, 0, (size_t)nb * sizeof *c);
         for (int64_t q = 0; q < n; q++) c[ge[q].row >> SLIDE_GBUCKET_BITS]++;
 #pragma omp barrier
@@ -574,31 +630,32 @@ static void update_rows(slide_net *net, int l, float lr_t) {
             }
             bstart[nb] = acc;
         }
-        for (int64_t q = 0; q < n; q++) all[c[ge[q].row >> SLIDE_GBUCKET_BITS]++] = ge[q];
+        if (idx_base)
+            for (int64_t q = 0; q < n; q++) {
+                slide_gentry e = ge[q];
+                e.idx += add;
+                tmp[c[e.row >> SLIDE_GBUCKET_BITS]++] = e;
+            }
+        else
+            for (int64_t q = 0; q < n; q++) tmp[c[ge[q].row >> SLIDE_GBUCKET_BITS]++] = ge[q];
 #pragma omp barrier
         w->n_ge[l] = 0;
 #pragma omp for schedule(dynamic, 16)
         for (int64_t b = 0; b < nb; b++) {
             const int64_t a = bstart[b], m = bstart[b + 1] - a;
             if (m == 0) continue;
-            if (m > w->cap_gsort) {
-                slide_gentry *g = realloc(w->gsort, (size_t)m * 2 * sizeof *g);
-                SLIDE_ASSERT(g != NULL);
-                w->gsort = g;
-                w->cap_gsort = m * 2;
-            }
-            slide_gentry *srt = w->gsort;
+            slide_gentry *srt = all + a;
             int32_t cnt[(1 << SLIDE_GBUCKET_BITS) + 1];
             memset(cnt, 0, sizeof cnt);
             const uint32_t mask = (1u << SLIDE_GBUCKET_BITS) - 1;
-            for (int64_t q = a; q < a + m; q++) cnt[(all[q].row & mask) + 1]++;
+            for (int64_t q = a; q < a + m; q++) cnt[(tmp[q].row & mask) + 1]++;
             for (int r = 0; r < (1 << SLIDE_GBUCKET_BITS); r++) cnt[r + 1] += cnt[r];
-            for (int64_t q = a; q < a + m; q++) srt[cnt[all[q].row & mask]++] = all[q];
+            for (int64_t q = a; q < a + m; q++) srt[cnt[tmp[q].row & mask]++] = tmp[q];
             for (int64_t i = 0; i < m;) {
                 const uint32_t r = srt[i].row;
                 int64_t j = i + 1;
                 while (j < m && srt[j].row == r) j++;
-                for (int64_t x = i + 1; x < j; x++) { /* by slot: few entries per row */
+                for (int64_t x = i + 1; x < j; x++) { /* by slot */
                     slide_gentry e = srt[x];
                     int64_t y = x;
                     while (y > i && srt[y - 1].s > e.s) {
@@ -607,52 +664,120 @@ static void update_rows(slide_net *net, int l, float lr_t) {
                     }
                     srt[y] = e;
                 }
-                if (j < m) { /* the next row's weights and moments, while this one computes */
-                    const int64_t on = (int64_t)srt[j].row * ld;
-                    for (int64_t q = 0; q < ld; q += 16) {
-                        __builtin_prefetch(ly->W + on + q, 1);
-                        if (ly->mW) {
-                            __builtin_prefetch(ly->mW + on + q, 1);
-                            __builtin_prefetch(ly->vW + on + q, 1);
-                        } else if (q % 32 == 0) {
-                            __builtin_prefetch(ly->mWh + on + q, 1);
-                            __builtin_prefetch(ly->vWh + on + q, 1);
-                        }
-                    }
-                }
-                float *g = w->gbuf, gb = 0.0f;
-                memset(g, 0, (size_t)ld * sizeof *g);
-                for (int64_t x = i; x < j; x++) {
-                    k->axpy(g, srt[x].d, net->xin[l] + (int64_t)srt[x].s * ld, ld);
-                    gb += srt[x].d;
-                }
-                const int64_t o = (int64_t)r * ld;
-                if (ly->mW)
-                    k->adam(ly->W + o, ly->mW + o, ly->vW + o, g, ld, lr_t, p->beta1, p->beta2,
-                            p->eps);
-                else /* random bits from (seed, step, row): the same for any thread count */
-                    k->adam_bf16(ly->W + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
-                                 p->beta2, p->eps,
-                                 slide_mix32((uint32_t)p->seed ^ slide_mix32(
-                                     (uint32_t)net->step * 0x9E3779B9U ^ r)));
-                k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
-                        p->eps);
-                if (ly->Wh) k->to_bf16(ly->Wh + o, ly->W + o, ld);
-                if (ly->dirty) ly->dirty[r] = 1;
                 i = j;
             }
         }
     }
+    return total;
 }
 
-static void adam_update(slide_net *net) {
+/* The row ranges the update walks (consecutive row buckets each, one thread per range at a
+ * time). A fixed number, so that a row sweep's per-range dx partials, summed in range order,
+ * give the same dx for any thread count. */
+#define SLIDE_ROW_RANGES 32
+
+/* Entries ahead (about 5 rows at 1.7 entries a row) whose row the ordered passes prefetch:
+ * a row's work is shorter than a memory access, so the next row alone would come too late. */
+#define SLIDE_SWEEP_PF 8
+
+/* Adam on the touched rows of row-major layer l, from its entries sorted by sort_entries: a
+ * row's gradient is sum_s d * x_s in slot order (the same sum for any thread count), applied at
+ * once with the bias's. Row sweep (dseq != NULL): entry x's delta is dseq[x], entries with a
+ * zero delta are skipped (a row with none is not updated, as the per-sample path never records
+ * them), and before its update each row also adds delta * row (its BF16 copy when it has one)
+ * to the dx of the entry's batch slot in its range's partial dxp[range] (nslots x ld). */
+static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, float *dxp,
+                        int64_t nslots) {
+    slide_layer *ly = &net->layer[l];
+    const slide_net_params *p = &net->p;
+    const slide_kern *k = net->kern;
+    const int64_t ld = ly->ld;
+    const int64_t nb = (ly->n_rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+    const slide_gentry *all = net->gall;
+    const int64_t *bstart = net->bstart;
+    const float *xin = net->xin[l];
+#pragma omp parallel for num_threads(net->n_ws) schedule(dynamic, 1)
+    for (int pr = 0; pr < SLIDE_ROW_RANGES; pr++) {
+        slide_ws *w = &net->ws[omp_get_thread_num()];
+        const int64_t e0 = bstart[nb * pr / SLIDE_ROW_RANGES];
+        const int64_t e1 = bstart[nb * (pr + 1) / SLIDE_ROW_RANGES];
+        float *dx = dxp ? dxp + (int64_t)pr * nslots * ld : NULL;
+        if (dx) memset(dx, 0, (size_t)(nslots * ld) * sizeof(float));
+        for (int64_t i = e0; i < e1;) {
+            const uint32_t r = all[i].row;
+            int64_t j = i + 1;
+            while (j < e1 && all[j].row == r) j++;
+            if (i + SLIDE_SWEEP_PF < e1) { /* a row a few ahead: weights and moments */
+                const uint32_t rn = all[i + SLIDE_SWEEP_PF].row;
+                const int64_t on = (int64_t)rn * ld;
+                __builtin_prefetch(ly->b + rn, 1);
+                __builtin_prefetch(ly->mb + rn, 1);
+                __builtin_prefetch(ly->vb + rn, 1);
+                for (int64_t q = 0; q < ld; q += 16) {
+                    __builtin_prefetch(ly->W + on + q, 1);
+                    if (ly->mW) {
+                        __builtin_prefetch(ly->mW + on + q, 1);
+                        __builtin_prefetch(ly->vW + on + q, 1);
+                    } else if (q % 32 == 0) {
+                        __builtin_prefetch(ly->mWh + on + q, 1);
+                        __builtin_prefetch(ly->vWh + on + q, 1);
+                    }
+                }
+            }
+            const int64_t o = (int64_t)r * ld;
+            const float *wr = ly->W + o;
+            if (dx && ly->Wh) { /* widening is exact: the same values the forward used */
+                widen_bf16(w->wrow, ly->Wh + o, ld);
+                wr = w->wrow;
+            }
+            if (j - i > w->cap_sl) {
+                uint32_t *a = realloc(w->sl, (size_t)(j - i) * 2 * sizeof *a);
+                float *v = realloc(w->av, (size_t)(j - i) * 2 * sizeof *v);
+                SLIDE_ASSERT(a != NULL && v != NULL);
+                w->sl = a;
+                w->av = v;
+                w->cap_sl = (j - i) * 2;
+            }
+            float *g = w->gbuf, gb = 0.0f;
+            int64_t ne = 0;
+            for (int64_t x = i; x < j; x++) {
+                const float d = dseq ? dseq[x] : all[x].d;
+                if (d == 0.0f) continue;
+                w->sl[ne] = all[x].s;
+                w->av[ne++] = d;
+                gb += d;
+            }
+            i = j;
+            if (ne == 0) continue;
+            k->sweep_grad(g, dx, xin, ld, wr, w->sl, w->av, ne, ld);
+            if (ly->mW)
+                k->adam(ly->W + o, ly->mW + o, ly->vW + o, g, ld, lr_t, p->beta1, p->beta2,
+                        p->eps);
+            else /* random bits from (seed, step, row): the same for any thread count */
+                k->adam_bf16(ly->W + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
+                             p->beta2, p->eps,
+                             slide_mix32((uint32_t)p->seed ^ slide_mix32(
+                                 (uint32_t)net->step * 0x9E3779B9U ^ r)));
+            k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
+                    p->eps);
+            if (ly->Wh) k->to_bf16(ly->Wh + o, ly->W + o, ld);
+            if (ly->dirty) ly->dirty[r] = 1;
+        }
+    }
+}
+
+static float adam_lr(const slide_net *net) {
     const slide_net_params *p = &net->p;
     const int64_t t = net->step + 1;
-    const float lr_t = (float)((double)p->lr * sqrt(1.0 - pow(p->beta2, (double)t)) /
-                               (1.0 - pow(p->beta1, (double)t)));
+    return (float)((double)p->lr * sqrt(1.0 - pow(p->beta2, (double)t)) /
+                   (1.0 - pow(p->beta1, (double)t)));
+}
+
+/* Adam on the input-major layers: every thread updates the rows it touched itself (first-touch
+ * locality); every bias is touched by every sample. */
+static void update_input_major(slide_net *net, float lr_t) {
+    const slide_net_params *p = &net->p;
     const slide_kern *k = net->kern;
-    /* The input-major layer: every thread updates the rows it touched itself (first-touch
-     * locality); every bias is touched by every sample. */
 #pragma omp parallel num_threads(net->n_ws)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
@@ -673,9 +798,15 @@ static void adam_update(slide_net *net) {
         slide_layer *ly = &net->layer[l];
         if (ly->p.input_major)
             k->adam(ly->b, ly->mb, ly->vb, ly->gb, ly->p.n_out, lr_t, p->beta1, p->beta2, p->eps);
-        else
-            update_rows(net, l, lr_t);
     }
+}
+
+static void adam_update(slide_net *net) {
+    const float lr_t = adam_lr(net);
+    update_input_major(net, lr_t);
+    for (int l = 0; l < net->p.n_layers; l++)
+        if (!net->layer[l].p.input_major && sort_entries(net, l, NULL) > 0)
+            update_rows(net, l, lr_t, NULL, NULL, 0);
 }
 
 static int run_schedule(slide_net *net, slide_err *err) {
@@ -708,6 +839,251 @@ static int xin_reserve(slide_net *net, int64_t n, slide_err *err) {
     return SLIDE_OK;
 }
 
+/* Whether batches train by row sweep: asked for, and the network is the paper's shape (an
+ * input-major full layer, then the row-major output layer). */
+static int use_row_sweep(const slide_net *net) {
+    const slide_net_params *p = &net->p;
+    return p->row_sweep && p->n_layers == 2 && p->layer[0].input_major && !p->layer[0].sampled &&
+           !p->layer[1].input_major;
+}
+
+/* Room for n batch slots in the row sweep's per-slot arrays and dx partials. */
+static int sweep_reserve(slide_net *net, int64_t n, slide_err *err) {
+    if (n <= net->bs_cap) return SLIDE_OK;
+    const int64_t ld = net->layer[1].ld;
+    int32_t *t = realloc(net->bs_t, (size_t)n * sizeof *t);
+    if (t) net->bs_t = t;
+    int64_t *a = realloc(net->bs_off, (size_t)n * sizeof *a);
+    if (a) net->bs_off = a;
+    int64_t *b = realloc(net->bs_n, (size_t)n * sizeof *b);
+    if (b) net->bs_n = b;
+    int64_t *c = realloc(net->bs_g, (size_t)n * sizeof *c);
+    if (c) net->bs_g = c;
+    float *d = realloc(net->dxp, (size_t)SLIDE_ROW_RANGES * (size_t)n * (size_t)ld * sizeof *d);
+    if (d) net->dxp = d;
+    if (!t || !a || !b || !c || !d)
+        return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for a batch of %lld",
+                             (long long)n);
+    net->bs_cap = n;
+    return SLIDE_OK;
+}
+
+/* One batch by row sweep. The per-sample path reads each sample's ~3,000 active rows of the
+ * output layer at random (memory latency bound: ~150 ns a row here), reads them again in its
+ * backward, and the update then walks the touched rows in order. Here the samples first only
+ * select their active sets; the (row, slot) entries are sorted by row; one ordered pass over the
+ * touched rows computes every logit (each row read once, streaming); each sample's softmax
+ * gives its deltas; and the update's ordered pass adds each row's delta * row to its samples' dx
+ * (before updating the row) besides building the row's gradient. The arithmetic is the
+ * per-sample path's (the same dot products, deltas, gradients and Adam steps; only the
+ * rounding of a dot product's summation and of dx's sum over rows may differ), so a batch
+ * learns what it learns there (core/tests/test_network.c compares the two). */
+static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                             slide_train_stats *st, slide_err *err) {
+    int rc = sweep_reserve(net, n, err);
+    if (rc) return rc;
+    const slide_kern *k = net->kern;
+    slide_layer *ly = &net->layer[1];
+    const int64_t ld = ly->ld, n_in = ly->p.n_in, n_hid = net->layer[0].p.n_out;
+    float *xin = net->xin[1];
+    const float scale = 1.0f / (float)n;
+    const uint64_t step = (uint64_t)net->step;
+    const float lr_t = adam_lr(net);
+    double loss = 0;
+    int64_t active = 0, n_lab = 0, n_lsh = 0;
+    for (int l = 0; l < 2; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, step);
+    double t0 = slide_now();
+    /* 1. per sample: the hidden layer, the query, the active set (entries with local idx) */
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : active, n_lab, n_lsh)
+    {
+        const int tid = omp_get_thread_num();
+        slide_ws *w = &net->ws[tid];
+        w->t_hash = w->t_query = w->t_fwd = w->t_bwd = 0;
+        w->n_bids = 0;
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t s = 0; s < n; s++) {
+            int64_t i = ids[s];
+            slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
+            w->last_labels = w->last_lsh = 0;
+            forward_layers(net, w, ds, i, 1, 0, NULL, 0, 1);
+            memcpy(xin + s * ld, w->dense[0], (size_t)ld * sizeof(float));
+            if (ly->p.sampled) {
+                select_active(net, w, 1, w->dense[0], ds->lab + ds->lab_ptr[i],
+                              ds->lab_ptr[i + 1] - ds->lab_ptr[i], 1);
+            } else { /* all-neurons output layer */
+                memcpy(w->ids[1], net->iota, (size_t)ly->p.n_out * sizeof(uint32_t));
+                w->n_act[1] = ly->p.n_out;
+            }
+            n_lab += w->last_labels;
+            n_lsh += w->last_lsh;
+            const int64_t na = w->n_act[1];
+            active += na;
+            if (w->n_bids + na > w->cap_bids) {
+                int64_t nc = w->cap_bids ? w->cap_bids : 4096;
+                while (nc < w->n_bids + na) nc *= 2;
+                uint32_t *nb = realloc(w->bids, (size_t)nc * sizeof *nb);
+                SLIDE_ASSERT(nb != NULL);
+                w->bids = nb;
+                w->cap_bids = nc;
+            }
+            slide_gentry *ge = ge_reserve(w, 1, na);
+            const int64_t off = w->n_bids;
+            memcpy(w->bids + off, w->ids[1], (size_t)na * sizeof(uint32_t));
+            for (int64_t j = 0; j < na; j++) {
+                ge[j].row = w->ids[1][j];
+                ge[j].s = (uint32_t)s;
+                ge[j].idx = (uint32_t)(off + j);
+            }
+            w->n_ge[1] += na;
+            w->n_bids += na;
+            net->bs_t[s] = tid;
+            net->bs_off[s] = off;
+            net->bs_n[s] = na;
+        }
+    }
+    /* 2. the entries sorted by (row, slot); each slot's first idx */
+    int64_t base[1024], total = 0;
+    for (int t = 0; t < net->n_ws; t++) {
+        base[t] = total;
+        total += net->ws[t].n_bids;
+    }
+    SLIDE_ASSERT(total < (int64_t)UINT32_MAX);
+    if (total > net->cap_seq) {
+        int64_t nc = total + total / 4;
+        float *z = realloc(net->zseq, (size_t)nc * sizeof *z);
+        if (z) net->zseq = z;
+        float *d = realloc(net->dseq, (size_t)nc * sizeof *d);
+        if (d) net->dseq = d;
+        uint32_t *q = realloc(net->pos, (size_t)nc * sizeof *q);
+        if (q) net->pos = q;
+        SLIDE_ASSERT(z != NULL && d != NULL && q != NULL);
+        net->cap_seq = nc;
+    }
+    for (int64_t s = 0; s < n; s++) net->bs_g[s] = base[net->bs_t[s]] + net->bs_off[s];
+    sort_entries(net, 1, base);
+    /* 3. every logit, row by row in order (each touched row read once), in entry order; and
+     * where each entry went (a sample's logits and deltas are gathered and scattered through
+     * pos: independent accesses, not a dependent miss per entry) */
+    const slide_gentry *all = net->gall;
+    const int64_t nb = (ly->n_rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+    float *zseq = net->zseq, *dseq = net->dseq;
+    uint32_t *pos = net->pos;
+#pragma omp parallel num_threads(net->n_ws)
+    {
+        slide_ws *w = &net->ws[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t e1 = net->bstart[b + 1];
+            for (int64_t i = net->bstart[b]; i < e1;) {
+                const uint32_t r = all[i].row;
+                int64_t j = i + 1;
+                while (j < e1 && all[j].row == r) j++;
+                if (i + SLIDE_SWEEP_PF < e1) { /* a row a few ahead, while this one computes */
+                    const uint32_t rn = all[i + SLIDE_SWEEP_PF].row;
+                    const int64_t on = (int64_t)rn * ld;
+                    if (ly->Wh)
+                        for (int64_t q = 0; q < ld; q += 32) __builtin_prefetch(ly->Wh + on + q);
+                    else
+                        for (int64_t q = 0; q < ld; q += 16) __builtin_prefetch(ly->W + on + q);
+                    __builtin_prefetch(ly->b + rn);
+                }
+                const int64_t m = j - i, o = (int64_t)r * ld;
+                if (m > w->cap_sl) {
+                    uint32_t *a = realloc(w->sl, (size_t)m * 2 * sizeof *a);
+                    float *v = realloc(w->av, (size_t)m * 2 * sizeof *v);
+                    SLIDE_ASSERT(a != NULL && v != NULL);
+                    w->sl = a;
+                    w->av = v;
+                    w->cap_sl = m * 2;
+                }
+                for (int64_t x = 0; x < m; x++) {
+                    w->sl[x] = all[i + x].s;
+                    pos[all[i + x].idx] = (uint32_t)(i + x);
+                }
+                const float *wr = ly->W + o;
+                if (ly->Wh) { /* exact widening: the values the per-sample path uses */
+                    widen_bf16(w->wrow, ly->Wh + o, ld);
+                    wr = w->wrow;
+                }
+                /* dot(row, x_s) for each slot s: x_s are the gathered "rows", the row is x */
+                float *z = zseq + i;
+                k->gather_dot(z, xin, ld, NULL, w->sl, m, wr, n_in);
+                const float br = ly->b[r];
+                for (int64_t x = 0; x < m; x++) z[x] = br + z[x];
+                i = j;
+            }
+        }
+    }
+    /* 4. per sample: softmax over its active set, deltas, loss */
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : loss)
+    {
+        slide_ws *w = &net->ws[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t s = 0; s < n; s++) {
+            const int64_t i = ids[s], na = net->bs_n[s];
+            const uint32_t *ps = pos + net->bs_g[s];
+            float *pv = w->val[1], *dv = w->dv[1];
+            for (int64_t j = 0; j < na; j++) pv[j] = zseq[ps[j]];
+            k->softmax(pv, na);
+            loss += output_delta_of(pv, dv, net->ws[net->bs_t[s]].bids + net->bs_off[s], na,
+                                    ds->lab + ds->lab_ptr[i],
+                                    ds->lab_ptr[i + 1] - ds->lab_ptr[i], scale);
+            for (int64_t j = 0; j < na; j++) dseq[ps[j]] = dv[j];
+        }
+    }
+    double t2 = slide_now();
+    /* 5. the output layer's update, with each row's share of its samples' dx first */
+    update_rows(net, 1, lr_t, dseq, net->dxp, n);
+    double t3 = slide_now();
+    /* 6. per sample: dx (the partials in range order), through the ReLU, the hidden layer's
+     * backward */
+    const float *dxp = net->dxp;
+#pragma omp parallel num_threads(net->n_ws)
+    {
+        slide_ws *w = &net->ws[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t s = 0; s < n; s++) {
+            float *dx = w->dx[1], *pdv = w->dv[0];
+            memcpy(dx, dxp + s * ld, (size_t)n_in * sizeof(float));
+            for (int pr = 1; pr < SLIDE_ROW_RANGES; pr++) {
+                const float *q = dxp + ((int64_t)pr * n + s) * ld;
+                for (int64_t c = 0; c < n_in; c++) dx[c] += q[c];
+            }
+            const float *h = xin + s * ld;
+            for (int64_t c = 0; c < n_hid; c++) pdv[c] = h[c] > 0.0f ? dx[c] : 0.0f;
+            backward_input_major(net, w, ds, ids[s], pdv, n_hid);
+        }
+    }
+    double t4 = slide_now();
+    update_input_major(net, lr_t);
+    net->step++;
+    double t5 = slide_now();
+    rc = run_schedule(net, err);
+    double t6 = slide_now();
+    if (st) {
+        double th = 0, tq = 0;
+        for (int t = 0; t < net->n_ws; t++) {
+            th += net->ws[t].t_hash;
+            tq += net->ws[t].t_query;
+        }
+        th /= net->n_ws;
+        tq /= net->n_ws;
+        st->t_hash += th;
+        st->t_query += tq;
+        st->t_fwd += (t2 - t0) - th - tq;
+        st->t_bwd += t4 - t3;
+        st->loss_sum += loss;
+        st->samples += n;
+        st->active_sum += active;
+        st->label_sum += n_lab;
+        st->lsh_sum += n_lsh;
+        st->t_forward += (t2 - t0) + (t4 - t3);
+        st->t_update += (t3 - t2) + (t5 - t4);
+        st->t_rehash += t6 - t5;
+    }
+    return rc;
+}
+
 int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                           slide_train_stats *st, slide_err *err) {
     const int nl = net->p.n_layers;
@@ -719,6 +1095,7 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
                              (long long)net->p.layer[nl - 1].n_out);
     int xrc = xin_reserve(net, n, err);
     if (xrc) return xrc;
+    if (use_row_sweep(net)) return train_batch_sweep(net, ds, ids, n, st, err);
     double t0 = slide_now();
     double loss = 0;
     int64_t active = 0, n_lab = 0, n_lsh = 0;

@@ -906,6 +906,77 @@ static void test_gather_axpy(const slide_kern *F, const slide_kern *S, slide_rng
     stat_report(F->name, "axpy*n", &sq);
 }
 
+/* sweep_grad: the fast path within 1e-5 of the scalar reference (g and Y), and on every path
+ * exactly g = 0 then, per entry in order, axpy into Y's slot and into g (kern.h); Y NULL too. */
+static void test_sweep_grad(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    static const int64_t NE[] = {0, 1, 2, 3, 7};
+    stat st = {.kernel = "sweep_grad", .bound = 1e-5, .scale = "1e-5 * (|y_i| + sum_e|a_e u_ei|)"};
+    stat sq = {.kernel = "sweep_grad", .bound = 0};
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++)
+            for (int ei = 0; ei < (int)(sizeof NE / sizeof NE[0]); ei++) {
+                const int64_t n = LENS[li], ne = NE[ei], slots = 9;
+                const int64_t ld = n + (int64_t)slide_rng_below(r, 4);
+                const int useY = (li + ei + off) % 3 != 0;
+                buf X = buf_rand((slots - 1) * ld + n, off, r, -1, 1);
+                buf Y0 = buf_rand((slots - 1) * ld + n, (off + 1) % N_OFFS, r, -1, 1);
+                buf row = buf_rand(n, (off + 2) % N_OFFS, r, -1, 1);
+                buf a = buf_rand(ne ? ne : 1, 0, r, -1, 1);
+                uint32_t sl[9];
+                for (int64_t e = 0; e < slots; e++) sl[e] = (uint32_t)e;
+                for (int64_t e = slots - 1; e > 0; e--) { /* distinct slots, shuffled */
+                    uint32_t q = slide_rng_below(r, (uint32_t)(e + 1)), t = sl[e];
+                    sl[e] = sl[q];
+                    sl[q] = t;
+                }
+                buf Ys = buf_copy(&Y0, (off + 1) % N_OFFS), Yf = buf_copy(&Y0, (off + 1) % N_OFFS);
+                buf Yq = buf_copy(&Y0, 0), Yp = buf_copy(&Y0, 0);
+                buf gs = buf_alloc(n, off), gf = buf_alloc(n, off);
+                buf gq = buf_alloc(n, 0), gp = buf_alloc(n, 0);
+                for (int64_t i = 0; i < n; i++) gs.p[i] = gf.p[i] = 7.0f; /* overwritten */
+                S->sweep_grad(gs.p, useY ? Ys.p : NULL, X.p, ld, row.p, sl, a.p, ne, n);
+                F->sweep_grad(gf.p, useY ? Yf.p : NULL, X.p, ld, row.p, sl, a.p, ne, n);
+                for (int64_t i = 0; i < n; i++) gq.p[i] = gp.p[i] = 0.0f;
+                for (int64_t e = 0; e < ne; e++) {
+                    const int64_t o = (int64_t)sl[e] * ld;
+                    if (useY) {
+                        S->axpy(Yq.p + o, a.p[e], row.p, n);
+                        F->axpy(Yp.p + o, a.p[e], row.p, n);
+                    }
+                    S->axpy(gq.p, a.p[e], X.p + o, n);
+                    F->axpy(gp.p, a.p[e], X.p + o, n);
+                }
+                for (int64_t i = 0; i < n; i++) {
+                    double sc = 0;
+                    for (int64_t e = 0; e < ne; e++)
+                        sc += fabs((double)a.p[e] * X.p[(int64_t)sl[e] * ld + i]);
+                    stat_add(&st, gf.p[i], gs.p[i], sc);
+                    stat_exact(&sq, gf.p[i], gp.p[i]);
+                    stat_exact(&sq, gs.p[i], gq.p[i]);
+                }
+                int64_t ent[9]; /* the entry writing each slot, or -1 */
+                for (int64_t e = 0; e < slots; e++) ent[e] = -1;
+                for (int64_t e = 0; e < ne; e++) ent[sl[e]] = e;
+                for (int64_t q = 0; q < Y0.n; q++) {
+                    const int64_t e = ent[q / ld], i = q % ld;
+                    double sc = fabs(Y0.p[q]);
+                    if (useY && e >= 0 && i < n) sc += fabs((double)a.p[e] * row.p[i]);
+                    stat_add(&st, Yf.p[q], Ys.p[q], sc);
+                    stat_exact(&sq, Yf.p[q], useY ? Yp.p[q] : Y0.p[q]);
+                    stat_exact(&sq, Ys.p[q], useY ? Yq.p[q] : Y0.p[q]);
+                }
+                st.cases++, sq.cases++;
+                stat_guard(&st, &gf);
+                stat_guard(&st, &gs);
+                stat_guard(&st, &Yf);
+                stat_guard(&st, &Ys);
+                buf *all[] = {&X, &Y0, &row, &a, &Ys, &Yf, &Yq, &Yp, &gs, &gf, &gq, &gp};
+                for (size_t q = 0; q < sizeof all / sizeof all[0]; q++) buf_free(all[q]);
+            }
+    stat_report(F->name, S->name, &st);
+    stat_report(F->name, "axpy*n", &sq);
+}
+
 /* The scalar bf16 reference against double precision on the same (exactly widened) values. */
 static void test_bf16_scalar_vs_double(const slide_kern *S, slide_rng *r) {
     stat sg = {.kernel = "gather_dot_bf16", .bound = 1e-5,
@@ -1125,6 +1196,7 @@ int main(void) {
         test_axpy_bf16(F, S, &r);
         test_gather_axpy(F, S, &r, 0);
         test_gather_axpy(F, S, &r, 1);
+        test_sweep_grad(F, S, &r);
         test_bf16_vs_fp32(F, &r);
         test_softmax(F, S, &r);
     }

@@ -595,6 +595,83 @@ static void test_adam_bf16_net(void) {
     slide_data_free(&ds);
 }
 
+/* Row sweep (the default) against the per-sample path, on a sampled output layer with LSH
+ * candidates and random fill over 3 row buckets. Both select the same active sets (same stats).
+ * With the scalar kernels and one thread every logit, delta and output-layer gradient is the
+ * same computation, so after one batch the output layer (weights, bias, moments) is identical
+ * bit for bit; only dx's summation order differs (rows by sample vs by row), so the hidden layer
+ * is within rounding. Over several batches, and with 3 threads and the best SIMD path, all
+ * parameters stay within 1e-4 of each other (lr 1e-3 moves a weight up to 1e-3 a step). */
+static void test_row_sweep(void) {
+    slide_data ds;
+    make_data(&ds, 64, 30, 700, 41);
+    slide_err err;
+    for (int cfg = 0; cfg < 3; cfg++) {
+        slide_net_params p = small_params(1, ds.d, ds.l);
+        p.layer[0].n_out = 16;
+        slide_net_params_shape(&p, ds.d, ds.l);
+        p.layer[1].min_active_frac = 0.05;
+        p.layer[1].max_active_frac = 0.3;
+        p.layer[1].hash.range_bits = 4;
+        p.batch = 16;
+        p.threads = cfg == 2 ? 3 : 1;
+        if (cfg == 2) p.simd = slide_simd_best();
+        p.bf16 = cfg == 1;
+        slide_net_params q = p;
+        q.row_sweep = 0;
+        slide_net *a = NULL, *b = NULL;
+        CHECK(slide_net_create(&a, &p, &err) == 0);
+        CHECK(slide_net_create(&b, &q, &err) == 0);
+        if (!a || !b) break;
+        CHECK(slide_net_row_sweep(a) == 1 && slide_net_row_sweep(b) == 0);
+        const int batches = cfg == 2 ? 6 : 4;
+        double worst_out1 = 0, worst_hid1 = 0, worst = 0, wmax = 0, lossd = 0;
+        int64_t ids[16];
+        for (int t = 0; t < batches; t++) {
+            for (int s = 0; s < 16; s++) ids[s] = (t * 16 + s) % ds.n;
+            slide_train_stats sa, sb;
+            memset(&sa, 0, sizeof sa);
+            memset(&sb, 0, sizeof sb);
+            CHECK(slide_net_train_batch(a, &ds, ids, 16, &sa, &err) == 0);
+            CHECK(slide_net_train_batch(b, &ds, ids, 16, &sb, &err) == 0);
+            CHECKF(sa.active_sum == sb.active_sum && sa.label_sum == sb.label_sum &&
+                       sa.lsh_sum == sb.lsh_sum,
+                   "batch %d: active sets differ (%lld/%lld/%lld vs %lld/%lld/%lld)", t,
+                   (long long)sa.active_sum, (long long)sa.label_sum, (long long)sa.lsh_sum,
+                   (long long)sb.active_sum, (long long)sb.label_sum, (long long)sb.lsh_sum);
+            double ld = fabs(sa.loss_sum - sb.loss_sum) / (fabs(sb.loss_sum) + 1e-30);
+            if (ld > lossd) lossd = ld;
+            for (int l = 0; l < 2; l++) {
+                slide_layer *la = slide_net_layer(a, l), *lb = slide_net_layer(b, l);
+                const int64_t nw = la->n_rows * la->ld;
+                const float *pa[] = {la->W, la->b, la->mW, la->vW, la->mb, la->vb};
+                const float *pb[] = {lb->W, lb->b, lb->mW, lb->vW, lb->mb, lb->vb};
+                const int64_t cnt[] = {nw, la->p.n_out, nw, nw, la->p.n_out, la->p.n_out};
+                for (int k = 0; k < 6; k++)
+                    for (int64_t j = 0; j < cnt[k]; j++) {
+                        double e = fabs((double)pa[k][j] - pb[k][j]);
+                        if (k < 2 && fabs(pb[k][j]) > wmax) wmax = fabs(pb[k][j]);
+                        if (k < 2 && e > worst) worst = e;
+                        if (t == 0 && l == 1 && e > worst_out1) worst_out1 = e;
+                        if (t == 0 && l == 0 && k < 2 && e > worst_hid1) worst_hid1 = e;
+                    }
+            }
+        }
+        fprintf(stderr, "row sweep vs per-sample (%s, %d thread(s)%s): after 1 batch output "
+                        "layer %.2e, hidden %.2e; after %d, max |w| diff %.2e (|w| <= %.2f), "
+                        "loss %.1e rel\n",
+                slide_simd_name(p.simd), p.threads, p.bf16 ? ", bf16" : "", worst_out1,
+                worst_hid1, batches, worst, wmax, lossd);
+        if (cfg < 2) CHECKF(worst_out1 == 0, "output layer differs after one batch: %g", worst_out1);
+        CHECK(worst_hid1 <= 1e-6);
+        CHECK(worst <= 1e-4);
+        CHECK(lossd <= 1e-5);
+        slide_net_destroy(a);
+        slide_net_destroy(b);
+    }
+    slide_data_free(&ds);
+}
+
 int main(void) {
     test_shared_fill();
     test_mips();
@@ -602,6 +679,7 @@ int main(void) {
     test_bad_params();
     test_gradients();
     test_batch_gradient_entries();
+    test_row_sweep();
     test_bf16_weights();
     test_sampled_all_equals_full();
     test_determinism();

@@ -69,6 +69,13 @@ typedef struct {
     /* gather_axpy over bf16 rows (as n_ids successive axpy_bf16 calls) */
     void (*gather_axpy_bf16)(float *y, const uint16_t *W, int64_t ld, const uint32_t *ids,
                              const float *a, int64_t n_ids, int64_t n);
+    /* One row's share of a batch's backward (network.c's update): for e < ne and i < n,
+     * g[i] = sum_e a[e] * X[slot[e]*ld + i] (from 0, in order e) and, when Y is not NULL,
+     * Y[slot[e]*ld + i] += a[e] * r[i] (r: the row). Rounds exactly as g = 0 and then, for each
+     * e in order, axpy(Y + slot[e]*ld, a[e], r, n) and axpy(g, a[e], X + slot[e]*ld, n) on the
+     * same path. The slots must be distinct. */
+    void (*sweep_grad)(float *g, float *Y, const float *X, int64_t ld, const float *r,
+                       const uint32_t *slot, const float *a, int64_t ne, int64_t n);
     /* In place: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max); n == 0 does nothing. Inputs
      * finite or -inf (which gives 0), at least one finite when n > 0. Scalar: libm expf, the
      * sum in double, a multiply by (float)(1.0 / sum). Fast paths use a polynomial exp

@@ -63,6 +63,9 @@ int64_t slide_lsh_query(const slide_lsh *t, const uint32_t *keys, int per_table,
 
 /* Number of ids in one bucket and a pointer to them (valid until the next modification). */
 int slide_lsh_bucket(const slide_lsh *t, int table, uint32_t key, const uint32_t **ids);
+/* Prefetches the header of bucket `key` of `table` (a hint: no effect on results; invalid
+ * arguments are ignored). Queries that look up many buckets prefetch them all first. */
+void slide_lsh_prefetch(const slide_lsh *t, int table, uint32_t key);
 /* Bytes allocated by the tables (excluding scratch). */
 size_t slide_lsh_memory_bytes(const slide_lsh *t);
 /* Total stored ids over all tables. */

@@ -37,6 +37,7 @@ typedef struct {
     const char *hash_family, *bucket_policy, *eval_set, *inference, *gpu_model, *numa_nodes;
     const char *weights; /* "fp32", or "bf16" (BF16 copies of the row-major weights); NA = fp32 */
     const char *adam_state; /* "fp32", or "bf16-sr" (BF16 moments, stochastic rounding); NA = fp32 */
+    const char *train_order; /* "row-sweep" or "per-sample" (slide-train); NULL = NA */
     int threads, K, L, range_bits, bucket_cap, batch, probes, hidden;
     double lr;
     uint64_t seed;

@@ -648,6 +648,38 @@ static void gather_axpy_bf16_avx2(float *y, const uint16_t *W, int64_t ld, const
     for (; j < n_ids; j++) axpy_bf16_avx2(y, a[j], W + (int64_t)ids[j] * ld, n);
 }
 
+/* Eight columns at a time: the row's slice loaded once, g's slice kept in a register over the
+ * entries (each FMA as axpy_avx2's, in entry order). */
+static void sweep_grad_avx2(float *g, float *Y, const float *X, int64_t ld, const float *r,
+                            const uint32_t *slot, const float *a, int64_t ne, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gg = _mm256_setzero_ps();
+        const __m256 rr = Y ? _mm256_loadu_ps(r + i) : gg;
+        for (int64_t e = 0; e < ne; e++) {
+            const __m256 va = _mm256_set1_ps(a[e]);
+            const int64_t o = (int64_t)slot[e] * ld + i;
+            if (Y) _mm256_storeu_ps(Y + o, _mm256_fmadd_ps(va, rr, _mm256_loadu_ps(Y + o)));
+            gg = _mm256_fmadd_ps(va, _mm256_loadu_ps(X + o), gg);
+        }
+        _mm256_storeu_ps(g + i, gg);
+    }
+    if (i < n) {
+        const __m256i mk = mask8(n - i);
+        __m256 gg = _mm256_setzero_ps();
+        const __m256 rr = Y ? _mm256_maskload_ps(r + i, mk) : gg;
+        for (int64_t e = 0; e < ne; e++) {
+            const __m256 va = _mm256_set1_ps(a[e]);
+            const int64_t o = (int64_t)slot[e] * ld + i;
+            if (Y)
+                _mm256_maskstore_ps(Y + o, mk,
+                                    _mm256_fmadd_ps(va, rr, _mm256_maskload_ps(Y + o, mk)));
+            gg = _mm256_fmadd_ps(va, _mm256_maskload_ps(X + o, mk), gg);
+        }
+        _mm256_maskstore_ps(g + i, mk, gg);
+    }
+}
+
 const slide_kern slide_kern_avx2 = {
     .name = "avx2",
     .simd = SLIDE_SIMD_AVX2,
@@ -664,5 +696,6 @@ const slide_kern slide_kern_avx2 = {
     .axpy_bf16 = axpy_bf16_avx2,
     .gather_axpy = gather_axpy_avx2,
     .gather_axpy_bf16 = gather_axpy_bf16_avx2,
+    .sweep_grad = sweep_grad_avx2,
     .softmax = softmax_avx2,
 };

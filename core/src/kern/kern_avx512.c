@@ -563,6 +563,37 @@ static void gather_axpy_bf16_avx512(float *y, const uint16_t *W, int64_t ld, con
     for (; j < n_ids; j++) axpy_bf16_avx512(y, a[j], W + (int64_t)ids[j] * ld, n);
 }
 
+/* As sweep_grad_avx2, sixteen columns at a time. */
+static void sweep_grad_avx512(float *g, float *Y, const float *X, int64_t ld, const float *r,
+                              const uint32_t *slot, const float *a, int64_t ne, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 gg = _mm512_setzero_ps();
+        const __m512 rr = Y ? _mm512_loadu_ps(r + i) : gg;
+        for (int64_t e = 0; e < ne; e++) {
+            const __m512 va = _mm512_set1_ps(a[e]);
+            const int64_t o = (int64_t)slot[e] * ld + i;
+            if (Y) _mm512_storeu_ps(Y + o, _mm512_fmadd_ps(va, rr, _mm512_loadu_ps(Y + o)));
+            gg = _mm512_fmadd_ps(va, _mm512_loadu_ps(X + o), gg);
+        }
+        _mm512_storeu_ps(g + i, gg);
+    }
+    if (i < n) {
+        const __mmask16 mk = mask16(n - i);
+        __m512 gg = _mm512_setzero_ps();
+        const __m512 rr = Y ? _mm512_maskz_loadu_ps(mk, r + i) : gg;
+        for (int64_t e = 0; e < ne; e++) {
+            const __m512 va = _mm512_set1_ps(a[e]);
+            const int64_t o = (int64_t)slot[e] * ld + i;
+            if (Y)
+                _mm512_mask_storeu_ps(Y + o, mk,
+                                      _mm512_fmadd_ps(va, rr, _mm512_maskz_loadu_ps(mk, Y + o)));
+            gg = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(mk, X + o), gg);
+        }
+        _mm512_mask_storeu_ps(g + i, mk, gg);
+    }
+}
+
 const slide_kern slide_kern_avx512 = {
     .name = "avx512",
     .simd = SLIDE_SIMD_AVX512,
@@ -579,5 +610,6 @@ const slide_kern slide_kern_avx512 = {
     .axpy_bf16 = axpy_bf16_avx512,
     .gather_axpy = gather_axpy_avx512,
     .gather_axpy_bf16 = gather_axpy_bf16_avx512,
+    .sweep_grad = sweep_grad_avx512,
     .softmax = softmax_avx512,
 };

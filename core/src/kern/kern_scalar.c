@@ -109,6 +109,16 @@ static void gather_axpy_bf16_scalar(float *y, const uint16_t *W, int64_t ld, con
     for (int64_t j = 0; j < n_ids; j++) axpy_bf16_scalar(y, a[j], W + (int64_t)ids[j] * ld, n);
 }
 
+static void sweep_grad_scalar(float *g, float *Y, const float *X, int64_t ld, const float *r,
+                              const uint32_t *slot, const float *a, int64_t ne, int64_t n) {
+    for (int64_t i = 0; i < n; i++) g[i] = 0.0f;
+    for (int64_t e = 0; e < ne; e++) {
+        const int64_t o = (int64_t)slot[e] * ld;
+        if (Y) axpy_scalar(Y + o, a[e], r, n);
+        axpy_scalar(g, a[e], X + o, n);
+    }
+}
+
 /* exp(x - max) with libm expf, the sum in double, one multiply by the rounded reciprocal: the
  * softmax SLIDE's output layer has always used. */
 static void softmax_scalar(float *x, int64_t n) {
@@ -139,5 +149,6 @@ const slide_kern slide_kern_scalar = {
     .axpy_bf16 = axpy_bf16_scalar,
     .gather_axpy = gather_axpy_scalar,
     .gather_axpy_bf16 = gather_axpy_bf16_scalar,
+    .sweep_grad = sweep_grad_scalar,
     .softmax = softmax_scalar,
 };
