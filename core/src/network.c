@@ -10,6 +10,11 @@
 #include <omp.h>
 #include <string.h>
 
+/* The row ranges the update walks (consecutive row buckets each, one thread per range at a
+ * time). A fixed number, so that a row sweep's per-range dx partials, summed in range order,
+ * give the same dx for any thread count. */
+#define SLIDE_ROW_RANGES 32
+
 /* ------------------------------------------------------------------ params */
 
 slide_net_params slide_net_params_default(void) {
@@ -78,6 +83,14 @@ double slide_net_estimate_bytes(const slide_net_params *p) {
         lp.adam_bf16 = p->adam_bf16 && !lp.input_major;
         b += slide_layer_estimate_bytes(&lp);
         ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
+        if (i == 0) continue;
+        /* A batch's (row, slot) entries of a row-major layer: the threads' lists and the two
+         * sort buffers (12 bytes each), and for the row sweep the active lists, logits, deltas
+         * and positions (4 bytes each), plus the dx partials of every slot. */
+        const double frac = lp.sampled ? fmax(lp.min_active_frac, lp.max_active_frac) : 1.0;
+        const double ent = (double)p->batch * fmin(1.0, frac) * (double)lp.n_out;
+        b += ent * (3 * 12.0 + (p->row_sweep ? 4 * 4.0 : 0.0));
+        if (p->row_sweep) b += SLIDE_ROW_RANGES * 4.0 * (double)p->batch * (double)lp.n_in;
     }
     return b + ws * p->threads;
 }
@@ -670,11 +683,6 @@ static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
     }
     return total;
 }
-
-/* The row ranges the update walks (consecutive row buckets each, one thread per range at a
- * time). A fixed number, so that a row sweep's per-range dx partials, summed in range order,
- * give the same dx for any thread count. */
-#define SLIDE_ROW_RANGES 32
 
 /* Entries ahead (about 5 rows at 1.7 entries a row) whose row the ordered passes prefetch:
  * a row's work is shorter than a memory access, so the next row alone would come too late. */
