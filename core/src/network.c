@@ -589,6 +589,23 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
 
 /* ------------------------------------------------------------------ update + schedule */
 
+/* *pp = realloc(*pp, bytes), keeping *pp when that fails; 0 on success. */
+static int grow(void **pp, size_t bytes) {
+    void *q = realloc(*pp, bytes ? bytes : 1);
+    if (!q) return -1;
+    *pp = q;
+    return 0;
+}
+
+/* Room for m entries in the thread's one-row scratch (batch slots and deltas). */
+static void sl_reserve(slide_ws *w, int64_t m) {
+    if (m <= w->cap_sl) return;
+    int bad = grow((void **)&w->sl, (size_t)m * 2 * sizeof(uint32_t));
+    bad |= grow((void **)&w->av, (size_t)m * 2 * sizeof(float));
+    SLIDE_ASSERT(!bad);
+    w->cap_sl = m * 2;
+}
+
 /* dst[i] = the float of BF16 bits src[i] (exact), i < n. */
 static inline void widen_bf16(float *restrict dst, const uint16_t *restrict src, int64_t n) {
     uint32_t *restrict d = (uint32_t *)dst;
@@ -738,14 +755,7 @@ static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, fl
                 widen_bf16(w->wrow, ly->Wh + o, ld);
                 wr = w->wrow;
             }
-            if (j - i > w->cap_sl) {
-                uint32_t *a = realloc(w->sl, (size_t)(j - i) * 2 * sizeof *a);
-                float *v = realloc(w->av, (size_t)(j - i) * 2 * sizeof *v);
-                SLIDE_ASSERT(a != NULL && v != NULL);
-                w->sl = a;
-                w->av = v;
-                w->cap_sl = (j - i) * 2;
-            }
+            sl_reserve(w, j - i);
             float *g = w->gbuf, gb = 0.0f;
             int64_t ne = 0;
             for (int64_t x = i; x < j; x++) {
@@ -858,18 +868,13 @@ static int use_row_sweep(const slide_net *net) {
 /* Room for n batch slots in the row sweep's per-slot arrays and dx partials. */
 static int sweep_reserve(slide_net *net, int64_t n, slide_err *err) {
     if (n <= net->bs_cap) return SLIDE_OK;
-    const int64_t ld = net->layer[1].ld;
-    int32_t *t = realloc(net->bs_t, (size_t)n * sizeof *t);
-    if (t) net->bs_t = t;
-    int64_t *a = realloc(net->bs_off, (size_t)n * sizeof *a);
-    if (a) net->bs_off = a;
-    int64_t *b = realloc(net->bs_n, (size_t)n * sizeof *b);
-    if (b) net->bs_n = b;
-    int64_t *c = realloc(net->bs_g, (size_t)n * sizeof *c);
-    if (c) net->bs_g = c;
-    float *d = realloc(net->dxp, (size_t)SLIDE_ROW_RANGES * (size_t)n * (size_t)ld * sizeof *d);
-    if (d) net->dxp = d;
-    if (!t || !a || !b || !c || !d)
+    const size_t ld = (size_t)net->layer[1].ld, m = (size_t)n;
+    int bad = grow((void **)&net->bs_t, m * sizeof(int32_t));
+    bad |= grow((void **)&net->bs_off, m * sizeof(int64_t));
+    bad |= grow((void **)&net->bs_n, m * sizeof(int64_t));
+    bad |= grow((void **)&net->bs_g, m * sizeof(int64_t));
+    bad |= grow((void **)&net->dxp, SLIDE_ROW_RANGES * m * ld * sizeof(float));
+    if (bad)
         return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for a batch of %lld",
                              (long long)n);
     net->bs_cap = n;
@@ -957,15 +962,12 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
     }
     SLIDE_ASSERT(total < (int64_t)UINT32_MAX);
     if (total > net->cap_seq) {
-        int64_t nc = total + total / 4;
-        float *z = realloc(net->zseq, (size_t)nc * sizeof *z);
-        if (z) net->zseq = z;
-        float *d = realloc(net->dseq, (size_t)nc * sizeof *d);
-        if (d) net->dseq = d;
-        uint32_t *q = realloc(net->pos, (size_t)nc * sizeof *q);
-        if (q) net->pos = q;
-        SLIDE_ASSERT(z != NULL && d != NULL && q != NULL);
-        net->cap_seq = nc;
+        const size_t nc = (size_t)(total + total / 4);
+        int bad = grow((void **)&net->zseq, nc * sizeof(float));
+        bad |= grow((void **)&net->dseq, nc * sizeof(float));
+        bad |= grow((void **)&net->pos, nc * sizeof(uint32_t));
+        SLIDE_ASSERT(!bad);
+        net->cap_seq = (int64_t)nc;
     }
     for (int64_t s = 0; s < n; s++) net->bs_g[s] = base[net->bs_t[s]] + net->bs_off[s];
     sort_entries(net, 1, base);
@@ -996,14 +998,7 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
                     __builtin_prefetch(ly->b + rn);
                 }
                 const int64_t m = j - i, o = (int64_t)r * ld;
-                if (m > w->cap_sl) {
-                    uint32_t *a = realloc(w->sl, (size_t)m * 2 * sizeof *a);
-                    float *v = realloc(w->av, (size_t)m * 2 * sizeof *v);
-                    SLIDE_ASSERT(a != NULL && v != NULL);
-                    w->sl = a;
-                    w->av = v;
-                    w->cap_sl = m * 2;
-                }
+                sl_reserve(w, m);
                 for (int64_t x = 0; x < m; x++) {
                     w->sl[x] = all[i + x].s;
                     pos[all[i + x].idx] = (uint32_t)(i + x);

@@ -171,7 +171,8 @@ static slide_net_params net_params(const slide_data *ds, int threads, int family
 }
 
 /* Evaluation with 2 threads equals the one-thread evaluation; training with 2 threads runs the
- * HOGWILD loop, Adam on touched rows, rehash of dirty neurons and table rebuilds. */
+ * HOGWILD loop, Adam on touched rows, rehash of dirty neurons and table rebuilds, by row sweep
+ * (the default) and sample by sample. */
 static void net_paths(const slide_data *train, const slide_data *test, int family, int simd,
                       int mips) {
     slide_err err;
@@ -206,6 +207,14 @@ static void net_paths(const slide_data *train, const slide_data *test, int famil
     size_t ul = 0;
     CHECK(slide_checkpoint_load(n2, path, u, sizeof u, &ul, &err) == 0 && ul == 4);
     CHECK(slide_net_train_batch(n2, train, ids, 32, NULL, &err) == 0);
+    slide_net_destroy(n2);
+    n2 = NULL;
+    p2.row_sweep = 0;
+    CHECK(slide_net_create(&n2, &p2, &err) == 0);
+    if (n2) {
+        CHECK(!slide_net_row_sweep(n2));
+        for (int bt = 0; bt < 3; bt++) CHECK(slide_net_train_batch(n2, train, ids, 32, NULL, &err) == 0);
+    }
     slide_net_destroy(n1);
     slide_net_destroy(n2);
 }
