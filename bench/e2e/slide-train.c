@@ -61,6 +61,9 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->t_query += b->t_query;
     a->t_fwd += b->t_fwd;
     a->t_bwd += b->t_bwd;
+    a->t_sort += b->t_sort;
+    a->t_logits += b->t_logits;
+    a->t_softmax += b->t_softmax;
 }
 
 /* Appends the run's time breakdown to <csv stem>.breakdown.csv. */
@@ -68,8 +71,8 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
                            const char *dataset, const char *simd, int threads, const char *fam,
                            int K, int L, int batch, const char *hugepages,
                            const char *hugepages_requested, double epoch, double train_s,
-                           const slide_train_stats *st, const slide_counters *cnt,
-                           slide_err *err) {
+                           const char *train_order, const slide_train_stats *st,
+                           const slide_counters *cnt, slide_err *err) {
     char path[4200];
     size_t n = strlen(csv_path);
     if (n > 4 && !strcmp(csv_path + n - 4, ".csv")) n -= 4;
@@ -85,7 +88,7 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
              "hugepages_requested,hash_family,K,L,batch,epoch,samples_seen,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
              "rehash_s,unaccounted_s,hash_share,query_share,forward_share,backward_share,"
              "update_share,rehash_share,unaccounted_share,active_avg,active_labels_avg,"
-             "active_lsh_avg,active_fill_avg%s%s",
+             "active_lsh_avg,active_fill_avg,train_order,sort_s,logits_s,softmax_s%s%s",
              cnt_h[0] ? "," : "", cnt_h);
     int rc = slide_csv_open(&c, path, header, err);
     if (rc) return rc;
@@ -110,6 +113,12 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
     double lsh = (double)st->lsh_sum / ns, fill = act - lab - lsh;
     w += snprintf(row + w, sizeof row - (size_t)w, ",%.1f,%.1f,%.1f,%.1f", act, lab, lsh,
                   fill > 0 ? fill : 0);
+    /* The row sweep's parts of forward_s (NA sample by sample: no such phases). */
+    if (!strcmp(train_order, "row-sweep"))
+        w += snprintf(row + w, sizeof row - (size_t)w, ",%s,%.4f,%.4f,%.4f", train_order,
+                      st->t_sort, st->t_logits, st->t_softmax);
+    else
+        w += snprintf(row + w, sizeof row - (size_t)w, ",%s,NA,NA,NA", train_order);
     if (cnt_v[0]) snprintf(row + w, sizeof row - (size_t)w, ",%s", cnt_v);
     rc = slide_csv_row(c, row, err);
     slide_csv_close(c);
@@ -625,7 +634,8 @@ int main(int argc, char **argv) {
     }
     if (write_breakdown(a.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
                         a.K, a.L, a.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
-                        &st_all, counters, &err))
+                        slide_net_row_sweep(net) ? "row-sweep" : "per-sample", &st_all, counters,
+                        &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
     if (st_all.samples > 0 && st_all.lsh_sum + st_all.label_sum > 0) {
         double ns = (double)st_all.samples, act = (double)st_all.active_sum / ns;

@@ -970,7 +970,9 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
         net->cap_seq = (int64_t)nc;
     }
     for (int64_t s = 0; s < n; s++) net->bs_g[s] = base[net->bs_t[s]] + net->bs_off[s];
+    const double ts0 = slide_now();
     sort_entries(net, 1, base);
+    const double ts1 = slide_now();
     /* 3. every logit, row by row in order (each touched row read once), in entry order; and
      * where each entry went (a sample's logits and deltas are gathered and scattered through
      * pos: independent accesses, not a dependent miss per entry) */
@@ -1017,6 +1019,7 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
             }
         }
     }
+    const double ts2 = slide_now();
     /* 4. per sample: softmax over its active set, deltas, loss */
 #pragma omp parallel num_threads(net->n_ws) reduction(+ : loss)
     {
@@ -1075,6 +1078,9 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
         st->t_query += tq;
         st->t_fwd += (t2 - t0) - th - tq;
         st->t_bwd += t4 - t3;
+        st->t_sort += ts1 - ts0;
+        st->t_logits += ts2 - ts1;
+        st->t_softmax += t2 - ts2;
         st->loss_sum += loss;
         st->samples += n;
         st->active_sum += active;

@@ -1,6 +1,7 @@
 /* Determinism of slide-train with one thread: two runs with the same seed give identical metric
  * columns in every CSV row and identical checkpoints (network, Adam state, tables, counters; the
- * driver blob also holds wall-clock timers, which are compared apart). */
+ * driver blob also holds wall-clock timers, which are compared apart). Also: the training order
+ * (row sweep, --per-sample) is recorded in the rows and the breakdown. */
 #include "slide/checkpoint.h"
 #include "spawn_util.h"
 #include "test_util.h"
@@ -10,7 +11,8 @@ static const char *k_cols[] = {"iter",      "samples_seen", "epoch",     "p_at_1
                                "loss",      "active_avg",   "active_frac", "n_eval",  "n_skipped",
                                "eval_set",  NULL};
 
-static int run(const char *prog, const char *data, const char *out, const char *extra_threads) {
+static int run(const char *prog, const char *data, const char *out, const char *extra_threads,
+               const char *flag) {
     char tr[PATH_MAX], te[PATH_MAX], csv[PATH_MAX], ck[PATH_MAX], log[PATH_MAX];
     snprintf(tr, sizeof tr, "%.3000s/train.txt", data);
     snprintf(te, sizeof te, "%.3000s/test.txt", data);
@@ -20,7 +22,7 @@ static int run(const char *prog, const char *data, const char *out, const char *
     char *argv[] = {(char *)prog, "--train", tr, "--test", te, "--csv", csv, "--checkpoint", ck,
                     "--threads", (char *)extra_threads, "--seed", "5", "--epochs", "2",
                     "--eval-every", "3", "--eval-n", "100", "--hidden", "32", "--rehash", "2",
-                    "--rebuild", "5", "--progress", "0", NULL};
+                    "--rebuild", "5", "--progress", "0", (char *)flag, NULL};
     int code = spawn_run(argv, log, 120);
     if (code != 0) {
         char *t = spawn_read(log, NULL);
@@ -28,6 +30,24 @@ static int run(const char *prog, const char *data, const char *out, const char *
         free(t);
     }
     return code;
+}
+
+/* Field `name` of the last row of a CSV file; 0 when missing. */
+static int last_field(const char *path, const char *name, char *out, size_t cap) {
+    char *t = spawn_read(path, NULL);
+    int ok = 0;
+    if (t) {
+        int col = csv_col(t, name);
+        size_t n = strlen(t);
+        while (n > 0 && t[n - 1] == '\n') t[--n] = '\0';
+        const char *last = strrchr(t, '\n');
+        if (col >= 0 && last) {
+            csv_field(last + 1, col, out, cap);
+            ok = 1;
+        }
+    }
+    free(t);
+    return ok;
 }
 
 /* Compares the metric columns of two CSVs row by row. */
@@ -106,14 +126,43 @@ int main(void) {
     char *gargv[] = {gen, "--preset", "tiny", "--scale", "0.2", "--seed", "3", "--out", data,
                      NULL};
     CHECK(spawn_run(gargv, NULL, 60) == 0);
-    CHECK(run(prog, data, a, "1") == 0);
-    CHECK(run(prog, data, b, "1") == 0);
+    CHECK(run(prog, data, a, "1", NULL) == 0);
+    CHECK(run(prog, data, b, "1", NULL) == 0);
     snprintf(pa, sizeof pa, "%.3000s.csv", a);
     snprintf(pb, sizeof pb, "%.3000s.csv", b);
     compare_csv(pa, pb);
     snprintf(pa, sizeof pa, "%.3000s.ckpt", a);
     snprintf(pb, sizeof pb, "%.3000s.ckpt", b);
     compare_ckpt(pa, pb);
+    /* The training order is recorded: row sweep by default, --per-sample on request, in the
+     * rows and the breakdown (whose row-sweep phases are NA sample by sample); both learn. */
+    char c[PATH_MAX], pc[PATH_MAX];
+    snprintf(c, sizeof c, "%.3000s/c", test_tmpdir());
+    CHECK(run(prog, data, c, "1", "--per-sample") == 0);
+    snprintf(pa, sizeof pa, "%.3000s.csv", a);
+    snprintf(pc, sizeof pc, "%.3000s.csv", c);
+    char va[64], vc[64], pa1[64], pc1[64];
+    CHECK(last_field(pa, "train_order", va, sizeof va) && !strcmp(va, "row-sweep"));
+    CHECK(last_field(pc, "train_order", vc, sizeof vc) && !strcmp(vc, "per-sample"));
+    CHECK(last_field(pa, "p_at_1", pa1, sizeof pa1) && last_field(pc, "p_at_1", pc1, sizeof pc1));
+    printf("final P@1: row sweep %s, per sample %s\n", pa1, pc1);
+    CHECKF(fabs(atof(pa1) - atof(pc1)) <= 0.05, "P@1 %s vs %s", pa1, pc1);
+    snprintf(pa, sizeof pa, "%.3000s.breakdown.csv", a);
+    snprintf(pc, sizeof pc, "%.3000s.breakdown.csv", c);
+    const char *ph[] = {"sort_s", "logits_s", "softmax_s"};
+    char fw[64];
+    CHECK(last_field(pa, "forward_s", fw, sizeof fw));
+    double sum = 0;
+    for (int k = 0; k < 3; k++) {
+        char x[64], y[64];
+        CHECK(last_field(pa, ph[k], x, sizeof x) && last_field(pc, ph[k], y, sizeof y));
+        CHECKF(strcmp(x, "NA") && atof(x) >= 0, "row sweep %s = %s", ph[k], x);
+        CHECKF(!strcmp(y, "NA"), "per-sample %s = %s, want NA", ph[k], y);
+        sum += atof(x);
+    }
+    CHECKF(sum <= atof(fw) + 1e-3, "row-sweep phases %.4f > forward_s %s", sum, fw);
+    CHECK(last_field(pa, "train_order", va, sizeof va) && !strcmp(va, "row-sweep"));
+    CHECK(last_field(pc, "train_order", vc, sizeof vc) && !strcmp(vc, "per-sample"));
     printf("determinism: %.1f s\n", slide_now() - t0);
     if (!t_failures) {
         char cmd[PATH_MAX + 16];

@@ -67,6 +67,9 @@ typedef struct {
     /* Inside the parallel sample loop, thread-seconds divided by the thread count: hashing the
      * layer input, table queries (plus active-set fill), the rest of forward, backward. */
     double t_hash, t_query, t_fwd, t_bwd;
+    /* Row sweep only (0 otherwise), wall seconds inside t_fwd: sorting the batch's (row, slot)
+     * entries, the ordered logit pass, the per-sample softmax and deltas. */
+    double t_sort, t_logits, t_softmax;
 } slide_train_stats;
 
 /* One mini-batch: samples ids[0..n) of ds. Updates weights (HOGWILD + Adam on touched rows),
