@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
     const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
-    int no_pin, mips, bf16, shared_fill, adam_bf16, per_sample;
+    int no_pin, mips, bf16, shared_fill, adam_bf16, train_order;
     const char *papi_events;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
@@ -214,7 +214,7 @@ int main(int argc, char **argv) {
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
         {"adam-bf16", SLIDE_OPT_FLAG, &a.adam_bf16, 0, 1, NULL, "store the hidden/output weights' Adam moments as BF16 with stochastic rounding (a third less update traffic)", 0, NULL},
         {"shared-fill", SLIDE_OPT_FLAG, &a.shared_fill, 0, 1, NULL, "training: random fill from one list per batch shared by its samples, not drawn per sample (fewer rows to update: faster batches, slower learning per batch; see REPRODUCE.md)", 0, NULL},
-        {"per-sample", SLIDE_OPT_FLAG, &a.per_sample, 0, 1, NULL, "train sample by sample, each reading its active output rows at random (the original SLIDE order), not by row sweep (default: select every sample's active set, then one ordered pass over the touched rows computes the logits and one the update and dx; the same arithmetic); column train_order", 0, NULL},
+        {"train-order", SLIDE_OPT_CHOICE, &a.train_order, 1, 0, "auto|row-sweep|per-sample", "per-sample: each sample reads its active output rows at random (the original SLIDE order); row-sweep: every sample's active set first, then one ordered pass over the touched rows computes the logits and one the update and dx (the same arithmetic; faster when the output weights do not fit in cache); auto (default): row-sweep when the output layer's fp32 weights exceed 32 MB (about a last-level cache); column train_order", 0, NULL},
         {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
@@ -352,7 +352,7 @@ int main(int argc, char **argv) {
     np.hugepages = a.hugepages;
     np.bf16 = a.bf16;
     np.adam_bf16 = a.adam_bf16;
-    np.row_sweep = !a.per_sample;
+    np.row_sweep = a.train_order == 0 ? -1 : a.train_order == 1 ? 1 : 0;
     np.numa = numa;
     np.rehash_every = a.rehash;
     np.rebuild_every = a.rebuild;

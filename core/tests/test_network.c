@@ -146,8 +146,10 @@ static void test_batch_gradient_entries(void) {
     const int64_t n = 9;
     make_data(&ds, n, 20, 600, 11);
     slide_err err;
-    for (int threads = 1; threads <= 3; threads += 2) {
+    for (int run = 0; run < 4; run++) {
+        const int threads = run % 2 ? 3 : 1;
         slide_net_params p = small_params(0, ds.d, ds.l);
+        p.row_sweep = run / 2; /* both training orders */
         p.threads = threads;
         p.batch = (int)n;
         slide_net *ref = NULL, *net = NULL;
@@ -178,9 +180,10 @@ static void test_batch_gradient_entries(void) {
                 }
             }
         }
-        fprintf(stderr, "batch gradient from entries, %d thread(s): max |m - (1-b1) g| %.2e "
+        fprintf(stderr, "batch gradient from entries, %s, %d thread(s): max |m - (1-b1) g| %.2e "
                         "(max |(1-b1) g| %.2e, %lld moments set)\n",
-                threads, worst, gmax, (long long)nonzero);
+                p.row_sweep ? "row sweep" : "per sample", threads, worst, gmax,
+                (long long)nonzero);
         CHECK(gmax > 1e-4 && nonzero > 600);
         CHECKF(worst <= 1e-5 * gmax, "moments differ from the mean gradient by %g", worst);
         slide_net_destroy(ref);
@@ -619,6 +622,7 @@ static void test_row_sweep(void) {
         p.threads = cfg == 2 ? 3 : 1;
         if (cfg == 2) p.simd = slide_simd_best();
         p.bf16 = cfg == 1;
+        p.row_sweep = 1;
         slide_net_params q = p;
         q.row_sweep = 0;
         slide_net *a = NULL, *b = NULL;
@@ -678,6 +682,28 @@ static void test_row_sweep(void) {
     slide_data_free(&ds);
 }
 
+/* The training order's auto choice: sample by sample while the output layer's fp32 weights stay
+ * within SLIDE_ROW_SWEEP_AUTO_BYTES, row sweep beyond; an explicit choice always wins. */
+static void test_row_sweep_auto(void) {
+    slide_err err;
+    const int64_t big = (int64_t)(SLIDE_ROW_SWEEP_AUTO_BYTES / (4 * 8)) + 1; /* 8 inputs */
+    for (int k = 0; k < 4; k++) {
+        slide_net_params p = small_params(0, 20, k < 2 ? 40 : big);
+        p.layer[0].n_out = 8;
+        slide_net_params_shape(&p, 20, k < 2 ? 40 : big);
+        p.row_sweep = k % 2 ? (k < 2 ? 1 : 0) : -1;
+        slide_net *net = NULL;
+        CHECK(slide_net_create(&net, &p, &err) == 0);
+        if (!net) continue;
+        const int want = k == 1 || k == 2;
+        CHECKF(slide_net_row_sweep(net) == want, "%lld outputs, row_sweep %d: got %d, want %d",
+               (long long)p.layer[1].n_out, p.row_sweep, slide_net_row_sweep(net), want);
+        slide_net_destroy(net);
+    }
+    fprintf(stderr, "train order auto: sample by sample at 40 outputs, row sweep at %lld\n",
+            (long long)big);
+}
+
 int main(void) {
     test_shared_fill();
     test_mips();
@@ -686,6 +712,7 @@ int main(void) {
     test_gradients();
     test_batch_gradient_entries();
     test_row_sweep();
+    test_row_sweep_auto();
     test_bf16_weights();
     test_sampled_all_equals_full();
     test_determinism();

@@ -179,6 +179,7 @@ static void net_paths(const slide_data *train, const slide_data *test, int famil
     slide_net *n1 = NULL, *n2 = NULL;
     slide_net_params p1 = net_params(train, 1, family, simd, mips),
                     p2 = net_params(train, THREADS, family, simd, mips);
+    p2.row_sweep = 1; /* these nets fit in cache: auto would train sample by sample */
     CHECK(slide_net_create(&n1, &p1, &err) == 0);
     CHECK(slide_net_create(&n2, &p2, &err) == 0);
     if (!n1 || !n2) return;

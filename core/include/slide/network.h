@@ -13,6 +13,8 @@ extern "C" {
 #endif
 
 #define SLIDE_MAX_LAYERS 8
+/* params.row_sweep = -1 (auto): row sweep when the output layer's fp32 weights exceed this. */
+#define SLIDE_ROW_SWEEP_AUTO_BYTES (32.0 * 1048576.0)
 
 typedef struct {
     int n_layers;                               /* including the output layer */
@@ -28,9 +30,10 @@ typedef struct {
     int adam_bf16;                              /* BF16 Adam moments of the row-major layers'
                                                    weights (slide_layer_params) */
     slide_numa numa;                            /* placement of the weight slabs */
-    int row_sweep;                              /* 1 (default): train batches by row sweep
-                                                   when the network has one hidden layer
-                                                   (network.c); 0: sample by sample */
+    int row_sweep;                              /* with one hidden layer: 1 train batches by
+                                                   row sweep (network.c), 0 sample by sample,
+                                                   -1 (default) row sweep when the output
+                                                   weights exceed SLIDE_ROW_SWEEP_AUTO_BYTES */
     /* table maintenance schedule, in batches; 0 = never */
     int rehash_every;       /* rehash touched neurons */
     int rebuild_every;      /* recompute all keys and rebuild the tables */
@@ -52,7 +55,7 @@ const slide_net_params *slide_net_params_of(const slide_net *net);
 slide_layer *slide_net_layer(slide_net *net, int i);
 const slide_kern *slide_net_kern(const slide_net *net);
 int slide_net_hugepages_in_effect(const slide_net *net);
-/* 1 when batches train by row sweep (params.row_sweep and a one-hidden-layer network). */
+/* 1 when batches train by row sweep (params.row_sweep, resolved; one-hidden-layer networks). */
 int slide_net_row_sweep(const slide_net *net);
 /* NUMA nodes backing the sampled pages of every layer slab ("0", "0+1", or "NA"). */
 void slide_net_numa_nodes(const slide_net *net, char *buf, size_t n);
