@@ -45,11 +45,7 @@ done
 for p in slide-train slide-gen; do
   [ -x "$BIN/$p" ] || { echo "ab_amazon.sh: $BIN/$p missing (run make)" >&2; exit 2; }
 done
-DATA=build/data/amazon670k-s$SCALE
-if [ ! -f "$DATA/train.txt" ]; then
-  echo "[ab] generating the amazon670k preset at scale $SCALE into $DATA" >&2
-  "$BIN/slide-gen" --preset amazon670k --scale "$SCALE" --label-scale 1 --seed 1 --out "$DATA" >&2
-fi
+DATA=$(sh bench/e2e/amazon_data.sh "$BIN" "$SCALE")
 TEST=$(sh bench/e2e/test_subset.sh "$DATA/test.txt" "$TESTN")
 mkdir -p "$OUT"
 CSV=$OUT/e2e.csv

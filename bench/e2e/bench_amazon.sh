@@ -53,11 +53,7 @@ for p in slide-train slide-gen; do
 done
 [ "$DENSE" = 0 ] || [ -x "$BIN/slide-dense" ] || { echo "bench_amazon.sh: --dense needs $BIN/slide-dense (OpenBLAS)" >&2; exit 2; }
 
-DATA=build/data/amazon670k-s$SCALE
-if [ ! -f "$DATA/train.txt" ]; then
-  echo "[amazon] generating the amazon670k preset at scale $SCALE into $DATA" >&2
-  "$BIN/slide-gen" --preset amazon670k --scale "$SCALE" --label-scale 1 --seed 1 --out "$DATA" >&2
-fi
+DATA=$(sh bench/e2e/amazon_data.sh "$BIN" "$SCALE")
 # The first TESTN test points, header count adjusted (the file is ours: well formed).
 TEST=$(sh bench/e2e/test_subset.sh "$DATA/test.txt" "$TESTN")
 mkdir -p "$OUT"
