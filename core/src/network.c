@@ -15,6 +15,11 @@
  * give the same dx for any thread count. */
 #define SLIDE_ROW_RANGES 32
 
+/* Row buckets of the update's entry sort for a layer of `rows` rows (SLIDE_GBUCKET_BITS). */
+static inline int64_t row_buckets(int64_t rows) {
+    return (rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+}
+
 /* ------------------------------------------------------------------ params */
 
 slide_net_params slide_net_params_default(void) {
@@ -202,7 +207,7 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
     }
     net->iota = malloc((size_t)maxn * sizeof(uint32_t));
     for (int l = 1; l < p->n_layers; l++) {
-        int64_t nb = (p->layer[l].n_out + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+        int64_t nb = row_buckets(p->layer[l].n_out);
         if (nb > net->n_buckets) net->n_buckets = nb;
     }
     net->bstart = malloc((size_t)(net->n_buckets + 1) * sizeof(int64_t));
@@ -397,6 +402,26 @@ static inline void layer_dot(const slide_kern *k, const slide_layer *ly, float *
     else k->gather_dot(out, ly->W, ly->ld, ly->b, ids, n, x, ly->p.n_in);
 }
 
+/* The active set of layer l >= 1 for its input x, into w->ids[l] / w->n_act[l]: force_act
+ * when given (the output layer only), the sampled set when the layer is sampled and not `full`
+ * (with the labels first when training the output layer), else every neuron. */
+static void pick_active(const slide_net *net, slide_ws *w, int l, const float *x,
+                        const int32_t *labels, int64_t n_labels, int train, int full,
+                        const uint32_t *force_act, int64_t n_force) {
+    const slide_layer *ly = &net->layer[l];
+    const int last = l == net->p.n_layers - 1;
+    if (last && force_act) {
+        memcpy(w->ids[l], force_act, (size_t)n_force * sizeof(uint32_t));
+        w->n_act[l] = n_force;
+    } else if (ly->p.sampled && !full) {
+        select_active(net, w, l, x, (train && last) ? labels : NULL,
+                      (train && last) ? n_labels : 0, train);
+    } else {
+        memcpy(w->ids[l], net->iota, (size_t)ly->p.n_out * sizeof(uint32_t));
+        w->n_act[l] = ly->p.n_out;
+    }
+}
+
 /* Forward of point i. train: add labels to sampled output sets. full: every layer computes all
  * neurons (sampling off). After the call, w->ids/n_act/val hold each layer's active outputs;
  * the last layer's val holds softmax probabilities (train) or raw logits (!train). */
@@ -404,7 +429,6 @@ static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *
                            int train, int full, const uint32_t *force_act, int64_t n_force,
                            int upto) {
     const slide_kern *k = net->kern;
-    const int nl = net->p.n_layers;
     const int32_t *labels = ds->lab + ds->lab_ptr[i];
     const int64_t n_labels = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
     for (int l = 0; l < upto; l++) {
@@ -420,17 +444,7 @@ static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *
             memcpy(w->ids[0], net->iota, (size_t)n_out * sizeof(uint32_t));
         } else {
             const float *x = w->dense[l - 1];
-            int last = l == nl - 1;
-            if (last && force_act) {
-                memcpy(w->ids[l], force_act, (size_t)n_force * sizeof(uint32_t));
-                w->n_act[l] = n_force;
-            } else if (ly->p.sampled && !full) {
-                select_active(net, w, l, x, (train && last) ? labels : NULL,
-                              (train && last) ? n_labels : 0, train);
-            } else {
-                memcpy(w->ids[l], net->iota, (size_t)n_out * sizeof(uint32_t));
-                w->n_act[l] = n_out;
-            }
+            pick_active(net, w, l, x, labels, n_labels, train, full, force_act, n_force);
             layer_dot(k, ly, outv, w->ids[l], w->n_act[l], x);
         }
         const int64_t na = w->n_act[l];
@@ -621,17 +635,14 @@ static inline void widen_bf16(float *restrict dst, const uint16_t *restrict src,
 static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
     slide_layer *ly = &net->layer[l];
     const int T = net->n_ws;
-    const int64_t nb = (ly->n_rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+    const int64_t nb = row_buckets(ly->n_rows);
     int64_t total = 0;
     for (int t = 0; t < T; t++) total += net->ws[t].n_ge[l];
     if (total > net->cap_gall) {
-        int64_t nc = total + total / 4;
-        slide_gentry *g = realloc(net->gall, (size_t)nc * sizeof *g);
-        SLIDE_ASSERT(g != NULL);
-        net->gall = g;
-        g = realloc(net->gtmp, (size_t)nc * sizeof *g);
-        SLIDE_ASSERT(g != NULL);
-        net->gtmp = g;
+        const int64_t nc = total + total / 4;
+        int bad = grow((void **)&net->gall, (size_t)nc * sizeof(slide_gentry));
+        bad |= grow((void **)&net->gtmp, (size_t)nc * sizeof(slide_gentry));
+        SLIDE_ASSERT(!bad);
         net->cap_gall = nc;
     }
     slide_gentry *all = net->gall, *tmp = net->gtmp;
@@ -717,7 +728,7 @@ static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, fl
     const slide_net_params *p = &net->p;
     const slide_kern *k = net->kern;
     const int64_t ld = ly->ld;
-    const int64_t nb = (ly->n_rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+    const int64_t nb = row_buckets(ly->n_rows);
     const slide_gentry *all = net->gall;
     const int64_t *bstart = net->bstart;
     const float *xin = net->xin[l];
@@ -928,13 +939,8 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
             w->last_labels = w->last_lsh = 0;
             forward_layers(net, w, ds, i, 1, 0, NULL, 0, 1);
             memcpy(xin + s * ld, w->dense[0], (size_t)ld * sizeof(float));
-            if (ly->p.sampled) {
-                select_active(net, w, 1, w->dense[0], ds->lab + ds->lab_ptr[i],
-                              ds->lab_ptr[i + 1] - ds->lab_ptr[i], 1);
-            } else { /* all-neurons output layer */
-                memcpy(w->ids[1], net->iota, (size_t)ly->p.n_out * sizeof(uint32_t));
-                w->n_act[1] = ly->p.n_out;
-            }
+            pick_active(net, w, 1, w->dense[0], ds->lab + ds->lab_ptr[i],
+                        ds->lab_ptr[i + 1] - ds->lab_ptr[i], 1, 0, NULL, 0);
             n_lab += w->last_labels;
             n_lsh += w->last_lsh;
             const int64_t na = w->n_act[1];
@@ -942,9 +948,8 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
             if (w->n_bids + na > w->cap_bids) {
                 int64_t nc = w->cap_bids ? w->cap_bids : 4096;
                 while (nc < w->n_bids + na) nc *= 2;
-                uint32_t *nb = realloc(w->bids, (size_t)nc * sizeof *nb);
-                SLIDE_ASSERT(nb != NULL);
-                w->bids = nb;
+                const int bad = grow((void **)&w->bids, (size_t)nc * sizeof(uint32_t));
+                SLIDE_ASSERT(!bad);
                 w->cap_bids = nc;
             }
             slide_gentry *ge = ge_reserve(w, 1, na);
@@ -985,7 +990,7 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
      * where each entry went (a sample's logits and deltas are gathered and scattered through
      * pos: independent accesses, not a dependent miss per entry) */
     const slide_gentry *all = net->gall;
-    const int64_t nb = (ly->n_rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+    const int64_t nb = row_buckets(ly->n_rows);
     float *zseq = net->zseq, *dseq = net->dseq;
     uint32_t *pos = net->pos;
 #pragma omp parallel num_threads(net->n_ws)
