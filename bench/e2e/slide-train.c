@@ -380,6 +380,7 @@ int main(int argc, char **argv) {
         goto done;
     }
     int hp_eff = slide_net_hugepages_in_effect(net);
+    const char *train_order = slide_net_row_sweep(net) ? "row-sweep" : "per-sample";
     if (numa.kind != SLIDE_NUMA_LOCAL && slide_numa_nodes() <= 1)
         fprintf(stderr, "[numa] %s: %s; placement has no effect\n", a.numa,
                 slide_numa_nodes() == 0 ? "libnuma unavailable" : "this machine has one NUMA node");
@@ -541,7 +542,7 @@ int main(int argc, char **argv) {
         r.simd = slide_simd_name(simd);
         r.weights = a.bf16 ? "bf16" : "fp32";
         r.adam_state = a.adam_bf16 ? "bf16-sr" : "fp32";
-        r.train_order = slide_net_row_sweep(net) ? "row-sweep" : "per-sample";
+        r.train_order = train_order;
         r.hugepages = hp_in;
         r.hugepages_requested = hp_req;
         char numa_pol[32], numa_nodes[128];
@@ -634,8 +635,7 @@ int main(int argc, char **argv) {
     }
     if (write_breakdown(a.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
                         a.K, a.L, a.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
-                        slide_net_row_sweep(net) ? "row-sweep" : "per-sample", &st_all, counters,
-                        &err))
+                        train_order, &st_all, counters, &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
     if (st_all.samples > 0 && st_all.lsh_sum + st_all.label_sum > 0) {
         double ns = (double)st_all.samples, act = (double)st_all.active_sum / ns;
