@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
     const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
-    int no_pin, mips, bf16, shared_fill, adam_bf16, train_order;
+    int no_pin, mips, bf16, shared_fill, adam_bf16, bf16_only, train_order;
     const char *papi_events;
     int checkpoint_every;
     double epochs, time_budget, eval_every_s, max_mem_mb;
@@ -213,6 +213,7 @@ int main(int argc, char **argv) {
         {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
         {"adam-bf16", SLIDE_OPT_FLAG, &a.adam_bf16, 0, 1, NULL, "store the hidden/output weights' Adam moments as BF16 with stochastic rounding (a third less update traffic)", 0, NULL},
+        {"bf16-only", SLIDE_OPT_FLAG, &a.bf16_only, 0, 1, NULL, "keep the hidden/output weights and their Adam moments only as BF16 (no fp32 master; updates rounded stochastically): half the update traffic of --adam-bf16; columns weights and adam_state bf16-sr", 0, NULL},
         {"shared-fill", SLIDE_OPT_FLAG, &a.shared_fill, 0, 1, NULL, "training: random fill from one list per batch shared by its samples, not drawn per sample (fewer rows to update: faster batches, slower learning per batch; see REPRODUCE.md)", 0, NULL},
         {"train-order", SLIDE_OPT_CHOICE, &a.train_order, 1, 0, "auto|row-sweep|per-sample", "per-sample: each sample reads its active output rows at random (the original SLIDE order); row-sweep: every sample's active set first, then one ordered pass over the touched rows computes the logits and one the update and dx (the same arithmetic; faster when the output weights do not fit in cache); auto (default): row-sweep when the output layer's fp32 weights exceed 32 MB (about a last-level cache); column train_order", 0, NULL},
         {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
@@ -352,6 +353,7 @@ int main(int argc, char **argv) {
     np.hugepages = a.hugepages;
     np.bf16 = a.bf16;
     np.adam_bf16 = a.adam_bf16;
+    np.bf16_only = a.bf16_only;
     np.row_sweep = a.train_order == 0 ? -1 : a.train_order == 1 ? 1 : 0;
     np.numa = numa;
     np.rehash_every = a.rehash;
@@ -540,8 +542,8 @@ int main(int argc, char **argv) {
         memset(&r, 0, sizeof r);
         r.ctx = &ctx;
         r.simd = slide_simd_name(simd);
-        r.weights = a.bf16 ? "bf16" : "fp32";
-        r.adam_state = a.adam_bf16 ? "bf16-sr" : "fp32";
+        r.weights = a.bf16_only ? "bf16-sr" : a.bf16 ? "bf16" : "fp32";
+        r.adam_state = a.adam_bf16 || a.bf16_only ? "bf16-sr" : "fp32";
         r.train_order = train_order;
         r.hugepages = hp_in;
         r.hugepages_requested = hp_req;

@@ -87,12 +87,13 @@ static void layer_desc(const slide_layer *ly, int64_t d[16]) {
         d[13] = p->bucket_policy;
         d[14] = p->mips;
     }
-    d[15] = p->bf16 | (p->adam_bf16 << 1); /* files before adam_bf16 hold 0 or 1 here */
+    /* files before adam_bf16 hold 0 or 1 here, files before bf16_only at most 3 */
+    d[15] = p->bf16 | (p->adam_bf16 << 1) | (p->bf16_only << 2);
 }
 static const char *desc_name[16] = {"n_in", "n_out", "input_major", "sampled", "activation",
                                     "hash family", "K", "L", "range_bits", "bin_size",
                                     "sparsity", "hash seed", "bucket_cap", "bucket_policy",
-                                    "mips", "bf16 (1 weights, 2 Adam moments)"};
+                                    "mips", "bf16 (1 weights, 2 Adam moments, 4 no fp32 weights)"};
 
 /* Removes <path>.tmp.<pid> files left by processes that no longer exist (killed mid-save). */
 static void remove_stale_temps(const char *path) {
@@ -164,7 +165,8 @@ int slide_checkpoint_save(slide_net *net, const char *path, const void *user, si
     for (int l = 0; l < net->p.n_layers; l++) {
         const slide_layer *ly = &net->layer[l];
         size_t nw = (size_t)(ly->n_rows * ly->ld), nb = (size_t)ly->p.n_out;
-        w_bytes(&w, ly->W, nw * 4);
+        if (ly->W) w_bytes(&w, ly->W, nw * 4);
+        else w_bytes(&w, ly->Wh, nw * 2); /* bf16_only */
         if (ly->mW) {
             w_bytes(&w, ly->mW, nw * 4);
             w_bytes(&w, ly->vW, nw * 4);
@@ -271,7 +273,9 @@ static int load_from(slide_net *net, rd *r, void *user, size_t user_cap, size_t 
         void *mw = ly->mW ? (void *)ly->mW : (void *)ly->mWh;
         void *vw = ly->vW ? (void *)ly->vW : (void *)ly->vWh;
         size_t es = ly->mW ? 4 : 2;
-        if ((rc = r_bytes(r, ly->W, nw * 4, err)) || (rc = r_bytes(r, mw, nw * es, err)) ||
+        void *ww = ly->W ? (void *)ly->W : (void *)ly->Wh;
+        size_t wes = ly->W ? 4 : 2;
+        if ((rc = r_bytes(r, ww, nw * wes, err)) || (rc = r_bytes(r, mw, nw * es, err)) ||
             (rc = r_bytes(r, vw, nw * es, err)) || (rc = r_bytes(r, ly->b, nb * 4, err)) ||
             (rc = r_bytes(r, ly->mb, nb * 4, err)) || (rc = r_bytes(r, ly->vb, nb * 4, err)))
             return rc;

@@ -32,6 +32,8 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
     if (p->input_major && p->sampled) return "an input-major (first) layer cannot be sampled";
     if (p->input_major && p->bf16) return "bf16 weights apply to row-major layers only";
     if (p->input_major && p->adam_bf16) return "bf16 Adam moments apply to row-major layers only";
+    if (p->bf16_only && !(p->bf16 && p->adam_bf16 && !p->input_major))
+        return "bf16-only weights need bf16 weights and Adam moments (row-major layers)";
     if (p->sampled) {
         slide_hash_params h = p->hash;
         h.dim = p->n_in;
@@ -54,7 +56,8 @@ double slide_layer_estimate_bytes(const slide_layer_params *p) {
     double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
     /* W, m, v (and for the input-major layer a gradient slab; other layers build each row's
      * gradient from the batch's (row, sample, delta) entries), biases with gradient and moments. */
-    double slabs = (p->input_major ? 4.0 : 3.0) - (p->adam_bf16 ? 1.0 : 0.0);
+    double slabs = (p->input_major ? 4.0 : 3.0) - (p->adam_bf16 ? 1.0 : 0.0) -
+                   (p->bf16_only ? 1.0 : 0.0);
     double bytes = 4.0 * (slabs * w + 4.0 * b) + 2.0 * (double)(p->input_major ? p->n_in : p->n_out);
     if (p->bf16) bytes += 2.0 * w;
     if (p->sampled) {
@@ -93,8 +96,9 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     size_t nw16 = (nw + 15) & ~(size_t)15, nb16 = (nb + 15) & ~(size_t)15;
     /* The input-major layer accumulates its gradient in a slab (gW); the others build each
      * touched row's gradient at update time, so they have no gW (NULL). */
-    /* With adam_bf16 the two moment arrays (uint16) share one float slab's bytes. */
-    const size_t nslab = (p->input_major ? 4 : 3) - (p->adam_bf16 ? 1 : 0);
+    /* With adam_bf16 the two moment arrays (uint16) share one float slab's bytes; with
+     * bf16_only there is no fp32 W (only Wh, after the biases). */
+    const size_t nslab = (p->input_major ? 4 : 3) - (p->adam_bf16 ? 1 : 0) - (p->bf16_only ? 1 : 0);
     size_t bytes = sizeof(float) * (nslab * nw16 + 4 * nb16) + (p->bf16 ? 2 * nw16 : 0);
     int fell = 0;
     int rc = slide_mem_alloc(&ly->blk, bytes, hp_mode, &fell, err);
@@ -104,17 +108,25 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
         slide_layer_free(ly);
         return rc;
     }
-    float *base = ly->blk.ptr;
-    ly->W = base;
-    if (p->adam_bf16) {
-        ly->mWh = (uint16_t *)(base + nw16);
-        ly->vWh = ly->mWh + nw16;
-    } else {
-        ly->mW = base + nw16;
-        ly->vW = base + 2 * nw16;
+    float *cur = ly->blk.ptr;
+    if (!p->bf16_only) {
+        ly->W = cur;
+        cur += nw16;
     }
-    ly->gW = p->input_major ? base + 3 * nw16 : NULL;
-    ly->b = base + nslab * nw16;
+    if (p->adam_bf16) {
+        ly->mWh = (uint16_t *)cur;
+        ly->vWh = ly->mWh + nw16;
+        cur += nw16;
+    } else {
+        ly->mW = cur;
+        ly->vW = cur + nw16;
+        cur += 2 * nw16;
+    }
+    if (p->input_major) {
+        ly->gW = cur;
+        cur += nw16;
+    }
+    ly->b = cur;
     ly->gb = ly->b + nb16;
     ly->mb = ly->b + 2 * nb16;
     ly->vb = ly->b + 3 * nb16;
@@ -130,9 +142,21 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
      * in the first training steps' optimizer update. */
     const float sd = p->init_std;
     const int64_t rows = ly->n_rows, ld = ly->ld;
-#pragma omp parallel for schedule(static)
+    const slide_kern *ks = slide_kern_get(SLIDE_SIMD_SCALAR);
+    int oom = 0;
+#pragma omp parallel reduction(| : oom)
+    {
+    /* bf16_only: each row drawn in fp32 here, then rounded to nearest into Wh */
+    float *tmp = ly->W ? NULL : malloc((size_t)ld * sizeof(float));
+    oom = !ly->W && !tmp;
+#pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; r++) {
-        slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
+        if (ly->W) {
+            slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
+        } else if (tmp) {
+            slide_init_row(tmp, ld, sd, seed, index, r);
+            ks->to_bf16(ly->Wh + r * ld, tmp, ld);
+        }
         if (ly->mW) {
             memset(ly->mW + r * ld, 0, (size_t)ld * sizeof(float));
             memset(ly->vW + r * ld, 0, (size_t)ld * sizeof(float));
@@ -141,6 +165,12 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
             memset(ly->vWh + r * ld, 0, (size_t)ld * sizeof(uint16_t));
         }
         if (ly->gW) memset(ly->gW + r * ld, 0, (size_t)ld * sizeof(float));
+    }
+    free(tmp);
+    }
+    if (oom) {
+        slide_layer_free(ly);
+        return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory", index);
     }
     slide_layer_sync_bf16(ly);
     if (p->sampled) {
@@ -237,7 +267,7 @@ void slide_layer_free(slide_layer *ly) {
 }
 
 void slide_layer_sync_bf16(slide_layer *ly) {
-    if (!ly->Wh) return;
+    if (!ly->Wh || !ly->W) return; /* bf16_only: Wh is the weights */
     /* Every path rounds identically; the scalar table is always there. */
     const slide_kern *k = slide_kern_get(SLIDE_SIMD_SCALAR);
     const int64_t rows = ly->n_rows, ld = ly->ld;
@@ -245,13 +275,21 @@ void slide_layer_sync_bf16(slide_layer *ly) {
     for (int64_t r = 0; r < rows; r++) k->to_bf16(ly->Wh + r * ld, ly->W + r * ld, ld);
 }
 
+const float *slide_layer_row(const slide_layer *ly, int64_t r, float *buf) {
+    if (ly->W) return ly->W + r * ly->ld;
+    slide_bf16_widen(buf, ly->Wh + r * ly->ld, ly->ld);
+    return buf;
+}
+
 void slide_layer_row_vector(const slide_layer *ly, int64_t r, float *out) {
     const int64_t d = ly->p.n_in;
-    const float *w = ly->W + r * ly->ld;
     if (!ly->p.mips) {
-        memcpy(out, w, (size_t)d * sizeof(float));
+        if (ly->W) memcpy(out, ly->W + r * ly->ld, (size_t)d * sizeof(float));
+        else slide_bf16_widen(out, ly->Wh + r * ly->ld, d);
         return;
     }
+    /* out doubles as the widening buffer: each out[j] is written after w[j] is read */
+    const float *w = slide_layer_row(ly, r, out);
     const float inv = 1.0f / ly->mips_scale;
     double s = 0;
     for (int64_t j = 0; j < d; j++) {
@@ -283,13 +321,22 @@ int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
     if (ly->p.mips) {
         const int64_t n = ly->p.n_out, d = ly->p.n_in, L = ly->p.hash.L;
         double mx = 0;
-#pragma omp parallel for reduction(max : mx) schedule(static)
-        for (int64_t r = 0; r < n; r++) {
-            const float *w = ly->W + r * ly->ld;
-            double s = (double)ly->b[r] * ly->b[r];
-            for (int64_t j = 0; j < d; j++) s += (double)w[j] * w[j];
-            if (s > mx) mx = s;
+        int oom = 0;
+#pragma omp parallel reduction(max : mx) reduction(| : oom)
+        {
+            float *buf = ly->W ? NULL : malloc((size_t)d * sizeof(float));
+            oom = !ly->W && !buf;
+#pragma omp for schedule(static)
+            for (int64_t r = 0; r < n; r++) {
+                if (oom) continue;
+                const float *w = slide_layer_row(ly, r, buf);
+                double s = (double)ly->b[r] * ly->b[r];
+                for (int64_t j = 0; j < d; j++) s += (double)w[j] * w[j];
+                if (s > mx) mx = s;
+            }
+            free(buf);
         }
+        if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory rebuilding tables");
         ly->mips_scale = mx > 0 ? (float)sqrt(mx) : 1.0f;
 #pragma omp parallel
         {
@@ -302,8 +349,20 @@ int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
             }
             free(buf);
         }
-    } else {
+    } else if (ly->W) {
         slide_hash_keys_dense_batch(ly->hash, ly->W, ly->ld, ly->p.n_out, ly->keys);
+    } else { /* bf16_only: chunks of rows widened (exactly), then hashed as a batch */
+        const int64_t n = ly->p.n_out, ld = ly->ld, chunk = 4096;
+        float *buf = malloc((size_t)(chunk * ld) * sizeof(float));
+        if (!buf) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory rebuilding tables");
+        for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+            const int64_t m = n - r0 < chunk ? n - r0 : chunk;
+#pragma omp parallel for schedule(static)
+            for (int64_t r = 0; r < m; r++)
+                slide_bf16_widen(buf + r * ld, ly->Wh + (r0 + r) * ld, ld);
+            slide_hash_keys_dense_batch(ly->hash, buf, ld, m, ly->keys + r0 * ly->p.hash.L);
+        }
+        free(buf);
     }
     memset(ly->dirty, 0, (size_t)ly->p.n_out);
     return slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err);
@@ -335,15 +394,17 @@ int64_t slide_layer_rehash_dirty(slide_layer *ly) {
         if (ly->dirty[i]) ids[c++] = (uint32_t)i;
 #pragma omp parallel
     {
-        float *buf = ly->p.mips ? malloc((size_t)(ly->p.n_in + 2) * sizeof(float)) : NULL;
+        float *buf = ly->p.mips || !ly->W ? malloc((size_t)(ly->p.n_in + 2) * sizeof(float))
+                                            : NULL;
 #pragma omp for schedule(static)
         for (int64_t j = 0; j < nd; j++) {
-            const float *v = ly->W + (int64_t)ids[j] * ly->ld;
-            if (ly->p.mips) {
-                if (!buf) continue;
-                slide_layer_row_vector(ly, ids[j], buf);
-                v = buf;
+            if ((ly->p.mips || !ly->W) && !buf) { /* keep the old keys: a later rebuild redoes them */
+                memcpy(nk + j * L, ly->keys + (int64_t)ids[j] * L, (size_t)L * sizeof *nk);
+                continue;
             }
+            const float *v = buf ? buf : ly->W + (int64_t)ids[j] * ly->ld;
+            if (ly->p.mips) slide_layer_row_vector(ly, ids[j], buf);
+            else if (!ly->W) slide_bf16_widen(buf, ly->Wh + (int64_t)ids[j] * ly->ld, ly->ld);
             slide_hash_keys_dense(ly->hash, v, 0, nk + j * L);
         }
         free(buf);

@@ -84,8 +84,9 @@ double slide_net_estimate_bytes(const slide_net_params *p) {
     double b = 0, ws = 0;
     for (int i = 0; i < p->n_layers; i++) {
         slide_layer_params lp = p->layer[i];
-        lp.bf16 = p->bf16 && !lp.input_major;
-        lp.adam_bf16 = p->adam_bf16 && !lp.input_major;
+        lp.bf16 = (p->bf16 || p->bf16_only) && !lp.input_major;
+        lp.adam_bf16 = (p->adam_bf16 || p->bf16_only) && !lp.input_major;
+        lp.bf16_only = p->bf16_only && !lp.input_major;
         b += slide_layer_estimate_bytes(&lp);
         ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
         if (i == 0) continue;
@@ -192,10 +193,12 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
     for (int l = 0; l < p->n_layers; l++) {
         int eff = p->hugepages;
         slide_layer_params lp = p->layer[l];
-        lp.bf16 = p->bf16 && !lp.input_major;
+        lp.bf16 = (p->bf16 || p->bf16_only) && !lp.input_major;
         net->p.layer[l].bf16 = lp.bf16;
-        lp.adam_bf16 = p->adam_bf16 && !lp.input_major;
+        lp.adam_bf16 = (p->adam_bf16 || p->bf16_only) && !lp.input_major;
         net->p.layer[l].adam_bf16 = lp.adam_bf16;
+        lp.bf16_only = p->bf16_only && !lp.input_major;
+        net->p.layer[l].bf16_only = lp.bf16_only;
         int rc = slide_layer_init(&net->layer[l], &lp, p->seed, l, p->hugepages, &eff,
                                   &p->numa, err);
         if (rc) {
@@ -620,12 +623,6 @@ static void sl_reserve(slide_ws *w, int64_t m) {
     w->cap_sl = m * 2;
 }
 
-/* dst[i] = the float of BF16 bits src[i] (exact), i < n. */
-static inline void widen_bf16(float *restrict dst, const uint16_t *restrict src, int64_t n) {
-    uint32_t *restrict d = (uint32_t *)dst;
-    for (int64_t i = 0; i < n; i++) d[i] = (uint32_t)src[i] << 16;
-}
-
 /* Sorts the threads' entries of row-major layer l by (row, batch slot) into net->gall, with
  * net->bstart[b] the first entry of row bucket b (rows b << SLIDE_GBUCKET_BITS and on): a
  * counting sort by bucket (in parallel, the threads' lists in thread order) into net->gtmp, one
@@ -714,7 +711,9 @@ static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
 
 /* Entries ahead (about 5 rows at 1.7 entries a row) whose row the ordered passes prefetch:
  * a row's work is shorter than a memory access, so the next row alone would come too late. */
+#ifndef SLIDE_SWEEP_PF
 #define SLIDE_SWEEP_PF 8
+#endif
 
 /* Adam on the touched rows of row-major layer l, from its entries sorted by sort_entries: a
  * row's gradient is sum_s d * x_s in slot order (the same sum for any thread count), applied at
@@ -750,7 +749,8 @@ static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, fl
                 __builtin_prefetch(ly->mb + rn, 1);
                 __builtin_prefetch(ly->vb + rn, 1);
                 for (int64_t q = 0; q < ld; q += 16) {
-                    __builtin_prefetch(ly->W + on + q, 1);
+                    if (ly->W) __builtin_prefetch(ly->W + on + q, 1);
+                    else if (q % 32 == 0) __builtin_prefetch(ly->Wh + on + q, 1);
                     if (ly->mW) {
                         __builtin_prefetch(ly->mW + on + q, 1);
                         __builtin_prefetch(ly->vW + on + q, 1);
@@ -761,9 +761,9 @@ static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, fl
                 }
             }
             const int64_t o = (int64_t)r * ld;
-            const float *wr = ly->W + o;
+            const float *wr = ly->W ? ly->W + o : NULL;
             if (dx && ly->Wh) { /* widening is exact: the same values the forward used */
-                widen_bf16(w->wrow, ly->Wh + o, ld);
+                slide_bf16_widen(w->wrow, ly->Wh + o, ld);
                 wr = w->wrow;
             }
             sl_reserve(w, j - i);
@@ -782,14 +782,19 @@ static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, fl
             if (ly->mW)
                 k->adam(ly->W + o, ly->mW + o, ly->vW + o, g, ld, lr_t, p->beta1, p->beta2,
                         p->eps);
-            else /* random bits from (seed, step, row): the same for any thread count */
-                k->adam_bf16(ly->W + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
-                             p->beta2, p->eps,
-                             slide_mix32((uint32_t)p->seed ^ slide_mix32(
-                                 (uint32_t)net->step * 0x9E3779B9U ^ r)));
+            else { /* random bits from (seed, step, row): the same for any thread count */
+                const uint32_t sd = slide_mix32((uint32_t)p->seed ^
+                                                slide_mix32((uint32_t)net->step * 0x9E3779B9U ^ r));
+                if (ly->W)
+                    k->adam_bf16(ly->W + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
+                                 p->beta2, p->eps, sd);
+                else
+                    k->adam_bf16w(ly->Wh + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
+                                  p->beta2, p->eps, sd);
+            }
             k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
                     p->eps);
-            if (ly->Wh) k->to_bf16(ly->Wh + o, ly->W + o, ld);
+            if (ly->Wh && ly->W) k->to_bf16(ly->Wh + o, ly->W + o, ld);
             if (ly->dirty) ly->dirty[r] = 1;
         }
     }
@@ -1018,9 +1023,9 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
                     w->sl[x] = all[i + x].s;
                     pos[all[i + x].idx] = (uint32_t)(i + x);
                 }
-                const float *wr = ly->W + o;
+                const float *wr = ly->W ? ly->W + o : NULL;
                 if (ly->Wh) { /* exact widening: the values the per-sample path uses */
-                    widen_bf16(w->wrow, ly->Wh + o, ld);
+                    slide_bf16_widen(w->wrow, ly->Wh + o, ld);
                     wr = w->wrow;
                 }
                 /* dot(row, x_s) for each slot s: x_s are the gathered "rows", the row is x */

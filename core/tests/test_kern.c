@@ -670,13 +670,6 @@ static buf16 buf16_rand(const slide_kern *S, int64_t n, int64_t off, slide_rng *
     return b;
 }
 
-static float f_of_bf16(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 /* adam_bf16, fast path vs scalar: w, m, v bit-identical (same fp32 operations, same random
  * bits); g exactly 0; nothing written outside the buffers. */
 static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r) {
@@ -717,6 +710,104 @@ static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *
             for (size_t k = 0; k < sizeof all16 / sizeof all16[0]; k++) buf16_free(all16[k]);
         }
     stat_report(F->name, S->name, &st);
+}
+
+/* adam_bf16w, fast path vs scalar: w, m, v bit-identical (all BF16; same fp32 operations, same
+ * random bits); g exactly 0; nothing written outside the buffers. */
+static void test_adam_bf16w(const slide_kern *F, const slide_kern *S, slide_rng *r) {
+    stat st = {.kernel = "adam_bf16w", .bound = 0, .scale = "exact"};
+    const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    for (int li = 0; li < N_LENS; li++)
+        for (int off = 0; off < N_OFFS; off++) {
+            int64_t n = LENS[li];
+            uint32_t seed = slide_rng_next(r) & 0xffffffffu;
+            buf g0 = buf_rand(n, 0, r, -1, 1);
+            buf16 w0 = buf16_rand(S, n, 0, r, -1, 1);
+            buf16 m0 = buf16_rand(S, n, 0, r, -0.1f, 0.1f), v0 = buf16_rand(S, n, 0, r, 0, 0.01f);
+            buf gs = buf_copy(&g0, 0), gf = buf_copy(&g0, (off + 3) % N_OFFS);
+            buf16 ws = buf16_alloc(n, 0), ms = buf16_alloc(n, 0), vs = buf16_alloc(n, 0);
+            buf16 wf = buf16_alloc(n, off), mf = buf16_alloc(n, (off + 1) % N_OFFS);
+            buf16 vf = buf16_alloc(n, (off + 2) % N_OFFS);
+            if (n) {
+                memcpy(ws.p, w0.p, (size_t)n * 2);
+                memcpy(ms.p, m0.p, (size_t)n * 2);
+                memcpy(vs.p, v0.p, (size_t)n * 2);
+                memcpy(wf.p, w0.p, (size_t)n * 2);
+                memcpy(mf.p, m0.p, (size_t)n * 2);
+                memcpy(vf.p, v0.p, (size_t)n * 2);
+            }
+            S->adam_bf16w(ws.p, ms.p, vs.p, gs.p, n, lr, b1, b2, eps, seed);
+            F->adam_bf16w(wf.p, mf.p, vf.p, gf.p, n, lr, b1, b2, eps, seed);
+            for (int64_t i = 0; i < n; i++) {
+                stat_exact16(&st, wf.p[i], ws.p[i]);
+                stat_exact16(&st, mf.p[i], ms.p[i]);
+                stat_exact16(&st, vf.p[i], vs.p[i]);
+                stat_exact(&st, gf.p[i], 0.0f);
+            }
+            st.cases++;
+            stat_guard(&st, &gf);
+            stat_guard16(&st, &wf);
+            stat_guard16(&st, &mf);
+            stat_guard16(&st, &vf);
+            buf *all[] = {&g0, &gs, &gf};
+            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
+            buf16 *all16[] = {&w0, &m0, &v0, &ws, &ms, &vs, &wf, &mf, &vf};
+            for (size_t k = 0; k < sizeof all16 / sizeof all16[0]; k++) buf16_free(all16[k]);
+        }
+    stat_report(F->name, S->name, &st);
+}
+
+/* The scalar adam_bf16w against adam_bf16 and a double reference: the moments come out as
+ * adam_bf16's (bit for bit: same operations, same bits), w is one of the two bf16 neighbours of
+ * adam_bf16's fp32 result, and its rounding is unbiased: 65,536 weights of 1.0 moved down by
+ * an Adam step of 2^-10 (a quarter of bf16's spacing 2^-8 just below 1) must average 1 - 2^-10,
+ * where round to nearest would leave every one at 1.0. */
+static void test_adam_bf16w_reference(const slide_kern *S, slide_rng *r) {
+    const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    const int64_t n = 4096;
+    buf g = buf_rand(n, 0, r, -1, 1), g2 = buf_copy(&g, 0), wf = buf_alloc(n, 0);
+    buf16 w = buf16_rand(S, n, 0, r, -1, 1);
+    buf16 m = buf16_rand(S, n, 0, r, -0.1f, 0.1f), v = buf16_rand(S, n, 0, r, 0, 0.01f);
+    buf16 m2 = buf16_alloc(n, 0), v2 = buf16_alloc(n, 0);
+    for (int64_t i = 0; i < n; i++) wf.p[i] = f_of_bf16(w.p[i]);
+    memcpy(m2.p, m.p, (size_t)n * 2);
+    memcpy(v2.p, v.p, (size_t)n * 2);
+    S->adam_bf16w(w.p, m.p, v.p, g.p, n, lr, b1, b2, eps, 4242u);
+    S->adam_bf16(wf.p, m2.p, v2.p, g2.p, n, lr, b1, b2, eps, 4242u);
+    long bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        bad += m.p[i] != m2.p[i] || v.p[i] != v2.p[i];
+        bad += !bf16_is_neighbour(wf.p[i], w.p[i]);
+        bad += g.p[i] != 0.0f;
+    }
+    printf("[kern] adam_bf16w scalar vs adam_bf16: %ld of %ld elements off\n", bad, (long)n);
+    CHECKF(bad == 0, "adam_bf16w vs adam_bf16: %ld elements off", bad);
+
+    /* g = 1 on fresh moments: m = 0.1, v = 0.001, step lr * 0.1 / (sqrt(0.001) + eps) = 3.162 lr */
+    const int64_t nv = 65536;
+    const float lr2 = 0.25f * (1.0f / 256.0f) / 3.16227766f; /* a quarter of the spacing 2^-8 */
+    buf gz = buf_alloc(nv, 0);
+    buf16 wz = buf16_alloc(nv, 0), mz = buf16_alloc(nv, 0), vz = buf16_alloc(nv, 0);
+    for (int64_t i = 0; i < nv; i++) {
+        gz.p[i] = 1.0f;
+        wz.p[i] = 0x3f80; /* 1.0 */
+        mz.p[i] = vz.p[i] = 0;
+    }
+    S->adam_bf16w(wz.p, mz.p, vz.p, gz.p, nv, lr2, b1, b2, 0.0f, 31337u);
+    double mean = 0;
+    for (int64_t i = 0; i < nv; i++) mean += f_of_bf16(wz.p[i]);
+    mean /= (double)nv;
+    const double want = 1.0 - 0.25 / 256.0;
+    /* each value is 1 or 1 - 2^-8 (p = 0.25): sd of the mean 0.0039 * 0.43 / 256 = 6.6e-6 */
+    printf("[kern] adam_bf16w: mean of 65536 weights 1 - 2^-10, stochastically rounded = %.6f "
+           "(want %.6f)\n", mean, want);
+    CHECKF(fabs(mean - want) < 4e-5, "weight rounding biased: mean %.6f, want %.6f", mean, want);
+    buf_free(&g);
+    buf_free(&g2);
+    buf_free(&wf);
+    buf_free(&gz);
+    buf16 *all16[] = {&w, &m, &v, &m2, &v2, &wz, &mz, &vz};
+    for (size_t k = 0; k < sizeof all16 / sizeof all16[0]; k++) buf16_free(all16[k]);
 }
 
 /* The scalar adam_bf16 against a double reference: w moves by the fp32 moments (as adam), and
@@ -1117,7 +1208,7 @@ static void test_dispatch(void) {
         CHECK(k != NULL);
         if (!k) continue;
         CHECK(k->simd == s && strcmp(k->name, slide_simd_name(s)) == 0);
-        CHECK(k->dot && k->axpy && k->gather_dot && k->sparse_rows_sum && k->adam && k->adam_bf16 && k->relu &&
+        CHECK(k->dot && k->axpy && k->gather_dot && k->sparse_rows_sum && k->adam && k->adam_bf16 && k->adam_bf16w && k->relu &&
               k->max && k->to_bf16 && k->gather_dot_bf16 && k->axpy_bf16 && k->softmax);
         CHECK(slide_simd_parse(slide_simd_name(s), &e) == s);
     }
@@ -1174,6 +1265,7 @@ int main(void) {
     test_to_bf16_specials(S);
     test_bf16_vs_fp32(S, &r);
     test_adam_bf16_reference(S, &r);
+    test_adam_bf16w_reference(S, &r);
     for (int s = SLIDE_SIMD_AVX2; s <= SLIDE_SIMD_AVX512; s++) {
         if (!slide_simd_available(s)) {
             printf("[kern] %s: skipped: %s\n", slide_simd_name(s),
@@ -1188,6 +1280,7 @@ int main(void) {
         test_sparse_rows_sum(F, S, &r);
         test_adam(F, S, &r);
         test_adam_bf16(F, S, &r);
+        test_adam_bf16w(F, S, &r);
         test_relu(F, S, &r);
         test_max(F, S, &r);
         test_to_bf16_specials(F);

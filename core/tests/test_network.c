@@ -323,7 +323,8 @@ static void test_determinism(void) {
     slide_data_free(&ds);
 }
 
-static void test_learns_tiny(int adam_bf16) {
+/* mode 0: fp32; 1: --adam-bf16; 2: --bf16-only */
+static void test_learns_tiny(int mode) {
     slide_synth_params sp = slide_synth_params_default();
     sp.preset = "tiny";
     sp.scale = 1.0;
@@ -353,7 +354,8 @@ static void test_learns_tiny(int adam_bf16) {
     p.simd = slide_simd_best();
     p.rehash_every = 10;
     p.rebuild_every = 50;
-    p.adam_bf16 = adam_bf16;
+    p.adam_bf16 = mode == 1;
+    p.bf16_only = mode == 2;
     slide_net *net = NULL;
     CHECK(slide_net_create(&net, &p, &err) == 0);
     slide_eval_result r0, r1;
@@ -366,7 +368,8 @@ static void test_learns_tiny(int adam_bf16) {
     }
     CHECK(slide_net_evaluate(net, &te, NULL, 0, 0, &r1, &err) == 0);
     fprintf(stderr, "tiny preset%s: P@1 %.3f before, %.3f after %lld iterations (recall@5 %.3f, active %.0f)\n",
-            adam_bf16 ? " (bf16 Adam moments)" : "", r0.p_at[1], r1.p_at[1], (long long)iters,
+            mode == 1 ? " (bf16 Adam moments)" : mode == 2 ? " (bf16-only weights and moments)" : "",
+            r0.p_at[1], r1.p_at[1], (long long)iters,
             r1.recall_at_5, r1.active_avg);
     /* Stated expectations: a random net scores near chance (< 0.05); training lifts P@1 above
      * 0.5 on this learnable preset. */
@@ -607,11 +610,108 @@ static void test_adam_bf16_net(void) {
  * moves a weight up to 1e-3 a step). With 3 threads and the best SIMD path, one batch: the
  * output layer within rounding (the hidden layer's HOGWILD accumulation may lose updates with
  * threads, in either order, so it is not compared, nor are later batches). */
+/* --bf16-only: the output layer has no fp32 W; its initial Wh is the nearest-even rounding of
+ * the fp32 draw (the same bits as --bf16 --adam-bf16's copy), so one batch gives the same
+ * gradients and bit-identical moments and biases, and each weight lands on a bf16 neighbour of
+ * where that network's fp32 master moved (its start plus the same step). A checkpoint keeps
+ * every bf16 array and resumes bit for bit; one from a network with fp32 weights is refused. */
+static void test_bf16_only_net(void) {
+    slide_data ds;
+    const int64_t n = 9;
+    make_data(&ds, n, 20, 300, 31);
+    slide_err err;
+    int64_t ids[9];
+    for (int64_t i = 0; i < n; i++) ids[i] = i;
+    slide_net_params p = small_params(0, ds.d, ds.l);
+    p.batch = (int)n;
+    p.bf16 = 1;
+    p.adam_bf16 = 1;
+    slide_net_params q = p;
+    q.bf16 = q.adam_bf16 = 0; /* implied by bf16_only */
+    q.bf16_only = 1;
+    slide_net_params a = p;
+    a.bf16 = 0;
+    CHECK(slide_net_estimate_bytes(&q) < slide_net_estimate_bytes(&a));
+    slide_layer_params bad = slide_layer_params_default();
+    bad.bf16_only = 1;
+    CHECK(slide_layer_params_check(&bad) != NULL);
+    slide_net *h = NULL, *o = NULL, *o2 = NULL;
+    CHECK(slide_net_create(&h, &p, &err) == 0);
+    CHECK(slide_net_create(&o, &q, &err) == 0);
+    CHECK(slide_net_create(&o2, &q, &err) == 0);
+    if (!h || !o || !o2) return;
+    slide_layer *lh = slide_net_layer(h, 1), *lo = slide_net_layer(o, 1);
+    CHECK(lo->W == NULL && lo->Wh != NULL && lo->mW == NULL && lo->mWh != NULL);
+    CHECK(slide_net_layer(o, 0)->W != NULL && slide_net_layer(o, 0)->Wh == NULL);
+    const int64_t nw = lo->n_rows * lo->ld;
+    CHECK(memcmp(lo->Wh, lh->Wh, (size_t)nw * 2) == 0);
+    uint16_t *wh0 = malloc((size_t)nw * 2);
+    float *w0 = malloc((size_t)nw * sizeof *w0);
+    if (!wh0 || !w0) return;
+    memcpy(wh0, lo->Wh, (size_t)nw * 2);
+    memcpy(w0, lh->W, (size_t)nw * sizeof *w0);
+    CHECK(slide_net_train_batch(h, &ds, ids, n, NULL, &err) == 0);
+    CHECK(slide_net_train_batch(o, &ds, ids, n, NULL, &err) == 0);
+    CHECK(memcmp(lo->mWh, lh->mWh, (size_t)nw * 2) == 0 && memcmp(lo->vWh, lh->vWh, (size_t)nw * 2) == 0);
+    CHECK(memcmp(lo->b, lh->b, (size_t)lo->p.n_out * sizeof(float)) == 0);
+    slide_layer *h0 = slide_net_layer(h, 0), *o0 = slide_net_layer(o, 0);
+    CHECK(memcmp(h0->W, o0->W, (size_t)(h0->n_rows * h0->ld) * sizeof(float)) == 0);
+    int64_t off = 0, moved = 0;
+    for (int64_t j = 0; j < nw; j++) {
+        const double want = (double)f_of_bf16(wh0[j]) + ((double)lh->W[j] - (double)w0[j]);
+        int e;
+        frexp(want, &e);
+        const double spacing = ldexp(1.0, e - 8); /* bf16 keeps 8 significant bits */
+        off += fabs((double)f_of_bf16(lo->Wh[j]) - want) > spacing * 1.001;
+        moved += lo->Wh[j] != wh0[j];
+    }
+    fprintf(stderr, "bf16-only after one batch: moments and biases identical to --bf16 "
+                    "--adam-bf16's; %lld of %lld weights moved, %lld off a bf16 neighbour of "
+                    "the fp32 step\n", (long long)moved, (long long)nw, (long long)off);
+    CHECK(off == 0 && moved > 100);
+    CHECK(slide_net_train_batch(o, &ds, ids, n, NULL, &err) == 0);
+    char path[320];
+    snprintf(path, sizeof path, "%s/bf16-only.ckpt", test_tmpdir());
+    CHECK(slide_checkpoint_save(o, path, "x", 1, &err) == 0);
+    char user[8];
+    size_t ulen = 0;
+    CHECKF(slide_checkpoint_load(o2, path, user, sizeof user, &ulen, &err) == 0, "%s", err.msg);
+    slide_layer *lo2 = slide_net_layer(o2, 1);
+    CHECK(memcmp(lo2->Wh, lo->Wh, (size_t)nw * 2) == 0 && memcmp(lo2->mWh, lo->mWh, (size_t)nw * 2) == 0 &&
+          memcmp(lo2->vWh, lo->vWh, (size_t)nw * 2) == 0);
+    CHECK(slide_net_train_batch(o, &ds, ids, n, NULL, &err) == 0);
+    CHECK(slide_net_train_batch(o2, &ds, ids, n, NULL, &err) == 0);
+    CHECK(memcmp(lo2->Wh, lo->Wh, (size_t)nw * 2) == 0);
+    slide_err_clear(&err);
+    CHECK(slide_checkpoint_load(h, path, user, sizeof user, &ulen, &err) != 0);
+    CHECKF(strstr(err.msg, "no fp32 weights") != NULL, "%s", err.msg);
+    remove(path);
+    free(wh0);
+    free(w0);
+    slide_net_destroy(h);
+    slide_net_destroy(o);
+    slide_net_destroy(o2);
+    slide_data_free(&ds);
+}
+
+/* Parameter k of a layer (0 W, 1 b, 2 W's first moment, 3 its second, 4 mb, 5 vb), element j,
+ * whichever precision the layer stores it in. */
+static double param_value(const slide_layer *ly, int k, int64_t j) {
+    switch (k) {
+    case 0: return ly->W ? ly->W[j] : f_of_bf16(ly->Wh[j]);
+    case 1: return ly->b[j];
+    case 2: return ly->mW ? ly->mW[j] : f_of_bf16(ly->mWh[j]);
+    case 3: return ly->vW ? ly->vW[j] : f_of_bf16(ly->vWh[j]);
+    case 4: return ly->mb[j];
+    default: return ly->vb[j];
+    }
+}
+
 static void test_row_sweep(void) {
     slide_data ds;
     make_data(&ds, 64, 30, 700, 41);
     slide_err err;
-    for (int cfg = 0; cfg < 3; cfg++) {
+    for (int cfg = 0; cfg < 4; cfg++) {
         slide_net_params p = small_params(1, ds.d, ds.l);
         p.layer[0].n_out = 16;
         slide_net_params_shape(&p, ds.d, ds.l);
@@ -622,6 +722,7 @@ static void test_row_sweep(void) {
         p.threads = cfg == 2 ? 3 : 1;
         if (cfg == 2) p.simd = slide_simd_best();
         p.bf16 = cfg == 1;
+        p.bf16_only = cfg == 3;
         p.row_sweep = 1;
         slide_net_params q = p;
         q.row_sweep = 0;
@@ -650,13 +751,12 @@ static void test_row_sweep(void) {
             for (int l = 0; l < 2; l++) {
                 slide_layer *la = slide_net_layer(a, l), *lb = slide_net_layer(b, l);
                 const int64_t nw = la->n_rows * la->ld;
-                const float *pa[] = {la->W, la->b, la->mW, la->vW, la->mb, la->vb};
-                const float *pb[] = {lb->W, lb->b, lb->mW, lb->vW, lb->mb, lb->vb};
                 const int64_t cnt[] = {nw, la->p.n_out, nw, nw, la->p.n_out, la->p.n_out};
                 for (int k = 0; k < 6; k++)
                     for (int64_t j = 0; j < cnt[k]; j++) {
-                        double e = fabs((double)pa[k][j] - pb[k][j]);
-                        if (k < 2 && fabs(pb[k][j]) > wmax) wmax = fabs(pb[k][j]);
+                        const double va = param_value(la, k, j), vb = param_value(lb, k, j);
+                        double e = fabs(va - vb);
+                        if (k < 2 && fabs(vb) > wmax) wmax = fabs(vb);
                         if (k < 2 && e > worst) worst = e;
                         if (t == 0 && l == 1 && e > worst_out1) worst_out1 = e;
                         if (t == 0 && l == 0 && k < 2 && e > worst_hid1) worst_hid1 = e;
@@ -666,9 +766,10 @@ static void test_row_sweep(void) {
         fprintf(stderr, "row sweep vs per-sample (%s, %d thread(s)%s): after 1 batch output "
                         "layer %.2e, hidden %.2e; after %d, max |w| diff %.2e (|w| <= %.2f), "
                         "loss %.1e rel\n",
-                slide_simd_name(p.simd), p.threads, p.bf16 ? ", bf16" : "", worst_out1,
+                slide_simd_name(p.simd), p.threads,
+                p.bf16_only ? ", bf16-only" : p.bf16 ? ", bf16" : "", worst_out1,
                 worst_hid1, batches, worst, wmax, lossd);
-        if (cfg < 2) {
+        if (cfg != 2) {
             CHECKF(worst_out1 == 0, "output layer differs after one batch: %g", worst_out1);
             CHECK(worst_hid1 <= 1e-6);
             CHECK(worst <= 1e-4);
@@ -718,6 +819,8 @@ int main(void) {
     test_determinism();
     test_learns_tiny(0);
     test_learns_tiny(1);
+    test_learns_tiny(2);
     test_adam_bf16_net();
+    test_bf16_only_net();
     TEST_MAIN_END();
 }

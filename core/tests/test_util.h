@@ -42,6 +42,14 @@ static int t_checks = 0, t_failures = 0;
         return t_failures ? 1 : 0;                                                \
     } while (0)
 
+/* The float of BF16 bits h (exact). */
+static inline float f_of_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 /* Whether h is one of the two BF16 values next to x (x's upper half, or that plus one when
  * x is not exactly representable): what a stochastic rounding of x may give. */
 static inline int bf16_is_neighbour(float x, uint16_t h) {

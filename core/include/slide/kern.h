@@ -46,6 +46,13 @@ typedef struct {
      * rounded. Identical bits on every path; then g = 0. */
     void (*adam_bf16)(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n, float lr_t,
                       float b1, float b2, float eps, uint32_t seed);
+    /* adam_bf16 with the weights stored as BF16 too (--bf16-only: no fp32 master): w widened
+     * (exact), moved by the fp32 moments as adam_bf16 moves it, and stored back with stochastic
+     * rounding from the low 16 bits of slide_mix32(r), r = slide_mix32(seed + i) (the moments'
+     * bits), so steps below bf16's spacing move w in expectation. m, v exactly as adam_bf16.
+     * Identical bits on every path; then g = 0. */
+    void (*adam_bf16w)(uint16_t *w, uint16_t *m, uint16_t *v, float *g, int64_t n, float lr_t,
+                       float b1, float b2, float eps, uint32_t seed);
     /* x[i] = x[i] > 0 ? x[i] : 0 (so -0 and NaN give +0; identical on every path) */
     void (*relu)(float *x, int64_t n);
     /* max_i x[i]; -INFINITY when n == 0; NaNs are skipped. Same value on every path (a zero
@@ -93,6 +100,14 @@ static inline uint16_t slide_bf16_sr(float f, uint32_t r) {
     memcpy(&u, &f, sizeof u);
     if ((u & 0x7f800000u) == 0x7f800000u) return (uint16_t)(u >> 16);
     return (uint16_t)((u + (r & 0xffffu)) >> 16);
+}
+
+/* dst[i] = the float of BF16 bits src[i] (exact), i < n. */
+static inline void slide_bf16_widen(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)src[i] << 16;
+        memcpy(dst + i, &u, sizeof u);
+    }
 }
 
 /* Best path this CPU and build support. */

@@ -42,6 +42,10 @@ typedef struct {
     int adam_bf16;           /* row-major layers: W's Adam moments stored as BF16 (mWh, vWh),
                                 updated in fp32 and rounded stochastically (kern.h adam_bf16):
                                 a third less memory traffic in the update; biases stay fp32 */
+    int bf16_only;           /* row-major layers, with bf16 and adam_bf16: W is kept only as
+                                BF16 (Wh; W is NULL), initialised by rounding the fp32 draw to
+                                nearest and updated with stochastic rounding (kern.h adam_bf16w):
+                                6 bytes per weight instead of 14, half adam_bf16's update traffic */
 } slide_layer_params;
 
 slide_layer_params slide_layer_params_default(void);
@@ -51,7 +55,7 @@ typedef struct {
     slide_layer_params p;
     int64_t ld;               /* row length in floats (n_in, or n_out when input_major) */
     int64_t n_rows;           /* n_out, or n_in when input_major */
-    float *W, *b;             /* weights (n_rows x ld), biases (n_out) */
+    float *W, *b;             /* weights (n_rows x ld; NULL with p.bf16_only), biases (n_out) */
     float *gW, *gb;           /* gradient accumulators (HOGWILD, same shapes); gW only for the
                                  input-major layer (NULL otherwise: see network.c, update) */
     float *mW, *vW, *mb, *vb; /* Adam moments (mW, vW NULL with p.adam_bf16) */
@@ -75,6 +79,10 @@ typedef struct {
 /* Draws the batch's shared fill list of a sampled layer with p.shared_fill (no-op otherwise):
  * n_fill distinct neurons, uniformly, from (seed, step); the same for any thread count. */
 void slide_layer_draw_fill(slide_layer *ly, uint64_t seed, uint64_t step);
+
+/* Row r of the weights as fp32: a pointer into W, or with p.bf16_only buf (ld floats) filled
+ * with the exact widening of Wh's row. */
+const float *slide_layer_row(const slide_layer *ly, int64_t r, float *buf);
 
 /* Writes the vector a sampled layer hashes for neuron row r (n_in, or n_in + 2 with mips). */
 void slide_layer_row_vector(const slide_layer *ly, int64_t r, float *out);

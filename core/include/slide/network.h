@@ -29,6 +29,9 @@ typedef struct {
                                                    for forward/backward (slide_layer_params) */
     int adam_bf16;                              /* BF16 Adam moments of the row-major layers'
                                                    weights (slide_layer_params) */
+    int bf16_only;                              /* the row-major layers' weights and moments
+                                                   only as BF16, no fp32 master (implies bf16
+                                                   and adam_bf16; slide_layer_params) */
     slide_numa numa;                            /* placement of the weight slabs */
     int row_sweep;                              /* with one hidden layer: 1 train batches by
                                                    row sweep (network.c), 0 sample by sample,

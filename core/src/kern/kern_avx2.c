@@ -476,6 +476,30 @@ static void adam_bf16_avx2(float *w, uint16_t *m, uint16_t *v, float *g, int64_t
     for (; i < n; i++) slide_adam_bf16_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
 }
 
+/* adam_bf16 with bf16 weights: the same operations as the scalar reference, bit-identical. */
+static void adam_bf16w_avx2(uint16_t *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
+                            float lr_t, float b1, float b2, float eps, uint32_t seed) {
+    const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
+    const __m256 c1 = _mm256_set1_ps(1.0f - b1), c2 = _mm256_set1_ps(1.0f - b2);
+    const __m256 vlr = _mm256_set1_ps(lr_t), veps = _mm256_set1_ps(eps);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lo = _mm256_set1_epi32(0xffff);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gg = _mm256_loadu_ps(g + i), ww = load_bf16x8(w + i);
+        __m256 mm = load_bf16x8(m + i), vv = load_bf16x8(v + i);
+        mm = _mm256_add_ps(_mm256_mul_ps(vb1, mm), _mm256_mul_ps(c1, gg));
+        vv = _mm256_add_ps(_mm256_mul_ps(vb2, vv), _mm256_mul_ps(_mm256_mul_ps(c2, gg), gg));
+        ww = _mm256_sub_ps(ww, _mm256_div_ps(_mm256_mul_ps(vlr, mm),
+                                             _mm256_add_ps(_mm256_sqrt_ps(vv), veps)));
+        __m256i r = mix32x8(_mm256_add_epi32(_mm256_set1_epi32((int)(seed + (uint32_t)i)), lane));
+        store_bf16x8(m + i, bf16_sr8(mm, _mm256_and_si256(r, lo)));
+        store_bf16x8(v + i, bf16_sr8(vv, _mm256_srli_epi32(r, 16)));
+        store_bf16x8(w + i, bf16_sr8(ww, _mm256_and_si256(mix32x8(r), lo)));
+        _mm256_storeu_ps(g + i, _mm256_setzero_ps());
+    }
+    for (; i < n; i++) slide_adam_bf16w_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
+}
+
 static float dot_bf16_avx2(const uint16_t *w, const float *x, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
@@ -689,6 +713,7 @@ const slide_kern slide_kern_avx2 = {
     .sparse_rows_sum = sparse_rows_sum_avx2,
     .adam = adam_avx2,
     .adam_bf16 = adam_bf16_avx2,
+    .adam_bf16w = adam_bf16w_avx2,
     .relu = relu_avx2,
     .max = max_avx2,
     .to_bf16 = to_bf16_avx2,

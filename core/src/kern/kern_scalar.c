@@ -84,6 +84,11 @@ static void adam_bf16_scalar(float *w, uint16_t *m, uint16_t *v, float *g, int64
     for (int64_t i = 0; i < n; i++) slide_adam_bf16_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
 }
 
+static void adam_bf16w_scalar(uint16_t *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
+                              float lr_t, float b1, float b2, float eps, uint32_t seed) {
+    for (int64_t i = 0; i < n; i++) slide_adam_bf16w_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
+}
+
 static void gather_dot_bf16_scalar(float *out, const uint16_t *W, int64_t ld, const float *bias,
                                    const uint32_t *ids, int64_t n_ids, const float *x,
                                    int64_t n) {
@@ -142,6 +147,7 @@ const slide_kern slide_kern_scalar = {
     .sparse_rows_sum = sparse_rows_sum_scalar,
     .adam = adam_scalar,
     .adam_bf16 = adam_bf16_scalar,
+    .adam_bf16w = adam_bf16w_scalar,
     .relu = relu_scalar,
     .max = max_scalar,
     .to_bf16 = to_bf16_scalar,
