@@ -792,8 +792,8 @@ static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, fl
                     k->adam_bf16w(ly->Wh + o, ly->mWh + o, ly->vWh + o, g, ld, lr_t, p->beta1,
                                   p->beta2, p->eps, sd);
             }
-            k->adam(ly->b + r, ly->mb + r, ly->vb + r, &gb, 1, lr_t, p->beta1, p->beta2,
-                    p->eps);
+            slide_adam_one(ly->b + r, ly->mb + r, ly->vb + r, gb, lr_t, p->beta1, p->beta2,
+                           p->eps);
             if (ly->Wh && ly->W) k->to_bf16(ly->Wh + o, ly->W + o, ld);
             if (ly->dirty) ly->dirty[r] = 1;
         }

@@ -712,6 +712,24 @@ static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *
     stat_report(F->name, S->name, &st);
 }
 
+/* slide_adam_one (the row sweep's bias update) against the path's adam on one element: the
+ * same bits for w, m and v over random values, moments and learning rates. */
+static void test_adam_one(const slide_kern *K, slide_rng *r) {
+    long bad = 0;
+    for (int t = 0; t < 2000; t++) {
+        float w = 2 * slide_rng_uniform(r) - 1, m = 0.2f * slide_rng_uniform(r) - 0.1f;
+        float v = 0.01f * slide_rng_uniform(r), g = 2 * slide_rng_uniform(r) - 1;
+        if (t % 7 == 0) m = v = 0.0f; /* the first step */
+        float lr = 1e-4f + 1e-2f * slide_rng_uniform(r);
+        float w2 = w, m2 = m, v2 = v, g2 = g;
+        slide_adam_one(&w, &m, &v, g, lr, 0.9f, 0.999f, 1e-8f);
+        K->adam(&w2, &m2, &v2, &g2, 1, lr, 0.9f, 0.999f, 1e-8f);
+        bad += memcmp(&w, &w2, 4) != 0 || memcmp(&m, &m2, 4) != 0 || memcmp(&v, &v2, 4) != 0;
+    }
+    printf("[kern] %s: slide_adam_one vs adam on one element: %ld of 2000 differ\n", K->name, bad);
+    CHECKF(bad == 0, "%s: slide_adam_one differs from adam(n = 1) in %ld of 2000", K->name, bad);
+}
+
 /* adam_bf16w, fast path vs scalar: w, m, v bit-identical (all BF16; same fp32 operations, same
  * random bits); g exactly 0; nothing written outside the buffers. */
 static void test_adam_bf16w(const slide_kern *F, const slide_kern *S, slide_rng *r) {
@@ -1266,6 +1284,7 @@ int main(void) {
     test_bf16_vs_fp32(S, &r);
     test_adam_bf16_reference(S, &r);
     test_adam_bf16w_reference(S, &r);
+    test_adam_one(S, &r);
     for (int s = SLIDE_SIMD_AVX2; s <= SLIDE_SIMD_AVX512; s++) {
         if (!slide_simd_available(s)) {
             printf("[kern] %s: skipped: %s\n", slide_simd_name(s),
@@ -1281,6 +1300,7 @@ int main(void) {
         test_adam(F, S, &r);
         test_adam_bf16(F, S, &r);
         test_adam_bf16w(F, S, &r);
+        test_adam_one(F, &r);
         test_relu(F, S, &r);
         test_max(F, S, &r);
         test_to_bf16_specials(F);

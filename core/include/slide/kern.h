@@ -12,6 +12,7 @@
 #include "slide/common.h"
 #include "slide/rng.h"
 
+#include <math.h>
 #include <string.h>
 
 #ifdef __cplusplus
@@ -100,6 +101,18 @@ static inline uint16_t slide_bf16_sr(float f, uint32_t r) {
     memcpy(&u, &f, sizeof u);
     if ((u & 0x7f800000u) == 0x7f800000u) return (uint16_t)(u >> 16);
     return (uint16_t)((u + (r & 0xffffu)) >> 16);
+}
+
+/* adam on one element (a row's bias), without a kernel call: the operations every path's
+ * adam applies to each element (no FMA), so the same bits as adam(w, m, v, &g, 1, ...). */
+static inline void slide_adam_one(float *w, float *m, float *v, float g, float lr_t, float b1,
+                                  float b2, float eps) {
+#ifndef __cplusplus /* C only: clang contracts to FMA without it (gcc's -std=c11 never does) */
+#pragma STDC FP_CONTRACT OFF
+#endif
+    *m = b1 * *m + (1.0f - b1) * g;
+    *v = b2 * *v + (1.0f - b2) * g * g;
+    *w -= lr_t * *m / (sqrtf(*v) + eps);
 }
 
 /* dst[i] = the float of BF16 bits src[i] (exact), i < n. */
