@@ -670,10 +670,11 @@ static buf16 buf16_rand(const slide_kern *S, int64_t n, int64_t off, slide_rng *
     return b;
 }
 
-/* adam_bf16, fast path vs scalar: w, m, v bit-identical (same fp32 operations, same random
- * bits); g exactly 0; nothing written outside the buffers. */
-static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r) {
-    stat st = {.kernel = "adam_bf16", .bound = 0, .scale = "exact"};
+/* adam_bf16 (wbf16 0: fp32 weights) or adam_bf16w (wbf16 1: bf16 weights), fast path vs
+ * scalar: w, m, v bit-identical (same fp32 operations, same random bits); g exactly 0; nothing
+ * written outside the buffers. */
+static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *r, int wbf16) {
+    stat st = {.kernel = wbf16 ? "adam_bf16w" : "adam_bf16", .bound = 0, .scale = "exact"};
     const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     for (int li = 0; li < N_LENS; li++)
         for (int off = 0; off < N_OFFS; off++) {
@@ -681,20 +682,30 @@ static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *
             uint32_t seed = slide_rng_next(r) & 0xffffffffu;
             buf w0 = buf_rand(n, 0, r, -1, 1), g0 = buf_rand(n, 0, r, -1, 1);
             buf16 m0 = buf16_rand(S, n, 0, r, -0.1f, 0.1f), v0 = buf16_rand(S, n, 0, r, 0, 0.01f);
+            buf16 h0 = buf16_rand(S, n, 0, r, -1, 1); /* the bf16 weights */
             buf ws = buf_copy(&w0, 0), gs = buf_copy(&g0, 0);
             buf wf = buf_copy(&w0, off), gf = buf_copy(&g0, (off + 3) % N_OFFS);
-            buf16 ms = buf16_alloc(n, 0), vs = buf16_alloc(n, 0);
+            buf16 ms = buf16_alloc(n, 0), vs = buf16_alloc(n, 0), hs = buf16_alloc(n, 0);
             buf16 mf = buf16_alloc(n, (off + 1) % N_OFFS), vf = buf16_alloc(n, (off + 2) % N_OFFS);
+            buf16 hf = buf16_alloc(n, off);
             if (n) {
                 memcpy(ms.p, m0.p, (size_t)n * 2);
                 memcpy(vs.p, v0.p, (size_t)n * 2);
                 memcpy(mf.p, m0.p, (size_t)n * 2);
                 memcpy(vf.p, v0.p, (size_t)n * 2);
+                memcpy(hs.p, h0.p, (size_t)n * 2);
+                memcpy(hf.p, h0.p, (size_t)n * 2);
             }
-            S->adam_bf16(ws.p, ms.p, vs.p, gs.p, n, lr, b1, b2, eps, seed);
-            F->adam_bf16(wf.p, mf.p, vf.p, gf.p, n, lr, b1, b2, eps, seed);
+            if (wbf16) {
+                S->adam_bf16w(hs.p, ms.p, vs.p, gs.p, n, lr, b1, b2, eps, seed);
+                F->adam_bf16w(hf.p, mf.p, vf.p, gf.p, n, lr, b1, b2, eps, seed);
+            } else {
+                S->adam_bf16(ws.p, ms.p, vs.p, gs.p, n, lr, b1, b2, eps, seed);
+                F->adam_bf16(wf.p, mf.p, vf.p, gf.p, n, lr, b1, b2, eps, seed);
+            }
             for (int64_t i = 0; i < n; i++) {
                 stat_exact(&st, wf.p[i], ws.p[i]);
+                stat_exact16(&st, hf.p[i], hs.p[i]);
                 stat_exact16(&st, mf.p[i], ms.p[i]);
                 stat_exact16(&st, vf.p[i], vs.p[i]);
                 stat_exact(&st, gf.p[i], 0.0f);
@@ -702,11 +713,12 @@ static void test_adam_bf16(const slide_kern *F, const slide_kern *S, slide_rng *
             st.cases++;
             stat_guard(&st, &wf);
             stat_guard(&st, &gf);
+            stat_guard16(&st, &hf);
             stat_guard16(&st, &mf);
             stat_guard16(&st, &vf);
             buf *all[] = {&w0, &g0, &ws, &gs, &wf, &gf};
             for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
-            buf16 *all16[] = {&m0, &v0, &ms, &vs, &mf, &vf};
+            buf16 *all16[] = {&m0, &v0, &h0, &ms, &vs, &hs, &mf, &vf, &hf};
             for (size_t k = 0; k < sizeof all16 / sizeof all16[0]; k++) buf16_free(all16[k]);
         }
     stat_report(F->name, S->name, &st);
@@ -728,51 +740,6 @@ static void test_adam_one(const slide_kern *K, slide_rng *r) {
     }
     printf("[kern] %s: slide_adam_one vs adam on one element: %ld of 2000 differ\n", K->name, bad);
     CHECKF(bad == 0, "%s: slide_adam_one differs from adam(n = 1) in %ld of 2000", K->name, bad);
-}
-
-/* adam_bf16w, fast path vs scalar: w, m, v bit-identical (all BF16; same fp32 operations, same
- * random bits); g exactly 0; nothing written outside the buffers. */
-static void test_adam_bf16w(const slide_kern *F, const slide_kern *S, slide_rng *r) {
-    stat st = {.kernel = "adam_bf16w", .bound = 0, .scale = "exact"};
-    const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-    for (int li = 0; li < N_LENS; li++)
-        for (int off = 0; off < N_OFFS; off++) {
-            int64_t n = LENS[li];
-            uint32_t seed = slide_rng_next(r) & 0xffffffffu;
-            buf g0 = buf_rand(n, 0, r, -1, 1);
-            buf16 w0 = buf16_rand(S, n, 0, r, -1, 1);
-            buf16 m0 = buf16_rand(S, n, 0, r, -0.1f, 0.1f), v0 = buf16_rand(S, n, 0, r, 0, 0.01f);
-            buf gs = buf_copy(&g0, 0), gf = buf_copy(&g0, (off + 3) % N_OFFS);
-            buf16 ws = buf16_alloc(n, 0), ms = buf16_alloc(n, 0), vs = buf16_alloc(n, 0);
-            buf16 wf = buf16_alloc(n, off), mf = buf16_alloc(n, (off + 1) % N_OFFS);
-            buf16 vf = buf16_alloc(n, (off + 2) % N_OFFS);
-            if (n) {
-                memcpy(ws.p, w0.p, (size_t)n * 2);
-                memcpy(ms.p, m0.p, (size_t)n * 2);
-                memcpy(vs.p, v0.p, (size_t)n * 2);
-                memcpy(wf.p, w0.p, (size_t)n * 2);
-                memcpy(mf.p, m0.p, (size_t)n * 2);
-                memcpy(vf.p, v0.p, (size_t)n * 2);
-            }
-            S->adam_bf16w(ws.p, ms.p, vs.p, gs.p, n, lr, b1, b2, eps, seed);
-            F->adam_bf16w(wf.p, mf.p, vf.p, gf.p, n, lr, b1, b2, eps, seed);
-            for (int64_t i = 0; i < n; i++) {
-                stat_exact16(&st, wf.p[i], ws.p[i]);
-                stat_exact16(&st, mf.p[i], ms.p[i]);
-                stat_exact16(&st, vf.p[i], vs.p[i]);
-                stat_exact(&st, gf.p[i], 0.0f);
-            }
-            st.cases++;
-            stat_guard(&st, &gf);
-            stat_guard16(&st, &wf);
-            stat_guard16(&st, &mf);
-            stat_guard16(&st, &vf);
-            buf *all[] = {&g0, &gs, &gf};
-            for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) buf_free(all[k]);
-            buf16 *all16[] = {&w0, &m0, &v0, &ws, &ms, &vs, &wf, &mf, &vf};
-            for (size_t k = 0; k < sizeof all16 / sizeof all16[0]; k++) buf16_free(all16[k]);
-        }
-    stat_report(F->name, S->name, &st);
 }
 
 /* The scalar adam_bf16w against adam_bf16 and a double reference: the moments come out as
@@ -1298,8 +1265,8 @@ int main(void) {
         test_gather_dot(F, S, &r);
         test_sparse_rows_sum(F, S, &r);
         test_adam(F, S, &r);
-        test_adam_bf16(F, S, &r);
-        test_adam_bf16w(F, S, &r);
+        test_adam_bf16(F, S, &r, 0);
+        test_adam_bf16(F, S, &r, 1);
         test_adam_one(F, &r);
         test_relu(F, S, &r);
         test_max(F, S, &r);

@@ -452,16 +452,19 @@ static inline void store_bf16x8(uint16_t *p, __m256i a) {
     _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(h));
 }
 
-/* Same operations as the scalar reference, no FMA: bit-identical w, m, v. */
-static void adam_bf16_avx2(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n, float lr_t,
-                           float b1, float b2, float eps, uint32_t seed) {
+/* adam_bf16 (wh NULL: fp32 weights wf) and adam_bf16w (wf NULL: bf16 weights wh), one body
+ * specialised by inlining: the same operations as the scalar reference, no FMA, so w, m and v
+ * are bit-identical to it. */
+static inline __attribute__((always_inline)) void
+adam_bf16_body(float *wf, uint16_t *wh, uint16_t *m, uint16_t *v, float *g, int64_t n,
+               float lr_t, float b1, float b2, float eps, uint32_t seed) {
     const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
     const __m256 c1 = _mm256_set1_ps(1.0f - b1), c2 = _mm256_set1_ps(1.0f - b2);
     const __m256 vlr = _mm256_set1_ps(lr_t), veps = _mm256_set1_ps(eps);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lo = _mm256_set1_epi32(0xffff);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256 gg = _mm256_loadu_ps(g + i), ww = _mm256_loadu_ps(w + i);
+        __m256 gg = _mm256_loadu_ps(g + i), ww = wh ? load_bf16x8(wh + i) : _mm256_loadu_ps(wf + i);
         __m256 mm = load_bf16x8(m + i), vv = load_bf16x8(v + i);
         mm = _mm256_add_ps(_mm256_mul_ps(vb1, mm), _mm256_mul_ps(c1, gg));
         vv = _mm256_add_ps(_mm256_mul_ps(vb2, vv), _mm256_mul_ps(_mm256_mul_ps(c2, gg), gg));
@@ -470,34 +473,24 @@ static void adam_bf16_avx2(float *w, uint16_t *m, uint16_t *v, float *g, int64_t
         __m256i r = mix32x8(_mm256_add_epi32(_mm256_set1_epi32((int)(seed + (uint32_t)i)), lane));
         store_bf16x8(m + i, bf16_sr8(mm, _mm256_and_si256(r, lo)));
         store_bf16x8(v + i, bf16_sr8(vv, _mm256_srli_epi32(r, 16)));
-        _mm256_storeu_ps(w + i, ww);
+        if (wh) store_bf16x8(wh + i, bf16_sr8(ww, _mm256_and_si256(mix32x8(r), lo)));
+        else _mm256_storeu_ps(wf + i, ww);
         _mm256_storeu_ps(g + i, _mm256_setzero_ps());
     }
-    for (; i < n; i++) slide_adam_bf16_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
+    for (; i < n; i++) {
+        if (wh) slide_adam_bf16w_one(wh, m, v, g, i, lr_t, b1, b2, eps, seed);
+        else slide_adam_bf16_one(wf, m, v, g, i, lr_t, b1, b2, eps, seed);
+    }
 }
 
-/* adam_bf16 with bf16 weights: the same operations as the scalar reference, bit-identical. */
+static void adam_bf16_avx2(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n, float lr_t,
+                           float b1, float b2, float eps, uint32_t seed) {
+    adam_bf16_body(w, NULL, m, v, g, n, lr_t, b1, b2, eps, seed);
+}
+
 static void adam_bf16w_avx2(uint16_t *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
                             float lr_t, float b1, float b2, float eps, uint32_t seed) {
-    const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
-    const __m256 c1 = _mm256_set1_ps(1.0f - b1), c2 = _mm256_set1_ps(1.0f - b2);
-    const __m256 vlr = _mm256_set1_ps(lr_t), veps = _mm256_set1_ps(eps);
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lo = _mm256_set1_epi32(0xffff);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 gg = _mm256_loadu_ps(g + i), ww = load_bf16x8(w + i);
-        __m256 mm = load_bf16x8(m + i), vv = load_bf16x8(v + i);
-        mm = _mm256_add_ps(_mm256_mul_ps(vb1, mm), _mm256_mul_ps(c1, gg));
-        vv = _mm256_add_ps(_mm256_mul_ps(vb2, vv), _mm256_mul_ps(_mm256_mul_ps(c2, gg), gg));
-        ww = _mm256_sub_ps(ww, _mm256_div_ps(_mm256_mul_ps(vlr, mm),
-                                             _mm256_add_ps(_mm256_sqrt_ps(vv), veps)));
-        __m256i r = mix32x8(_mm256_add_epi32(_mm256_set1_epi32((int)(seed + (uint32_t)i)), lane));
-        store_bf16x8(m + i, bf16_sr8(mm, _mm256_and_si256(r, lo)));
-        store_bf16x8(v + i, bf16_sr8(vv, _mm256_srli_epi32(r, 16)));
-        store_bf16x8(w + i, bf16_sr8(ww, _mm256_and_si256(mix32x8(r), lo)));
-        _mm256_storeu_ps(g + i, _mm256_setzero_ps());
-    }
-    for (; i < n; i++) slide_adam_bf16w_one(w, m, v, g, i, lr_t, b1, b2, eps, seed);
+    adam_bf16_body(NULL, w, m, v, g, n, lr_t, b1, b2, eps, seed);
 }
 
 static float dot_bf16_avx2(const uint16_t *w, const float *x, int64_t n) {

@@ -354,9 +354,12 @@ static inline __m512i bf16_sr16(__m512 f, __m512i r) {
     return _mm512_srli_epi32(_mm512_mask_add_epi32(u, (__mmask16)~special, u, r), 16);
 }
 
-/* Same operations as the scalar reference, no FMA: bit-identical w, m, v; masked tail. */
-static void adam_bf16_avx512(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
-                             float lr_t, float b1, float b2, float eps, uint32_t seed) {
+/* adam_bf16 (wh NULL: fp32 weights wf) and adam_bf16w (wf NULL: bf16 weights wh), one body
+ * specialised by inlining: the same operations as the scalar reference, no FMA, so w, m and v
+ * are bit-identical to it; masked tail. */
+static inline __attribute__((always_inline)) void
+adam_bf16_body(float *wf, uint16_t *wh, uint16_t *m, uint16_t *v, float *g, int64_t n,
+               float lr_t, float b1, float b2, float eps, uint32_t seed) {
     const __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
     const __m512 c1 = _mm512_set1_ps(1.0f - b1), c2 = _mm512_set1_ps(1.0f - b2);
     const __m512 vlr = _mm512_set1_ps(lr_t), veps = _mm512_set1_ps(eps);
@@ -364,7 +367,8 @@ static void adam_bf16_avx512(float *w, uint16_t *m, uint16_t *v, float *g, int64
     const __m512i lo = _mm512_set1_epi32(0xffff);
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 mk = mask16(n - i);
-        __m512 gg = _mm512_maskz_loadu_ps(mk, g + i), ww = _mm512_maskz_loadu_ps(mk, w + i);
+        __m512 gg = _mm512_maskz_loadu_ps(mk, g + i);
+        __m512 ww = wh ? maskz_load_bf16x16(mk, wh + i) : _mm512_maskz_loadu_ps(mk, wf + i);
         __m512 mm = maskz_load_bf16x16(mk, m + i), vv = maskz_load_bf16x16(mk, v + i);
         mm = _mm512_add_ps(_mm512_mul_ps(vb1, mm), _mm512_mul_ps(c1, gg));
         vv = _mm512_add_ps(_mm512_mul_ps(vb2, vv), _mm512_mul_ps(_mm512_mul_ps(c2, gg), gg));
@@ -373,33 +377,22 @@ static void adam_bf16_avx512(float *w, uint16_t *m, uint16_t *v, float *g, int64
         __m512i r = mix32x16(_mm512_add_epi32(_mm512_set1_epi32((int)(seed + (uint32_t)i)), lane));
         _mm256_mask_storeu_epi16(m + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(mm, _mm512_and_si512(r, lo))));
         _mm256_mask_storeu_epi16(v + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(vv, _mm512_srli_epi32(r, 16))));
-        _mm512_mask_storeu_ps(w + i, mk, ww);
+        if (wh)
+            _mm256_mask_storeu_epi16(wh + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(ww, _mm512_and_si512(mix32x16(r), lo))));
+        else
+            _mm512_mask_storeu_ps(wf + i, mk, ww);
         _mm512_mask_storeu_ps(g + i, mk, _mm512_setzero_ps());
     }
 }
 
-/* adam_bf16 with bf16 weights: the same operations as the scalar reference; masked tail. */
+static void adam_bf16_avx512(float *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
+                             float lr_t, float b1, float b2, float eps, uint32_t seed) {
+    adam_bf16_body(w, NULL, m, v, g, n, lr_t, b1, b2, eps, seed);
+}
+
 static void adam_bf16w_avx512(uint16_t *w, uint16_t *m, uint16_t *v, float *g, int64_t n,
                               float lr_t, float b1, float b2, float eps, uint32_t seed) {
-    const __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
-    const __m512 c1 = _mm512_set1_ps(1.0f - b1), c2 = _mm512_set1_ps(1.0f - b2);
-    const __m512 vlr = _mm512_set1_ps(lr_t), veps = _mm512_set1_ps(eps);
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i lo = _mm512_set1_epi32(0xffff);
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 mk = mask16(n - i);
-        __m512 gg = _mm512_maskz_loadu_ps(mk, g + i), ww = maskz_load_bf16x16(mk, w + i);
-        __m512 mm = maskz_load_bf16x16(mk, m + i), vv = maskz_load_bf16x16(mk, v + i);
-        mm = _mm512_add_ps(_mm512_mul_ps(vb1, mm), _mm512_mul_ps(c1, gg));
-        vv = _mm512_add_ps(_mm512_mul_ps(vb2, vv), _mm512_mul_ps(_mm512_mul_ps(c2, gg), gg));
-        ww = _mm512_sub_ps(ww, _mm512_div_ps(_mm512_mul_ps(vlr, mm),
-                                             _mm512_add_ps(_mm512_sqrt_ps(vv), veps)));
-        __m512i r = mix32x16(_mm512_add_epi32(_mm512_set1_epi32((int)(seed + (uint32_t)i)), lane));
-        _mm256_mask_storeu_epi16(m + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(mm, _mm512_and_si512(r, lo))));
-        _mm256_mask_storeu_epi16(v + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(vv, _mm512_srli_epi32(r, 16))));
-        _mm256_mask_storeu_epi16(w + i, mk, _mm512_cvtepi32_epi16(bf16_sr16(ww, _mm512_and_si512(mix32x16(r), lo))));
-        _mm512_mask_storeu_ps(g + i, mk, _mm512_setzero_ps());
-    }
+    adam_bf16_body(NULL, w, m, v, g, n, lr_t, b1, b2, eps, seed);
 }
 
 /* vpmovdw narrows (truncating; the lanes already fit in 16 bits), with a masked store for
