@@ -545,6 +545,40 @@ static void test_shared_fill(void) {
     slide_data_free(&ds);
 }
 
+/* The BF16 storage tests' setup: n points of make_data (seed 31), ids 0..n-1, and the small
+ * full-output network trained on all of them in one batch. */
+static slide_net_params one_batch_setup(slide_data *ds, int64_t *ids, int64_t n) {
+    make_data(ds, n, 20, 300, 31);
+    for (int64_t i = 0; i < n; i++) ids[i] = i;
+    slide_net_params p = small_params(0, ds->d, ds->l);
+    p.batch = (int)n;
+    return p;
+}
+
+/* Saves `from` to a checkpoint `name` in the test directory (its path into path) and loads it
+ * into `to`. */
+static void ckpt_round_trip(slide_net *from, slide_net *to, const char *name, char *path,
+                            size_t n) {
+    slide_err err;
+    char user[8];
+    size_t ulen = 0;
+    snprintf(path, n, "%s/%s", test_tmpdir(), name);
+    CHECK(slide_checkpoint_save(from, path, "x", 1, &err) == 0);
+    CHECKF(slide_checkpoint_load(to, path, user, sizeof user, &ulen, &err) == 0, "%s", err.msg);
+    CHECK(ulen == 1 && user[0] == 'x');
+}
+
+/* Loading checkpoint `path` into `net` fails with a message naming `why`; then removes it. */
+static void ckpt_refused(slide_net *net, const char *path, const char *why) {
+    slide_err err;
+    slide_err_clear(&err);
+    char user[8];
+    size_t ulen = 0;
+    CHECK(slide_checkpoint_load(net, path, user, sizeof user, &ulen, &err) != 0);
+    CHECKF(strstr(err.msg, why) != NULL, "%s", err.msg);
+    remove(path);
+}
+
 /* --adam-bf16: after one batch the output weights equal fp32 Adam's bit for bit (the update
  * uses the fp32 moments; they start at exact zeros) and each stored moment is one of the two
  * bf16 neighbours of fp32 Adam's; a checkpoint keeps the bf16 moments exactly, and loading it
@@ -552,12 +586,9 @@ static void test_shared_fill(void) {
 static void test_adam_bf16_net(void) {
     slide_data ds;
     const int64_t n = 9;
-    make_data(&ds, n, 20, 300, 31);
-    slide_err err;
     int64_t ids[9];
-    for (int64_t i = 0; i < n; i++) ids[i] = i;
-    slide_net_params p = small_params(0, ds.d, ds.l);
-    p.batch = (int)n;
+    slide_net_params p = one_batch_setup(&ds, ids, n);
+    slide_err err;
     slide_net *f = NULL, *h = NULL, *g = NULL;
     CHECK(slide_net_create(&f, &p, &err) == 0);
     p.adam_bf16 = 1;
@@ -583,33 +614,17 @@ static void test_adam_bf16_net(void) {
     /* a second batch: now the weights follow the rounded moments (and still train) */
     CHECK(slide_net_train_batch(h, &ds, ids, n, NULL, &err) == 0);
     char path[320];
-    snprintf(path, sizeof path, "%s/adam-bf16.ckpt", test_tmpdir());
-    CHECK(slide_checkpoint_save(h, path, "x", 1, &err) == 0);
-    char user[8];
-    size_t ulen = 0;
-    CHECKF(slide_checkpoint_load(g, path, user, sizeof user, &ulen, &err) == 0, "%s", err.msg);
+    ckpt_round_trip(h, g, "adam-bf16.ckpt", path, sizeof path);
     slide_layer *lg = slide_net_layer(g, 1);
     CHECK(memcmp(lg->mWh, lh->mWh, (size_t)nw * 2) == 0 && memcmp(lg->vWh, lh->vWh, (size_t)nw * 2) == 0);
     CHECK(memcmp(lg->W, lh->W, (size_t)nw * sizeof(float)) == 0);
-    slide_err_clear(&err);
-    CHECK(slide_checkpoint_load(f, path, user, sizeof user, &ulen, &err) != 0);
-    CHECKF(strstr(err.msg, "Adam moments") != NULL, "%s", err.msg);
-    remove(path);
+    ckpt_refused(f, path, "Adam moments");
     slide_net_destroy(f);
     slide_net_destroy(h);
     slide_net_destroy(g);
     slide_data_free(&ds);
 }
 
-/* Row sweep (the default) against the per-sample path, on a sampled output layer with LSH
- * candidates and random fill over 3 row buckets. Both select the same active sets (same stats).
- * With the scalar kernels and one thread every logit, delta and output-layer gradient is the
- * same computation, so after one batch the output layer (weights, bias, moments) is identical
- * bit for bit; only dx's summation order differs (rows by sample vs by row), so the hidden layer
- * is within rounding, and over 4 batches all parameters stay within 1e-4 of each other (lr 1e-3
- * moves a weight up to 1e-3 a step). With 3 threads and the best SIMD path, one batch: the
- * output layer within rounding (the hidden layer's HOGWILD accumulation may lose updates with
- * threads, in either order, so it is not compared, nor are later batches). */
 /* --bf16-only: the output layer has no fp32 W; its initial Wh is the nearest-even rounding of
  * the fp32 draw (the same bits as --bf16 --adam-bf16's copy), so one batch gives the same
  * gradients and bit-identical moments and biases, and each weight lands on a bf16 neighbour of
@@ -618,12 +633,9 @@ static void test_adam_bf16_net(void) {
 static void test_bf16_only_net(void) {
     slide_data ds;
     const int64_t n = 9;
-    make_data(&ds, n, 20, 300, 31);
-    slide_err err;
     int64_t ids[9];
-    for (int64_t i = 0; i < n; i++) ids[i] = i;
-    slide_net_params p = small_params(0, ds.d, ds.l);
-    p.batch = (int)n;
+    slide_net_params p = one_batch_setup(&ds, ids, n);
+    slide_err err;
     p.bf16 = 1;
     p.adam_bf16 = 1;
     slide_net_params q = p;
@@ -671,21 +683,14 @@ static void test_bf16_only_net(void) {
     CHECK(off == 0 && moved > 100);
     CHECK(slide_net_train_batch(o, &ds, ids, n, NULL, &err) == 0);
     char path[320];
-    snprintf(path, sizeof path, "%s/bf16-only.ckpt", test_tmpdir());
-    CHECK(slide_checkpoint_save(o, path, "x", 1, &err) == 0);
-    char user[8];
-    size_t ulen = 0;
-    CHECKF(slide_checkpoint_load(o2, path, user, sizeof user, &ulen, &err) == 0, "%s", err.msg);
+    ckpt_round_trip(o, o2, "bf16-only.ckpt", path, sizeof path);
     slide_layer *lo2 = slide_net_layer(o2, 1);
     CHECK(memcmp(lo2->Wh, lo->Wh, (size_t)nw * 2) == 0 && memcmp(lo2->mWh, lo->mWh, (size_t)nw * 2) == 0 &&
           memcmp(lo2->vWh, lo->vWh, (size_t)nw * 2) == 0);
     CHECK(slide_net_train_batch(o, &ds, ids, n, NULL, &err) == 0);
     CHECK(slide_net_train_batch(o2, &ds, ids, n, NULL, &err) == 0);
     CHECK(memcmp(lo2->Wh, lo->Wh, (size_t)nw * 2) == 0);
-    slide_err_clear(&err);
-    CHECK(slide_checkpoint_load(h, path, user, sizeof user, &ulen, &err) != 0);
-    CHECKF(strstr(err.msg, "no fp32 weights") != NULL, "%s", err.msg);
-    remove(path);
+    ckpt_refused(h, path, "no fp32 weights");
     free(wh0);
     free(w0);
     slide_net_destroy(h);
@@ -707,6 +712,15 @@ static double param_value(const slide_layer *ly, int k, int64_t j) {
     }
 }
 
+/* Row sweep (the default) against the per-sample path, on a sampled output layer with LSH
+ * candidates and random fill over 3 row buckets. Both select the same active sets (same stats).
+ * With the scalar kernels and one thread every logit, delta and output-layer gradient is the
+ * same computation, so after one batch the output layer (weights, bias, moments) is identical
+ * bit for bit; only dx's summation order differs (rows by sample vs by row), so the hidden layer
+ * is within rounding, and over 4 batches all parameters stay within 1e-4 of each other (lr 1e-3
+ * moves a weight up to 1e-3 a step). With 3 threads and the best SIMD path, one batch: the
+ * output layer within rounding (the hidden layer's HOGWILD accumulation may lose updates with
+ * threads, in either order, so it is not compared, nor are later batches). */
 static void test_row_sweep(void) {
     slide_data ds;
     make_data(&ds, 64, 30, 700, 41);
