@@ -309,50 +309,21 @@ static double model_bytes(int64_t D, int64_t L, int H, int B, int64_t n_train) {
 
 int main(int argc, char **argv) {
     struct {
-        const char *train, *test, *dataset, *csv, *run_id, *dump_path;
-        double epochs, time_budget, eval_every_s, max_mem_mb;
-        int eval_every, eval_n, normalize, cache, progress, hidden, batch, device, tf32, dump_after;
-        int csv_header;
+        slide_run_opts r; /* the options every driver shares (slide/opts.h) */
+        const char *dump_path;
+        double max_mem_mb;
+        int hidden, device, tf32, dump_after, csv_header;
         uint64_t seed;
-        float lr, init_std;
     } a;
     memset(&a, 0, sizeof a);
-    a.train = "build/data/delicious/train.txt";
-    a.test = "build/data/delicious/test.txt";
-    a.dataset = "delicious";
-    a.csv = "results/slide-dense-gpu.csv";
-    a.run_id = "";
+    slide_run_opts_default(&a.r, "results/slide-dense-gpu.csv");
     a.dump_path = "";
-    a.epochs = 6;
-    a.eval_every = 20;
-    a.eval_n = 1000;
     a.seed = 1;
-    a.normalize = 1;
-    a.progress = -1;
     a.hidden = 128;
-    a.batch = 128;
-    a.lr = 1e-3f;
-    a.init_std = 0.01f;
 
-    slide_opt opts[] = {
-        {"train", SLIDE_OPT_STR, &a.train, 1, 0, NULL, "training set (XC text format)", 0, NULL},
-        {"test", SLIDE_OPT_STR, &a.test, 1, 0, NULL, "test set (XC text format)", 0, NULL},
-        {"dataset-name", SLIDE_OPT_STR, &a.dataset, 1, 0, NULL, "name written to the dataset column", 0, NULL},
-        {"csv", SLIDE_OPT_STR, &a.csv, 1, 0, NULL, "CSV file rows are appended to", 0, NULL},
-        {"run-id", SLIDE_OPT_STR, &a.run_id, 1, 0, NULL, "run id (default: time-host-pid)", 0, NULL},
-        {"epochs", SLIDE_OPT_DOUBLE, &a.epochs, 0.0001, 1e6, NULL, "epochs to train (fractions allowed)", 0, NULL},
-        {"time-budget", SLIDE_OPT_DOUBLE, &a.time_budget, 0, 1e9, NULL, "stop after this many seconds of training time (0 = off)", 0, NULL},
-        {"eval-every", SLIDE_OPT_INT, &a.eval_every, 0, 1e9, NULL, "evaluate every N batches (0 = off)", 0, NULL},
-        {"eval-every-s", SLIDE_OPT_DOUBLE, &a.eval_every_s, 0, 1e9, NULL, "evaluate every S seconds of training time (0 = off)", 0, NULL},
-        {"eval-n", SLIDE_OPT_INT, &a.eval_n, 0, 1e9, NULL, "test points per intermediate evaluation, a seeded random subset (0 = all)", 0, NULL},
+    const slide_opt own[] = {
         {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights and shuffling (same weights and batches as slide-dense)", 0, NULL},
-        {"normalize", SLIDE_OPT_FLAG, &a.normalize, 0, 1, NULL, "L2-normalise input rows", 0, NULL},
-        {"cache", SLIDE_OPT_FLAG, &a.cache, 0, 1, NULL, "use/write the binary data cache (<file>.sbin)", 0, NULL},
-        {"progress", SLIDE_OPT_INT, &a.progress, -1, 1, NULL, "progress line on stderr (-1 = when a terminal)", 0, NULL},
         {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 16, NULL, "hidden layer size", 0, NULL},
-        {"batch", SLIDE_OPT_INT, &a.batch, 1, 1 << 20, NULL, "mini-batch size", 0, NULL},
-        {"lr", SLIDE_OPT_FLOAT, &a.lr, 1e-9, 1, NULL, "Adam learning rate", 0, NULL},
-        {"init-std", SLIDE_OPT_FLOAT, &a.init_std, 1e-6, 1, NULL, "weight init standard deviation", 0, NULL},
         {"device", SLIDE_OPT_INT, &a.device, 0, 1024, NULL, "CUDA device index", 0, NULL},
         {"tf32", SLIDE_OPT_FLAG, &a.tf32, 0, 1, NULL, "let cuBLAS use TF32 tensor cores (default: strict FP32)", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse above this device-memory estimate in MB (0 = free device memory)", 0, NULL},
@@ -360,26 +331,19 @@ int main(int argc, char **argv) {
         {"dump-path", SLIDE_OPT_STR, &a.dump_path, 1, 0, NULL, "file for --dump-after-step", 0, NULL},
         {"csv-header", SLIDE_OPT_FLAG, &a.csv_header, 0, 1, NULL, "print the CSV header line and exit (for other writers of this schema)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+    /* the drivers' shared options first, then this program's own (with the terminator) */
+    slide_opt opts[SLIDE_RUN_OPTS_N + sizeof own / sizeof own[0]];
+    memcpy(opts + slide_run_opts_table(&a.r, opts), own, sizeof own);
 
+    int ex = slide_opts_cli(opts, argc, argv, "slide-dense-gpu",
+                            "usage: slide-dense-gpu [--config FILE] [options]\n"
+                            "Trains the SLIDE network with a full softmax over all labels on one "
+                            "GPU (cuBLAS sgemm for the output layer, CUDA kernels for the rest) "
+                            "and appends one CSV row per evaluation (system dense-gpu, the schema "
+                            "of slide-train). train_s sums CUDA-event-timed training steps.");
+    if (ex >= 0) return ex;
     slide_err err;
     slide_err_clear(&err);
-    int rc = slide_opts_parse(opts, argc, argv, NULL, 0, NULL, &err);
-    if (rc != SLIDE_OK && rc != SLIDE_OPTS_HELP) {
-        fprintf(stderr, "slide-dense-gpu: %s\n", err.msg);
-        slide_opts_free(opts);
-        return 2;
-    }
-    if (rc == SLIDE_OPTS_HELP) {
-        slide_opts_print_help(stdout,
-                              "usage: slide-dense-gpu [--config FILE] [options]\n"
-                              "Trains the SLIDE network with a full softmax over all labels on one "
-                              "GPU (cuBLAS sgemm for the output layer, CUDA kernels for the rest) "
-                              "and appends one CSV row per evaluation (system dense-gpu, the schema "
-                              "of slide-train). train_s sums CUDA-event-timed training steps.",
-                              opts);
-        slide_opts_free(opts);
-        return 0;
-    }
     if (a.csv_header) {
         printf("%s\n", slide_train_csv_header());
         slide_opts_free(opts);
@@ -392,8 +356,8 @@ int main(int argc, char **argv) {
         slide_opts_free(opts);                              \
         return 2;                                           \
     } while (0)
-    if (slide_data_check_path("train", a.train, &err) ||
-        slide_data_check_path("test", a.test, &err))
+    if (slide_data_check_path("train", a.r.train, &err) ||
+        slide_data_check_path("test", a.r.test, &err))
         FAIL("%s", err.msg);
     if (a.dump_after > 0 && !*a.dump_path) FAIL("--dump-after-step needs --dump-path");
 
@@ -415,43 +379,43 @@ int main(int argc, char **argv) {
     CB(cublasSetMathMode(cb, a.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 
     slide_context ctx;
-    slide_context_fill(&ctx, a.run_id);
+    slide_context_fill(&ctx, a.r.run_id);
     slide_csv *csv = NULL;
-    if (slide_csv_open(&csv, a.csv, slide_train_csv_header(), &err)) FAIL("%s", err.msg);
+    if (slide_csv_open(&csv, a.r.csv, slide_train_csv_header(), &err)) FAIL("%s", err.msg);
     const double t_start = slide_now();
-    const int progress = a.progress < 0 ? isatty(2) : a.progress;
+    const int progress = a.r.progress < 0 ? isatty(2) : a.r.progress;
 
     slide_data train, test;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
     slide_data_opts dop = slide_data_opts_default();
-    dop.normalize = a.normalize;
-    dop.cache = a.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
-    if (slide_data_load(&train, a.train, &dop, &err)) FAIL("%s", err.msg);
+    dop.normalize = a.r.normalize;
+    dop.cache = a.r.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
+    if (slide_data_load(&train, a.r.train, &dop, &err)) FAIL("%s", err.msg);
     dop.expect_d = train.d;
     dop.expect_l = train.l;
-    if (slide_data_load(&test, a.test, &dop, &err)) FAIL("%s", err.msg);
+    if (slide_data_load(&test, a.r.test, &dop, &err)) FAIL("%s", err.msg);
     fprintf(stderr, "[data] %s: train %lld points, test %lld points, %lld features, %lld labels (%.1f s)\n",
-            a.dataset, (long long)train.n, (long long)test.n, (long long)train.d,
+            a.r.dataset, (long long)train.n, (long long)test.n, (long long)train.d,
             (long long)train.l, slide_now() - t_start);
-    if (train.n == 0) FAIL("%s: no training points", a.train);
+    if (train.n == 0) FAIL("%s: no training points", a.r.train);
 
     slide_dense_params dp = slide_dense_params_default();
     dp.d = train.d;
     dp.l = train.l;
     dp.hidden = a.hidden;
-    dp.batch = a.batch;
-    dp.lr = a.lr;
-    dp.init_std = a.init_std;
+    dp.batch = a.r.batch;
+    dp.lr = a.r.lr;
+    dp.init_std = a.r.init_std;
     dp.seed = a.seed;
     const char *msg = slide_dense_params_check(&dp);
     if (msg) FAIL("%s", msg);
-    if ((double)a.batch * (double)train.l > 2147483647.0 || (double)train.l * a.hidden > 2147483647.0)
+    if ((double)a.r.batch * (double)train.l > 2147483647.0 || (double)train.l * a.hidden > 2147483647.0)
         FAIL("batch x labels and labels x hidden must stay below 2^31 for cuBLAS (int dimensions)");
 
     // Device memory: estimate before allocating, against what is free (or --max-mem).
     const int64_t D = train.d, L = train.l;
-    const int H = a.hidden, B = a.batch;
+    const int H = a.hidden, B = a.r.batch;
     double need_mb = (model_bytes(D, L, H, B, train.n) + (double)set_bytes(&train) +
                       (double)set_bytes(&test)) / 1048576.0 + 64.0; // + cuBLAS workspace margin
     size_t free_b = 0, total_b = 0;
@@ -504,15 +468,15 @@ int main(int argc, char **argv) {
     {   // same initial weights as slide-train and slide-dense (initialised on the host)
         float *host = (float *)malloc(((size_t)D > (size_t)L ? (size_t)D : (size_t)L) * H * 4);
         if (!host) FAIL("out of host memory for the initial weights");
-        slide_dense_init_matrix(host, D, H, a.init_std, a.seed, 0);
+        slide_dense_init_matrix(host, D, H, a.r.init_std, a.seed, 0);
         CU(cudaMemcpy(g.W0, host, (size_t)D * H * 4, cudaMemcpyHostToDevice));
-        slide_dense_init_matrix(host, L, H, a.init_std, a.seed, 1);
+        slide_dense_init_matrix(host, L, H, a.r.init_std, a.seed, 1);
         CU(cudaMemcpy(g.W1, host, (size_t)L * H * 4, cudaMemcpyHostToDevice));
         free(host);
     }
 
     // slide-train's evaluation subset and shuffles: the same batches as slide-dense for a seed.
-    const int64_t n_sub = (a.eval_n > 0 && a.eval_n < test.n) ? a.eval_n : test.n;
+    const int64_t n_sub = (a.r.eval_n > 0 && a.r.eval_n < test.n) ? a.r.eval_n : test.n;
     int64_t *eval_ids = (int64_t *)malloc((size_t)(test.n > 0 ? test.n : 1) * 8);
     int64_t *perm = (int64_t *)malloc((size_t)train.n * 8);
     int64_t *chunk = (int64_t *)malloc((size_t)B * 8);
@@ -527,7 +491,7 @@ int main(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     char simd[32], dataset[128];
     snprintf(simd, sizeof simd, "cuda-sm%d%d-%s", prop.major, prop.minor, a.tf32 ? "tf32" : "fp32");
-    snprintf(dataset, sizeof dataset, "%s", a.dataset);
+    snprintf(dataset, sizeof dataset, "%s", a.r.dataset);
     slide_csv_sanitize(dataset);
 
     cudaEvent_t ev[6]; // step start, gemm1 start/end, gemm2+3 start/end, Adam start; step end = ev[0] reused
@@ -537,7 +501,7 @@ int main(int argc, char **argv) {
     const float one = 1.0f, zero = 0.0f;
     const int hid_threads = H >= 1024 ? 1024 : ((H + 31) / 32) * 32;
 
-    const int64_t total_samples = (int64_t)ceil(a.epochs * (double)train.n);
+    const int64_t total_samples = (int64_t)ceil(a.r.epochs * (double)train.n);
     int64_t seen = 0, iter = 0, last_eval_iter = 0, pos = train.n, epoch = 0, int_samples = 0;
     double train_s = 0, last_eval_train_s = 0, eval_s_total = 0;
     double int_fwd = 0, int_upd = 0, int_gemm = 0, int_flops = 0;
@@ -556,7 +520,7 @@ int main(int argc, char **argv) {
         const int64_t *ids = g.batch_ids + pos;
         const float scale = 1.0f / (float)n;
         const int64_t t = g.step + 1;
-        const float lr_t = (float)((double)a.lr * sqrt(1.0 - pow(dp.beta2, (double)t)) /
+        const float lr_t = (float)((double)a.r.lr * sqrt(1.0 - pow(dp.beta2, (double)t)) /
                                    (1.0 - pow(dp.beta1, (double)t)));
 
         CU(cudaEventRecord(ev[0]));
@@ -630,9 +594,9 @@ int main(int argc, char **argv) {
                     (long long)iter, dd.loss, a.dump_path);
             break;
         }
-        const int last = seen >= total_samples || (a.time_budget > 0 && train_s >= a.time_budget) || g_stop;
-        const int due = (a.eval_every > 0 && iter - last_eval_iter >= a.eval_every) ||
-                        (a.eval_every_s > 0 && train_s - last_eval_train_s >= a.eval_every_s);
+        const int last = seen >= total_samples || (a.r.time_budget > 0 && train_s >= a.r.time_budget) || g_stop;
+        const int due = (a.r.eval_every > 0 && iter - last_eval_iter >= a.r.eval_every) ||
+                        (a.r.eval_every_s > 0 && train_s - last_eval_train_s >= a.r.eval_every_s);
         double lh[2] = {0, 0};
         if (progress || due || last) CU(cudaMemcpy(lh, g.loss, sizeof lh, cudaMemcpyDeviceToHost));
         if (progress)
@@ -696,7 +660,7 @@ int main(int argc, char **argv) {
         r.threads = 1;
         r.batch = B;
         r.hidden = H;
-        r.lr = a.lr;
+        r.lr = a.r.lr;
         r.seed = a.seed;
         r.epoch = (double)seen / (double)train.n;
         r.iter = iter;
@@ -748,7 +712,7 @@ int main(int argc, char **argv) {
     }
     if (finished)
         fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
-                (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
+                (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.r.csv);
     if (g_stop && !exit_code) exit_code = g_stop == SIGINT ? 130 : 143;
 
     for (int k = 0; k < 6; k++) cudaEventDestroy(ev[k]);

@@ -14,12 +14,12 @@ static volatile sig_atomic_t g_stop = 0; /* set by SIGINT/SIGTERM: finish the ba
 static void on_signal(int sig) { g_stop = sig; }
 
 typedef struct {
-    const char *train, *test, *dataset, *csv, *run_id, *dump_path;
-    double epochs, time_budget, eval_every_s, max_mem_mb;
-    int eval_every, eval_n, threads, normalize, cache, progress, hidden, batch, hugepages;
+    slide_run_opts r; /* the options every driver shares (slide/opts.h) */
+    const char *dump_path;
+    double max_mem_mb;
+    int threads, hidden, hugepages;
     int dump_after, csv_header;
     uint64_t seed;
-    float lr, init_std;
 } args_t;
 
 #define FAIL(...)                                  \
@@ -34,72 +34,37 @@ int main(int argc, char **argv) {
     args_t a;
     memset(&a, 0, sizeof a);
     /* Defaults as slide-train's (the Delicious job). */
-    a.train = "build/data/delicious/train.txt";
-    a.test = "build/data/delicious/test.txt";
-    a.dataset = "delicious";
-    a.csv = "results/slide-dense.csv";
-    a.run_id = "";
+    slide_run_opts_default(&a.r, "results/slide-dense.csv");
     a.dump_path = "";
-    a.epochs = 6;
-    a.eval_every = 20;
-    a.eval_n = 1000;
     a.threads = 2;
     a.seed = 1;
-    a.normalize = 1;
-    a.progress = -1;
     a.hidden = 128;
-    a.batch = 128;
-    a.lr = 1e-3f;
-    a.init_std = 0.01f;
     a.hugepages = SLIDE_HP_NONE;
 
-    slide_opt opts[] = {
-        {"train", SLIDE_OPT_STR, &a.train, 1, 0, NULL, "training set (XC text format)", 0, NULL},
-        {"test", SLIDE_OPT_STR, &a.test, 1, 0, NULL, "test set (XC text format)", 0, NULL},
-        {"dataset-name", SLIDE_OPT_STR, &a.dataset, 1, 0, NULL, "name written to the dataset column", 0, NULL},
-        {"csv", SLIDE_OPT_STR, &a.csv, 1, 0, NULL, "CSV file rows are appended to", 0, NULL},
-        {"run-id", SLIDE_OPT_STR, &a.run_id, 1, 0, NULL, "run id (default: time-host-pid)", 0, NULL},
-        {"epochs", SLIDE_OPT_DOUBLE, &a.epochs, 0.0001, 1e6, NULL, "epochs to train (fractions allowed)", 0, NULL},
-        {"time-budget", SLIDE_OPT_DOUBLE, &a.time_budget, 0, 1e9, NULL, "stop after this many seconds of training time (0 = off)", 0, NULL},
-        {"eval-every", SLIDE_OPT_INT, &a.eval_every, 0, 1e9, NULL, "evaluate every N batches (0 = off)", 0, NULL},
-        {"eval-every-s", SLIDE_OPT_DOUBLE, &a.eval_every_s, 0, 1e9, NULL, "evaluate every S seconds of training time (0 = off)", 0, NULL},
-        {"eval-n", SLIDE_OPT_INT, &a.eval_n, 0, 1e9, NULL, "test points per intermediate evaluation, a seeded random subset (0 = all)", 0, NULL},
+    const slide_opt own[] = {
         {"threads", SLIDE_OPT_INT, &a.threads, 1, 1024, NULL, "threads (OpenMP; each runs 1-thread sgemm on its block of labels)", 0, NULL},
         {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights and shuffling (same weights as slide-train)", 0, NULL},
-        {"normalize", SLIDE_OPT_FLAG, &a.normalize, 0, 1, NULL, "L2-normalise input rows", 0, NULL},
-        {"cache", SLIDE_OPT_FLAG, &a.cache, 0, 1, NULL, "use/write the binary data cache (<file>.sbin)", 0, NULL},
-        {"progress", SLIDE_OPT_INT, &a.progress, -1, 1, NULL, "progress line on stderr (-1 = when a terminal)", 0, NULL},
         {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 16, NULL, "hidden layer size", 0, NULL},
-        {"batch", SLIDE_OPT_INT, &a.batch, 1, 1 << 20, NULL, "mini-batch size", 0, NULL},
-        {"lr", SLIDE_OPT_FLOAT, &a.lr, 1e-9, 1, NULL, "Adam learning rate", 0, NULL},
-        {"init-std", SLIDE_OPT_FLOAT, &a.init_std, 1e-6, 1, NULL, "weight init standard deviation", 0, NULL},
         {"hugepages", SLIDE_OPT_CHOICE, &a.hugepages, 1, 0, "none|thp|explicit", "page size of the parameter slab", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
         {"dump-after-step", SLIDE_OPT_INT, &a.dump_after, 0, 1e9, NULL, "after N training steps write the parameters to --dump-path and stop (0 = off; for tests)", 0, NULL},
         {"dump-path", SLIDE_OPT_STR, &a.dump_path, 1, 0, NULL, "file for --dump-after-step", 0, NULL},
         {"csv-header", SLIDE_OPT_FLAG, &a.csv_header, 0, 1, NULL, "print the CSV header line and exit (for other writers of this schema)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+    /* the drivers' shared options first, then this program's own (with the terminator) */
+    slide_opt opts[SLIDE_RUN_OPTS_N + sizeof own / sizeof own[0]];
+    memcpy(opts + slide_run_opts_table(&a.r, opts), own, sizeof own);
 
+    int ex = slide_opts_cli(opts, argc, argv, "slide-dense",
+                            "usage: slide-dense [--config FILE] [options]\n"
+                            "Trains the SLIDE network with a full softmax over all labels on the CPU "
+                            "(OpenBLAS sgemm for the output layer) and appends one CSV row per "
+                            "evaluation (system dense-cpu, the schema of slide-train).\n"
+                            "Defaults: the vendored Delicious set (datasets/prepare_delicious.sh), "
+                            "slide-train's hyper-parameters.");
+    if (ex >= 0) return ex;
     slide_err err;
     slide_err_clear(&err);
-    int rc = slide_opts_parse(opts, argc, argv, NULL, 0, NULL, &err);
-    if (rc != SLIDE_OK && rc != SLIDE_OPTS_HELP) {
-        fprintf(stderr, "slide-dense: %s\n", err.msg);
-        slide_opts_free(opts);
-        return 2;
-    }
-    if (rc == SLIDE_OPTS_HELP) {
-        slide_opts_print_help(stdout,
-                              "usage: slide-dense [--config FILE] [options]\n"
-                              "Trains the SLIDE network with a full softmax over all labels on the CPU "
-                              "(OpenBLAS sgemm for the output layer) and appends one CSV row per "
-                              "evaluation (system dense-cpu, the schema of slide-train).\n"
-                              "Defaults: the vendored Delicious set (datasets/prepare_delicious.sh), "
-                              "slide-train's hyper-parameters.",
-                              opts);
-        slide_opts_free(opts);
-        return 0;
-    }
     if (a.csv_header) {
         printf("%s\n", slide_train_csv_header());
         slide_opts_free(opts);
@@ -114,38 +79,38 @@ int main(int argc, char **argv) {
     memset(&model, 0, sizeof model);
     int64_t *perm = NULL, *eval_ids = NULL;
 
-    if (slide_data_check_path("train", a.train, &err) ||
-        slide_data_check_path("test", a.test, &err))
+    if (slide_data_check_path("train", a.r.train, &err) ||
+        slide_data_check_path("test", a.r.test, &err))
         FAIL("%s", err.msg);
     if (a.dump_after > 0 && !*a.dump_path) FAIL("--dump-after-step needs --dump-path");
     slide_context ctx;
-    slide_context_fill(&ctx, a.run_id);
-    if (slide_csv_open(&csv, a.csv, slide_train_csv_header(), &err)) FAIL("%s", err.msg);
+    slide_context_fill(&ctx, a.r.run_id);
+    if (slide_csv_open(&csv, a.r.csv, slide_train_csv_header(), &err)) FAIL("%s", err.msg);
     const double t_start = slide_now();
-    int progress = a.progress < 0 ? isatty(2) : a.progress;
+    int progress = a.r.progress < 0 ? isatty(2) : a.r.progress;
 
     /* Data. */
     slide_data_opts dop = slide_data_opts_default();
-    dop.normalize = a.normalize;
-    dop.cache = a.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
-    if (slide_data_load(&train, a.train, &dop, &err)) FAIL("%s", err.msg);
+    dop.normalize = a.r.normalize;
+    dop.cache = a.r.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
+    if (slide_data_load(&train, a.r.train, &dop, &err)) FAIL("%s", err.msg);
     dop.expect_d = train.d;
     dop.expect_l = train.l;
-    if (slide_data_load(&test, a.test, &dop, &err)) FAIL("%s", err.msg);
+    if (slide_data_load(&test, a.r.test, &dop, &err)) FAIL("%s", err.msg);
     fprintf(stderr, "[data] %s: train %lld points, test %lld points, %lld features, %lld labels (%.1f s)\n",
-            a.dataset, (long long)train.n, (long long)test.n, (long long)train.d,
+            a.r.dataset, (long long)train.n, (long long)test.n, (long long)train.d,
             (long long)train.l, slide_now() - t_start);
-    if (train.n == 0) FAIL("%s: no training points", a.train);
+    if (train.n == 0) FAIL("%s: no training points", a.r.train);
 
     /* Model. */
     slide_dense_params dp = slide_dense_params_default();
     dp.d = train.d;
     dp.l = train.l;
     dp.hidden = a.hidden;
-    dp.batch = a.batch;
+    dp.batch = a.r.batch;
     dp.threads = a.threads;
-    dp.lr = a.lr;
-    dp.init_std = a.init_std;
+    dp.lr = a.r.lr;
+    dp.init_std = a.r.init_std;
     dp.seed = a.seed;
     dp.hugepages = a.hugepages;
     const char *m = slide_dense_params_check(&dp);
@@ -169,7 +134,7 @@ int main(int argc, char **argv) {
             "block of labels\n", slide_dense_blas_config(), slide_dense_blas_core(), a.threads);
 
     /* Evaluation subset and shuffles: slide-train's schedule, so a seed gives the same batches. */
-    int64_t n_sub = (a.eval_n > 0 && a.eval_n < test.n) ? a.eval_n : test.n;
+    int64_t n_sub = (a.r.eval_n > 0 && a.r.eval_n < test.n) ? a.r.eval_n : test.n;
     eval_ids = malloc((size_t)(test.n > 0 ? test.n : 1) * sizeof *eval_ids);
     perm = malloc((size_t)train.n * sizeof *perm);
     if (!eval_ids || !perm) FAIL("out of memory");
@@ -188,10 +153,10 @@ int main(int argc, char **argv) {
     for (char *c = simd; *c; c++)
         if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
     slide_csv_sanitize(simd);
-    snprintf(dataset, sizeof dataset, "%s", a.dataset);
+    snprintf(dataset, sizeof dataset, "%s", a.r.dataset);
     slide_csv_sanitize(dataset);
 
-    const int64_t total_samples = (int64_t)ceil(a.epochs * (double)train.n);
+    const int64_t total_samples = (int64_t)ceil(a.r.epochs * (double)train.n);
     int64_t seen = 0, iter = 0, last_eval_iter = 0, pos = train.n, epoch = 0;
     double train_s = 0, last_eval_train_s = 0, eval_s_total = 0, loss_all = 0;
     slide_dense_stats st;
@@ -203,7 +168,7 @@ int main(int argc, char **argv) {
             pos = 0;
             epoch++;
         }
-        int64_t nb = a.batch;
+        int64_t nb = a.r.batch;
         if (nb > train.n - pos) nb = train.n - pos;
         if (nb > total_samples - seen) nb = total_samples - seen;
         double t0 = slide_now(), loss_before = st.loss_sum;
@@ -221,9 +186,9 @@ int main(int argc, char **argv) {
                     (long long)iter, dd.loss, a.dump_path);
             goto done;
         }
-        int last = seen >= total_samples || (a.time_budget > 0 && train_s >= a.time_budget) || g_stop;
-        int due = (a.eval_every > 0 && iter - last_eval_iter >= a.eval_every) ||
-                  (a.eval_every_s > 0 && train_s - last_eval_train_s >= a.eval_every_s);
+        int last = seen >= total_samples || (a.r.time_budget > 0 && train_s >= a.r.time_budget) || g_stop;
+        int due = (a.r.eval_every > 0 && iter - last_eval_iter >= a.r.eval_every) ||
+                  (a.r.eval_every_s > 0 && train_s - last_eval_train_s >= a.r.eval_every_s);
         if (progress)
             fprintf(stderr, "\r[train] epoch %lld iter %lld samples %lld train %.1fs loss %.4f %.1f GFLOP/s   ",
                     (long long)epoch, (long long)iter, (long long)seen, train_s,
@@ -254,9 +219,9 @@ int main(int argc, char **argv) {
         r.inference = "exact";
         r.gpu_model = "NA";
         r.threads = a.threads;
-        r.batch = a.batch;
+        r.batch = a.r.batch;
         r.hidden = a.hidden;
-        r.lr = a.lr;
+        r.lr = a.r.lr;
         r.seed = a.seed;
         r.epoch = (double)seen / (double)train.n;
         r.iter = iter;
@@ -296,7 +261,7 @@ int main(int argc, char **argv) {
         if (last) finished = 1;
     }
     fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
-            (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
+            (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.r.csv);
     if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;
 done:
     free(perm);

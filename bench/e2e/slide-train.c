@@ -33,16 +33,16 @@ typedef struct {
 #define RUN_STATE_MAGIC 0x534C494445535431ULL
 
 typedef struct {
-    const char *train, *test, *dataset, *csv, *simd, *run_id, *checkpoint, *resume, *numa;
+    slide_run_opts r; /* the options every driver shares (slide/opts.h) */
+    const char *simd, *checkpoint, *resume, *numa;
     int no_pin, mips, bf16, shared_fill, adam_bf16, bf16_only, train_order;
     const char *papi_events;
     int checkpoint_every;
-    double epochs, time_budget, eval_every_s, max_mem_mb;
-    int eval_every, eval_n, threads, full_output, sampled_inference, normalize, cache, progress;
+    double max_mem_mb;
+    int threads, full_output, sampled_inference;
     uint64_t seed;
-    int hidden, batch, family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
+    int hidden, family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
     double min_active, max_active, rebuild_decay;
-    float lr, init_std;
     int rehash, rebuild, hugepages;
 } args_t;
 
@@ -129,27 +129,15 @@ int main(int argc, char **argv) {
     args_t a;
     memset(&a, 0, sizeof a);
     /* Defaults = bench/e2e/configs/delicious.conf (the default job). */
-    a.train = "build/data/delicious/train.txt";
-    a.test = "build/data/delicious/test.txt";
-    a.dataset = "delicious";
-    a.csv = "results/slide-train.csv";
+    slide_run_opts_default(&a.r, "results/slide-train.csv");
     a.simd = "auto";
-    a.run_id = "";
     a.checkpoint = "";
     a.numa = "local";
     a.papi_events = "default";
     a.resume = "";
-    a.epochs = 6;
-    a.time_budget = 0;
-    a.eval_every = 20;
-    a.eval_every_s = 0;
-    a.eval_n = 1000;
     a.threads = 2;
     a.seed = 1;
-    a.normalize = 1;
-    a.progress = -1;
     a.hidden = 128;
-    a.batch = 128;
     a.family = SLIDE_HASH_SIMHASH;
     a.K = 6;
     a.L = 16;
@@ -161,35 +149,17 @@ int main(int argc, char **argv) {
     a.probes = 0;
     a.min_active = 0.05;
     a.max_active = 0.3;
-    a.lr = 1e-3f;
-    a.init_std = 0.01f;
     a.rehash = 20;
     a.rebuild = 100;
     a.rebuild_decay = 0;
     a.hugepages = SLIDE_HP_THP;
 
-    slide_opt opts[] = {
-        {"train", SLIDE_OPT_STR, &a.train, 1, 0, NULL, "training set (XC text format)", 0, NULL},
-        {"test", SLIDE_OPT_STR, &a.test, 1, 0, NULL, "test set (XC text format)", 0, NULL},
-        {"dataset-name", SLIDE_OPT_STR, &a.dataset, 1, 0, NULL, "name written to the dataset column", 0, NULL},
-        {"csv", SLIDE_OPT_STR, &a.csv, 1, 0, NULL, "CSV file rows are appended to", 0, NULL},
-        {"run-id", SLIDE_OPT_STR, &a.run_id, 1, 0, NULL, "run id (default: time-host-pid)", 0, NULL},
-        {"epochs", SLIDE_OPT_DOUBLE, &a.epochs, 0.0001, 1e6, NULL, "epochs to train (fractions allowed)", 0, NULL},
-        {"time-budget", SLIDE_OPT_DOUBLE, &a.time_budget, 0, 1e9, NULL, "stop after this many seconds of training time (0 = off)", 0, NULL},
-        {"eval-every", SLIDE_OPT_INT, &a.eval_every, 0, 1e9, NULL, "evaluate every N batches (0 = off)", 0, NULL},
-        {"eval-every-s", SLIDE_OPT_DOUBLE, &a.eval_every_s, 0, 1e9, NULL, "evaluate every S seconds of training time (0 = off)", 0, NULL},
-        {"eval-n", SLIDE_OPT_INT, &a.eval_n, 0, 1e9, NULL, "test points per intermediate evaluation, a seeded random subset (0 = all)", 0, NULL},
+    const slide_opt own[] = {
         {"threads", SLIDE_OPT_INT, &a.threads, 1, 1024, NULL, "OpenMP threads", 0, NULL},
         {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights, hashes, shuffling", 0, NULL},
         {"full-output", SLIDE_OPT_FLAG, &a.full_output, 0, 1, NULL, "all-neurons output layer (system slide-full)", 0, NULL},
         {"sampled-inference", SLIDE_OPT_FLAG, &a.sampled_inference, 0, 1, NULL, "rank only the LSH-sampled output neurons at evaluation", 0, NULL},
-        {"normalize", SLIDE_OPT_FLAG, &a.normalize, 0, 1, NULL, "L2-normalise input rows", 0, NULL},
-        {"cache", SLIDE_OPT_FLAG, &a.cache, 0, 1, NULL, "use/write the binary data cache (<file>.sbin)", 0, NULL},
-        {"progress", SLIDE_OPT_INT, &a.progress, -1, 1, NULL, "progress line on stderr (-1 = when a terminal)", 0, NULL},
         {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 20, NULL, "hidden layer size", 0, NULL},
-        {"batch", SLIDE_OPT_INT, &a.batch, 1, 1 << 20, NULL, "mini-batch size", 0, NULL},
-        {"lr", SLIDE_OPT_FLOAT, &a.lr, 1e-9, 1, NULL, "Adam learning rate", 0, NULL},
-        {"init-std", SLIDE_OPT_FLOAT, &a.init_std, 1e-6, 1, NULL, "weight init standard deviation", 0, NULL},
         {"hash", SLIDE_OPT_CHOICE, &a.family, 1, 0, "simhash|wta|dwta", "hash family of the output layer", 0, NULL},
         {"K", SLIDE_OPT_INT, &a.K, 1, SLIDE_HASH_MAX_K, NULL, "hash functions per table", 0, NULL},
         {"L", SLIDE_OPT_INT, &a.L, 1, SLIDE_HASH_MAX_L, NULL, "hash tables", 0, NULL},
@@ -220,26 +190,19 @@ int main(int argc, char **argv) {
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+    /* the drivers' shared options first, then this program's own (with the terminator) */
+    slide_opt opts[SLIDE_RUN_OPTS_N + sizeof own / sizeof own[0]];
+    memcpy(opts + slide_run_opts_table(&a.r, opts), own, sizeof own);
 
+    int ex = slide_opts_cli(opts, argc, argv, "slide-train",
+                            "usage: slide-train [--config FILE] [options]\n"
+                            "Trains SLIDE (sparse input -> hidden ReLU -> LSH-sampled softmax) and "
+                            "appends one CSV row per evaluation.\n"
+                            "Defaults are bench/e2e/configs/delicious.conf on the vendored "
+                            "Delicious set (datasets/prepare_delicious.sh).");
+    if (ex >= 0) return ex;
     slide_err err;
     slide_err_clear(&err);
-    int rc = slide_opts_parse(opts, argc, argv, NULL, 0, NULL, &err);
-    if (rc == SLIDE_OPTS_HELP) {
-        slide_opts_print_help(stdout,
-                              "usage: slide-train [--config FILE] [options]\n"
-                              "Trains SLIDE (sparse input -> hidden ReLU -> LSH-sampled softmax) and "
-                              "appends one CSV row per evaluation.\n"
-                              "Defaults are bench/e2e/configs/delicious.conf on the vendored "
-                              "Delicious set (datasets/prepare_delicious.sh).",
-                              opts);
-        slide_opts_free(opts);
-        return 0;
-    }
-    if (rc) {
-        fprintf(stderr, "slide-train: %s\n", err.msg);
-        slide_opts_free(opts);
-        return 2;
-    }
     /* Pin threads by default: the OpenMP runtime reads its environment at start-up, so set it
      * and re-execute once (recorded in the omp_proc_bind column either way). */
     if (!a.no_pin && !getenv("OMP_PROC_BIND") && !getenv("SLIDE_NO_REEXEC")) {
@@ -273,51 +236,51 @@ int main(int argc, char **argv) {
         slide_opts_free(opts);
         return 2;
     }
-    if (slide_data_check_path("train", a.train, &err) || slide_data_check_path("test", a.test, &err)) {
+    if (slide_data_check_path("train", a.r.train, &err) || slide_data_check_path("test", a.r.test, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         slide_opts_free(opts);
         return 2;
     }
     slide_context ctx;
-    slide_context_fill(&ctx, a.run_id);
+    slide_context_fill(&ctx, a.r.run_id);
     slide_csv *csv = NULL;
-    if (slide_csv_open(&csv, a.csv, slide_train_csv_header(), &err)) {
+    if (slide_csv_open(&csv, a.r.csv, slide_train_csv_header(), &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         slide_opts_free(opts);
         return 2;
     }
     const double t_start = slide_now();
-    int progress = a.progress < 0 ? isatty(2) : a.progress;
+    int progress = a.r.progress < 0 ? isatty(2) : a.r.progress;
 
     /* Data. */
     slide_data train, test;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
     slide_data_opts dop = slide_data_opts_default();
-    dop.normalize = a.normalize;
-    dop.cache = a.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
+    dop.normalize = a.r.normalize;
+    dop.cache = a.r.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
     int exit_code = 0;
     slide_net *net = NULL;
     int64_t *perm = NULL, *eval_ids = NULL;
     void *blob = NULL;
     slide_counters *counters = NULL;
-    if (slide_data_load(&train, a.train, &dop, &err)) {
+    if (slide_data_load(&train, a.r.train, &dop, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         exit_code = 2;
         goto done;
     }
     dop.expect_d = train.d;
     dop.expect_l = train.l;
-    if (slide_data_load(&test, a.test, &dop, &err)) {
+    if (slide_data_load(&test, a.r.test, &dop, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         exit_code = 2;
         goto done;
     }
     fprintf(stderr, "[data] %s: train %lld points, test %lld points, %lld features, %lld labels (%.1f s)\n",
-            a.dataset, (long long)train.n, (long long)test.n, (long long)train.d, (long long)train.l,
+            a.r.dataset, (long long)train.n, (long long)test.n, (long long)train.d, (long long)train.l,
             slide_now() - t_start);
     if (train.n == 0) {
-        fprintf(stderr, "slide-train: %s: no training points\n", a.train);
+        fprintf(stderr, "slide-train: %s: no training points\n", a.r.train);
         exit_code = 2;
         goto done;
     }
@@ -325,9 +288,9 @@ int main(int argc, char **argv) {
     /* Network. */
     slide_net_params np = slide_net_params_default();
     np.layer[0].n_out = a.hidden;
-    np.layer[0].init_std = a.init_std;
+    np.layer[0].init_std = a.r.init_std;
     slide_layer_params *out = &np.layer[1];
-    out->init_std = a.init_std;
+    out->init_std = a.r.init_std;
     out->sampled = !a.full_output;
     out->hash.family = a.family;
     out->hash.K = a.K;
@@ -345,8 +308,8 @@ int main(int argc, char **argv) {
     out->max_active_frac = a.max_active;
     if (out->min_active_frac > out->max_active_frac) out->min_active_frac = out->max_active_frac;
     slide_net_params_shape(&np, train.d, train.l);
-    np.lr = a.lr;
-    np.batch = a.batch;
+    np.lr = a.r.lr;
+    np.batch = a.r.batch;
     np.threads = a.threads;
     np.seed = a.seed;
     np.simd = simd;
@@ -400,7 +363,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "[counters] NA: %s\n", slide_counters_unavailable_reason(counters));
 
     /* Evaluation subset: seeded random sample of the test set (never its first lines). */
-    int64_t n_sub = (a.eval_n > 0 && a.eval_n < test.n) ? a.eval_n : test.n;
+    int64_t n_sub = (a.r.eval_n > 0 && a.r.eval_n < test.n) ? a.r.eval_n : test.n;
     eval_ids = malloc((size_t)(test.n > 0 ? test.n : 1) * sizeof *eval_ids);
     perm = malloc((size_t)train.n * sizeof *perm);
     if (!eval_ids || !perm) {
@@ -422,10 +385,10 @@ int main(int argc, char **argv) {
     snprintf(hp_req, sizeof hp_req, "%s", slide_hugepages_name(a.hugepages));
     snprintf(hp_in, sizeof hp_in, "%s", slide_hugepages_name(hp_eff));
     char dataset[128];
-    snprintf(dataset, sizeof dataset, "%s", a.dataset);
+    snprintf(dataset, sizeof dataset, "%s", a.r.dataset);
     slide_csv_sanitize(dataset);
 
-    const int64_t total_samples = (int64_t)ceil(a.epochs * (double)train.n);
+    const int64_t total_samples = (int64_t)ceil(a.r.epochs * (double)train.n);
     int64_t seen = 0, iter = 0, last_eval_iter = 0;
     double train_s = 0, last_eval_train_s = 0, eval_s_total = 0;
     slide_train_stats st_int, st_all;
@@ -478,7 +441,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "[resume] %s: iter %lld, %lld samples, train %.2f s\n", a.resume,
                 (long long)iter, (long long)seen, train_s);
         if (seen >= total_samples) {
-            fprintf(stderr, "[resume] nothing left to train (--epochs %g reached)\n", a.epochs);
+            fprintf(stderr, "[resume] nothing left to train (--epochs %g reached)\n", a.r.epochs);
             goto done;
         }
     }
@@ -488,7 +451,7 @@ int main(int argc, char **argv) {
             pos = 0;
             epoch++;
         }
-        int64_t nb = a.batch;
+        int64_t nb = a.r.batch;
         if (nb > train.n - pos) nb = train.n - pos;
         if (nb > total_samples - seen) nb = total_samples - seen;
         slide_train_stats st_b;
@@ -507,9 +470,9 @@ int main(int argc, char **argv) {
         pos += nb;
         seen += nb;
         iter++;
-        int last = seen >= total_samples || (a.time_budget > 0 && train_s >= a.time_budget) || g_stop;
-        int due = (a.eval_every > 0 && iter - last_eval_iter >= a.eval_every) ||
-                  (a.eval_every_s > 0 && train_s - last_eval_train_s >= a.eval_every_s);
+        int last = seen >= total_samples || (a.r.time_budget > 0 && train_s >= a.r.time_budget) || g_stop;
+        int due = (a.r.eval_every > 0 && iter - last_eval_iter >= a.r.eval_every) ||
+                  (a.r.eval_every_s > 0 && train_s - last_eval_train_s >= a.r.eval_every_s);
         if (progress) {
             fprintf(stderr, "\r[train] epoch %lld iter %lld samples %lld train %.1fs loss %.4f active %.0f   ",
                     (long long)epoch, (long long)iter, (long long)seen, train_s,
@@ -563,10 +526,10 @@ int main(int argc, char **argv) {
         r.L = a.full_output ? 0 : a.L;
         r.range_bits = a.full_output ? 0 : a.range_bits;
         r.bucket_cap = a.full_output ? 0 : a.bucket_cap;
-        r.batch = a.batch;
+        r.batch = a.r.batch;
         r.probes = a.probes;
         r.hidden = a.hidden;
-        r.lr = a.lr;
+        r.lr = a.r.lr;
         r.seed = a.seed;
         r.epoch = (double)seen / (double)train.n;
         r.iter = iter;
@@ -635,8 +598,8 @@ int main(int argc, char **argv) {
                         (long long)iter, slide_now() - tc);
         }
     }
-    if (write_breakdown(a.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
-                        a.K, a.L, a.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
+    if (write_breakdown(a.r.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
+                        a.K, a.L, a.r.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
                         train_order, &st_all, counters, &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
     if (st_all.samples > 0 && st_all.lsh_sum + st_all.label_sum > 0) {
@@ -646,7 +609,7 @@ int main(int argc, char **argv) {
                         "random fill\n", act, lab, lsh, act - lab - lsh > 0 ? act - lab - lsh : 0);
     }
     fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
-            (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.csv);
+            (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.r.csv);
     if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;
 done:
     slide_counters_destroy(counters);

@@ -50,6 +50,25 @@ slide_opt *slide_opts_find(slide_opt *opts, const char *name);
 /* Frees strings the parser copied out of config files. */
 void slide_opts_free(slide_opt *opts);
 
+/* A program's command line: slide_opts_parse; after --help prints usage and the options to
+ * stdout, after an error "prog: message" to stderr. Returns -1 when the program goes on, else its
+ * exit status (0 after --help, 2 after an error) with opts freed. */
+int slide_opts_cli(slide_opt *opts, int argc, char **argv, const char *prog, const char *usage);
+
+/* The options every training driver (slide-train, slide-dense, slide-dense-gpu) shares: the
+ * data, the output, the schedule and evaluation, the batch and the learning rate. */
+typedef struct {
+    const char *train, *test, *dataset, *csv, *run_id;
+    double epochs, time_budget, eval_every_s;
+    int eval_every, eval_n, normalize, cache, progress, batch;
+    float lr, init_std;
+} slide_run_opts;
+#define SLIDE_RUN_OPTS_N 16 /* entries slide_run_opts_table writes */
+/* The Delicious job's values (bench/e2e/configs/delicious.conf), rows appended to csv. */
+void slide_run_opts_default(slide_run_opts *r, const char *csv);
+/* Writes the SLIDE_RUN_OPTS_N option entries of r into out (no terminator); returns the count. */
+int slide_run_opts_table(slide_run_opts *r, slide_opt *out);
+
 #ifdef __cplusplus
 }
 #endif
