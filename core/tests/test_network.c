@@ -791,6 +791,23 @@ static void test_row_sweep(void) {
             CHECK(worst_out1 <= 1e-6);
         }
         CHECK(lossd <= 1e-5);
+        if (p.bf16_only) { /* the rehash of a few dirty neurons hashes their widened BF16 rows */
+            slide_layer *lo = slide_net_layer(a, 1);
+            const int64_t L = lo->p.hash.L, ld = lo->ld;
+            memset(lo->dirty, 0, (size_t)lo->p.n_out);
+            lo->dirty[3] = lo->dirty[17] = 1;
+            for (int64_t j = 0; j < ld; j++) lo->Wh[17 * ld + j] ^= 0x8000; /* -w: new keys */
+            CHECK(slide_layer_rehash_dirty(lo) == 2);
+            float row[64];
+            uint32_t keys[64];
+            int same = ld <= 64 && L <= 64;
+            for (int r = 3; same && r <= 17; r += 14) {
+                slide_bf16_widen(row, lo->Wh + r * ld, ld);
+                slide_hash_keys_dense(lo->hash, row, 0, keys);
+                same = memcmp(keys, lo->keys + r * L, (size_t)L * sizeof keys[0]) == 0;
+            }
+            CHECK(same);
+        }
         slide_net_destroy(a);
         slide_net_destroy(b);
     }
