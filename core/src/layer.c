@@ -146,27 +146,27 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     int oom = 0;
 #pragma omp parallel reduction(| : oom)
     {
-    /* bf16_only: each row drawn in fp32 here, then rounded to nearest into Wh */
-    float *tmp = ly->W ? NULL : malloc((size_t)ld * sizeof(float));
-    oom = !ly->W && !tmp;
+        /* bf16_only: each row drawn in fp32 here, then rounded to nearest into Wh */
+        float *tmp = ly->W ? NULL : malloc((size_t)ld * sizeof(float));
+        oom = !ly->W && !tmp;
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        if (ly->W) {
-            slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
-        } else if (tmp) {
-            slide_init_row(tmp, ld, sd, seed, index, r);
-            ks->to_bf16(ly->Wh + r * ld, tmp, ld);
+        for (int64_t r = 0; r < rows; r++) {
+            if (ly->W) {
+                slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
+            } else if (tmp) {
+                slide_init_row(tmp, ld, sd, seed, index, r);
+                ks->to_bf16(ly->Wh + r * ld, tmp, ld);
+            }
+            if (ly->mW) {
+                memset(ly->mW + r * ld, 0, (size_t)ld * sizeof(float));
+                memset(ly->vW + r * ld, 0, (size_t)ld * sizeof(float));
+            } else {
+                memset(ly->mWh + r * ld, 0, (size_t)ld * sizeof(uint16_t));
+                memset(ly->vWh + r * ld, 0, (size_t)ld * sizeof(uint16_t));
+            }
+            if (ly->gW) memset(ly->gW + r * ld, 0, (size_t)ld * sizeof(float));
         }
-        if (ly->mW) {
-            memset(ly->mW + r * ld, 0, (size_t)ld * sizeof(float));
-            memset(ly->vW + r * ld, 0, (size_t)ld * sizeof(float));
-        } else {
-            memset(ly->mWh + r * ld, 0, (size_t)ld * sizeof(uint16_t));
-            memset(ly->vWh + r * ld, 0, (size_t)ld * sizeof(uint16_t));
-        }
-        if (ly->gW) memset(ly->gW + r * ld, 0, (size_t)ld * sizeof(float));
-    }
-    free(tmp);
+        free(tmp);
     }
     if (oom) {
         slide_layer_free(ly);
