@@ -64,6 +64,8 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->t_sort += b->t_sort;
     a->t_logits += b->t_logits;
     a->t_softmax += b->t_softmax;
+    a->t_rehash_keys += b->t_rehash_keys;
+    a->t_rehash_tables += b->t_rehash_tables;
 }
 
 /* Appends the run's time breakdown to <csv stem>.breakdown.csv. */
@@ -88,7 +90,8 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
              "hugepages_requested,hash_family,K,L,batch,epoch,samples_seen,train_s,hash_s,query_s,forward_s,backward_s,update_s,"
              "rehash_s,unaccounted_s,hash_share,query_share,forward_share,backward_share,"
              "update_share,rehash_share,unaccounted_share,active_avg,active_labels_avg,"
-             "active_lsh_avg,active_fill_avg,train_order,sort_s,logits_s,softmax_s%s%s",
+             "active_lsh_avg,active_fill_avg,train_order,sort_s,logits_s,softmax_s,rehash_keys_s,"
+             "rehash_tables_s%s%s",
              cnt_h[0] ? "," : "", cnt_h);
     int rc = slide_csv_open(&c, path, header, err);
     if (rc) return rc;
@@ -119,6 +122,8 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
                       st->t_sort, st->t_logits, st->t_softmax);
     else
         w += snprintf(row + w, sizeof row - (size_t)w, ",%s,NA,NA,NA", train_order);
+    w += snprintf(row + w, sizeof row - (size_t)w, ",%.4f,%.4f", st->t_rehash_keys,
+                  st->t_rehash_tables);
     if (cnt_v[0]) snprintf(row + w, sizeof row - (size_t)w, ",%s", cnt_v);
     rc = slide_csv_row(c, row, err);
     slide_csv_close(c);

@@ -318,6 +318,7 @@ void slide_layer_query_vector(const slide_layer *ly, const float *x, float *out)
 
 int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
     if (!ly->p.sampled) return SLIDE_OK;
+    const double t0 = slide_now();
     if (ly->p.mips) {
         const int64_t n = ly->p.n_out, d = ly->p.n_in, L = ly->p.hash.L;
         double mx = 0;
@@ -365,7 +366,11 @@ int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
         free(buf);
     }
     memset(ly->dirty, 0, (size_t)ly->p.n_out);
-    return slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err);
+    const double t1 = slide_now();
+    int rc = slide_lsh_build(ly->lsh, ly->keys, ly->p.n_out, err);
+    ly->t_keys += t1 - t0;
+    ly->t_tables += slide_now() - t1;
+    return rc;
 }
 
 int64_t slide_layer_rehash_dirty(slide_layer *ly) {
@@ -389,6 +394,7 @@ int64_t slide_layer_rehash_dirty(slide_layer *ly) {
         free(nk);
         return 0;
     }
+    const double t0 = slide_now();
     int64_t c = 0;
     for (int64_t i = 0; i < n; i++)
         if (ly->dirty[i]) ids[c++] = (uint32_t)i;
@@ -409,6 +415,7 @@ int64_t slide_layer_rehash_dirty(slide_layer *ly) {
         }
         free(buf);
     }
+    const double t1 = slide_now();
     for (int64_t j = 0; j < nd; j++) {
         uint32_t *old = ly->keys + (int64_t)ids[j] * L, *nw = nk + j * L;
         if (memcmp(old, nw, (size_t)L * sizeof *old) != 0) {
@@ -418,6 +425,8 @@ int64_t slide_layer_rehash_dirty(slide_layer *ly) {
         }
         ly->dirty[ids[j]] = 0;
     }
+    ly->t_keys += t1 - t0;
+    ly->t_tables += slide_now() - t1;
     free(ids);
     free(nk);
     return nd;

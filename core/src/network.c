@@ -843,7 +843,7 @@ static void adam_update(slide_net *net) {
             update_rows(net, l, lr_t, NULL, NULL, 0);
 }
 
-static int run_schedule(slide_net *net, slide_err *err) {
+static int run_tables(slide_net *net, slide_err *err) {
     const slide_net_params *p = &net->p;
     if (p->rebuild_every > 0 && net->step >= net->next_rebuild) {
         for (int l = 0; l < p->n_layers; l++) {
@@ -858,6 +858,26 @@ static int run_schedule(slide_net *net, slide_err *err) {
         net->next_rehash = net->step + p->rehash_every;
     }
     return SLIDE_OK;
+}
+
+/* The table schedule after a batch; the layers' key and table seconds go into st (may be
+ * NULL). */
+static int run_schedule(slide_net *net, slide_train_stats *st, slide_err *err) {
+    double k0 = 0, b0 = 0, k1 = 0, b1 = 0;
+    for (int l = 0; l < net->p.n_layers; l++) {
+        k0 += net->layer[l].t_keys;
+        b0 += net->layer[l].t_tables;
+    }
+    int rc = run_tables(net, err);
+    for (int l = 0; l < net->p.n_layers; l++) {
+        k1 += net->layer[l].t_keys;
+        b1 += net->layer[l].t_tables;
+    }
+    if (st) {
+        st->t_rehash_keys += k1 - k0;
+        st->t_rehash_tables += b1 - b0;
+    }
+    return rc;
 }
 
 /* Room in net->xin for n batch slots. */
@@ -1082,7 +1102,7 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
     update_input_major(net, lr_t);
     net->step++;
     double t5 = slide_now();
-    rc = run_schedule(net, err);
+    rc = run_schedule(net, st, err);
     double t6 = slide_now();
     if (st) {
         double th = 0, tq = 0;
@@ -1157,7 +1177,7 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
     adam_update(net);
     net->step++;
     double t2 = slide_now();
-    int rc = run_schedule(net, err);
+    int rc = run_schedule(net, st, err);
     double t3 = slide_now();
     if (st) {
         double th = 0, tq = 0, tf = 0, tb = 0;

@@ -161,6 +161,12 @@ int main(void) {
         sum += atof(x);
     }
     CHECKF(sum <= atof(fw) + 1e-3, "row-sweep phases %.4f > forward_s %s", sum, fw);
+    /* the table maintenance's two parts lie within rehash_s */
+    char rh[64], rk[64], rt[64];
+    CHECK(last_field(pa, "rehash_s", rh, sizeof rh) && last_field(pa, "rehash_keys_s", rk, sizeof rk) &&
+          last_field(pa, "rehash_tables_s", rt, sizeof rt));
+    CHECKF(atof(rk) > 0 && atof(rt) > 0 && atof(rk) + atof(rt) <= atof(rh) + 1e-3,
+           "rehash_keys_s %s + rehash_tables_s %s vs rehash_s %s", rk, rt, rh);
     CHECK(last_field(pa, "train_order", va, sizeof va) && !strcmp(va, "row-sweep"));
     CHECK(last_field(pc, "train_order", vc, sizeof vc) && !strcmp(vc, "per-sample"));
     printf("determinism: %.1f s\n", slide_now() - t0);

@@ -74,6 +74,9 @@ typedef struct {
     uint32_t *fill;           /* p.shared_fill: this batch's fill list (distinct ids) */
     int64_t n_fill;           /* its length: min(n_out, 2 * min_active + 64) */
     uint64_t *fill_mark;      /* bitmap used while drawing it (left all zero) */
+    /* seconds spent (cumulative) by rebuilds and rehashes: computing the neurons' keys, and
+     * building the tables from them or moving neurons between buckets */
+    double t_keys, t_tables;
 } slide_layer;
 
 /* Draws the batch's shared fill list of a sampled layer with p.shared_fill (no-op otherwise):

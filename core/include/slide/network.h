@@ -76,6 +76,9 @@ typedef struct {
     /* Row sweep only (0 otherwise), wall seconds inside t_fwd: sorting the batch's (row, slot)
      * entries, the ordered logit pass, the per-sample softmax and deltas. */
     double t_sort, t_logits, t_softmax;
+    /* Wall seconds inside t_rehash: computing the neurons' keys, and building the tables (or
+     * moving rehashed neurons between buckets). */
+    double t_rehash_keys, t_rehash_tables;
 } slide_train_stats;
 
 /* One mini-batch: samples ids[0..n) of ds. Updates weights (HOGWILD + Adam on touched rows),
