@@ -80,13 +80,20 @@ const char *slide_net_params_check(const slide_net_params *p) {
     return NULL;
 }
 
+/* Layer i's parameters with the network's BF16 storage choices applied (row-major layers only;
+ * bf16_only implies BF16 weights and moments). */
+static slide_layer_params layer_params(const slide_net_params *p, int i) {
+    slide_layer_params lp = p->layer[i];
+    lp.bf16 = (p->bf16 || p->bf16_only) && !lp.input_major;
+    lp.adam_bf16 = (p->adam_bf16 || p->bf16_only) && !lp.input_major;
+    lp.bf16_only = p->bf16_only && !lp.input_major;
+    return lp;
+}
+
 double slide_net_estimate_bytes(const slide_net_params *p) {
     double b = 0, ws = 0;
     for (int i = 0; i < p->n_layers; i++) {
-        slide_layer_params lp = p->layer[i];
-        lp.bf16 = (p->bf16 || p->bf16_only) && !lp.input_major;
-        lp.adam_bf16 = (p->adam_bf16 || p->bf16_only) && !lp.input_major;
-        lp.bf16_only = p->bf16_only && !lp.input_major;
+        const slide_layer_params lp = layer_params(p, i);
         b += slide_layer_estimate_bytes(&lp);
         ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
         if (i == 0) continue;
@@ -192,13 +199,8 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
     int64_t maxn = 1;
     for (int l = 0; l < p->n_layers; l++) {
         int eff = p->hugepages;
-        slide_layer_params lp = p->layer[l];
-        lp.bf16 = (p->bf16 || p->bf16_only) && !lp.input_major;
-        net->p.layer[l].bf16 = lp.bf16;
-        lp.adam_bf16 = (p->adam_bf16 || p->bf16_only) && !lp.input_major;
-        net->p.layer[l].adam_bf16 = lp.adam_bf16;
-        lp.bf16_only = p->bf16_only && !lp.input_major;
-        net->p.layer[l].bf16_only = lp.bf16_only;
+        const slide_layer_params lp = layer_params(p, l);
+        net->p.layer[l] = lp;
         int rc = slide_layer_init(&net->layer[l], &lp, p->seed, l, p->hugepages, &eff,
                                   &p->numa, err);
         if (rc) {

@@ -116,7 +116,8 @@ static inline void slide_adam_one(float *w, float *m, float *v, float g, float l
 }
 
 /* dst[i] = the float of BF16 bits src[i] (exact), i < n. */
-static inline void slide_bf16_widen(float *dst, const uint16_t *src, int64_t n) {
+static inline void slide_bf16_widen(float *__restrict dst, const uint16_t *__restrict src,
+                                    int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         uint32_t u = (uint32_t)src[i] << 16;
         memcpy(dst + i, &u, sizeof u);
