@@ -713,9 +713,7 @@ static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
 
 /* Entries ahead (about 5 rows at 1.7 entries a row) whose row the ordered passes prefetch:
  * a row's work is shorter than a memory access, so the next row alone would come too late. */
-#ifndef SLIDE_SWEEP_PF
 #define SLIDE_SWEEP_PF 8
-#endif
 
 /* Adam on the touched rows of row-major layer l, from its entries sorted by sort_entries: a
  * row's gradient is sum_s d * x_s in slot order (the same sum for any thread count), applied at
