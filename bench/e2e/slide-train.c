@@ -68,6 +68,83 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->t_rehash_tables += b->t_rehash_tables;
 }
 
+/* <csv stem>.<suffix>.csv */
+static void stem_path(char *path, size_t cap, const char *csv_path, const char *suffix) {
+    size_t n = strlen(csv_path);
+    if (n > 4 && !strcmp(csv_path + n - 4, ".csv")) n -= 4;
+    snprintf(path, cap, "%.*s.%s.csv", (int)n, csv_path, suffix);
+}
+
+/* Median bin of a histogram (-1 when empty). */
+static int median_bin(const int64_t *h, int nb) {
+    int64_t tot = 0, acc = 0;
+    for (int b = 0; b < nb; b++) tot += h[b];
+    for (int b = 0; b < nb && tot > 0; b++)
+        if (2 * (acc += h[b]) >= tot) return b;
+    return -1;
+}
+
+/* Appends one evaluation's recall diagnosis (slide_eval_result.rc_*) to <csv stem>.recall.csv:
+ * a row per non-empty cosine bin of each neuron set. With say, also a summary on stderr. */
+static int write_recall(const char *csv_path, const slide_context *ctx, const char *system,
+                        const char *dataset, const char *fam, int K, int L, int probes, int mips,
+                        long long iter, double epoch, const char *eval_set,
+                        const slide_eval_result *ev, int say, slide_err *err) {
+    char path[4200];
+    stem_path(path, sizeof path, csv_path, "recall");
+    slide_csv *c = NULL;
+    int rc = slide_csv_open(&c, path,
+                            "run_id,utc,git_commit,system,dataset,hash_family,K,L,probes,mips,"
+                            "iter,epoch,eval_set,neurons_of,cos_lo,cos_hi,neurons,found,recall,"
+                            "tables_matched,table_rate",
+                            err);
+    if (rc) return rc;
+    char utc[32], row[1024];
+    slide_utc_now(utc, sizeof utc);
+    const double wb = 2.0 / SLIDE_RECALL_BINS;
+    const char *set_name[2] = {"top5", "random"};
+    /* top-5 neurons found, by cosine: below 0.5, 0.5 to 0.8, 0.8 and above */
+    int64_t g_n[3] = {0, 0, 0}, g_f[3] = {0, 0, 0}, tot[2] = {0, 0}, fnd[2] = {0, 0};
+    for (int set = 0; set < 2; set++)
+        for (int b = 0; b < SLIDE_RECALL_BINS && !rc; b++) {
+            const int64_t n = ev->rc_n[set][b], f = ev->rc_found[set][b];
+            if (!n) continue;
+            const double lo = -1.0 + b * wb, hi = lo + wb;
+            tot[set] += n;
+            fnd[set] += f;
+            if (!set) {
+                const int g = hi <= 0.5 + 1e-9 ? 0 : hi <= 0.8 + 1e-9 ? 1 : 2;
+                g_n[g] += n;
+                g_f[g] += f;
+            }
+            snprintf(row, sizeof row,
+                     "%s,%s,%s,%s,%s,%s,%d,%d,%d,%d,%lld,%.4f,%s,%s,%.2f,%.2f,%lld,%lld,%.4f,%lld,%.6f",
+                     ctx->run_id, utc, ctx->git_commit, system, dataset, fam, K, L, probes, mips,
+                     iter, epoch, eval_set, set_name[set], lo, hi, (long long)n, (long long)f,
+                     (double)f / (double)n, (long long)ev->rc_tables[set][b],
+                     (double)ev->rc_tables[set][b] / ((double)n * L));
+            rc = slide_csv_row(c, row, err);
+        }
+    slide_csv_close(c);
+    if (say && tot[0] > 0 && tot[1] > 0) {
+        const int m0 = median_bin(ev->rc_n[0], SLIDE_RECALL_BINS);
+        const int m1 = median_bin(ev->rc_n[1], SLIDE_RECALL_BINS);
+        fprintf(stderr,
+                "[recall] cosine with the query (hashed vectors), median bin: exact top-5 [%.1f, %.1f), "
+                "random neurons [%.1f, %.1f); found: top-5 %.1f%%, random %.1f%%",
+                -1.0 + m0 * wb, -1.0 + (m0 + 1) * wb, -1.0 + m1 * wb, -1.0 + (m1 + 1) * wb,
+                100.0 * (double)fnd[0] / (double)tot[0], 100.0 * (double)fnd[1] / (double)tot[1]);
+        const char *gname[3] = {"cos < 0.5", "0.5-0.8", ">= 0.8"};
+        for (int g = 0; g < 3; g++)
+            if (g_n[g])
+                fprintf(stderr, "; top-5 at %s: %.1f%% of them, %.1f%% found", gname[g],
+                        100.0 * (double)g_n[g] / (double)tot[0],
+                        100.0 * (double)g_f[g] / (double)g_n[g]);
+        fprintf(stderr, " (%s)\n", path);
+    }
+    return rc;
+}
+
 /* Appends the run's time breakdown to <csv stem>.breakdown.csv. */
 static int write_breakdown(const char *csv_path, const slide_context *ctx, const char *system,
                            const char *dataset, const char *simd, int threads, const char *fam,
@@ -76,9 +153,7 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
                            const char *train_order, const slide_train_stats *st,
                            const slide_counters *cnt, slide_err *err) {
     char path[4200];
-    size_t n = strlen(csv_path);
-    if (n > 4 && !strcmp(csv_path + n - 4, ".csv")) n -= 4;
-    snprintf(path, sizeof path, "%.*s.breakdown.csv", (int)n, csv_path);
+    stem_path(path, sizeof path, csv_path, "breakdown");
     slide_csv *c = NULL;
     char header[4096], cnt_h[2048] = "", cnt_v[2048] = "";
     if (cnt) {
@@ -569,6 +644,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f recall@5 %s active %.0f (%s, n=%lld)\n",
                 (long long)iter, train_s, ev.p_at[1], ev.p_at[3], ev.p_at[5], rec, act_avg,
                 full_eval ? "full test set" : "subset", (long long)ev.n_eval);
+        if (!a.full_output &&
+            write_recall(a.r.csv, &ctx, system, dataset, fam, a.K, a.L, a.probes, a.mips,
+                         (long long)iter, r.epoch, r.eval_set, &ev, last, &err)) {
+            fprintf(stderr, "slide-train: %s\n", err.msg);
+            exit_code = 2;
+            goto done;
+        }
         memset(&st_int, 0, sizeof st_int);
         last_eval_iter = iter;
         last_eval_train_s = train_s;

@@ -1323,7 +1323,19 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
         float *hid = malloc((size_t)EVAL_CHUNK * (size_t)H * sizeof(float));
         float *sc = malloc((size_t)EVAL_ROWS * sizeof(float));
         double lp[6] = {0}, ln[6] = {0};
-        if (!hid || !sc) oom = 1;
+        int64_t rc_n[2][SLIDE_RECALL_BINS] = {{0}}, rc_f[2][SLIDE_RECALL_BINS] = {{0}},
+                rc_t[2][SLIDE_RECALL_BINS] = {{0}};
+        /* recall diagnosis: the query's and a neuron's hashed vectors, the neuron's keys */
+        float *qv = sampled_out ? malloc((size_t)(H + 2) * sizeof(float)) : NULL;
+        float *nv = sampled_out ? malloc((size_t)(H + 2) * sizeof(float)) : NULL;
+        uint32_t *nk = sampled_out ? malloc((size_t)out->p.hash.L * sizeof(uint32_t)) : NULL;
+        if (!hid || !sc || (sampled_out && (!qv || !nv || !nk))) {
+            free(hid);
+            free(sc);
+            hid = NULL;
+            sc = NULL;
+            oom = 1;
+        }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t c = 0; c < n_chunks; c++) {
             if (!hid || !sc) continue;
@@ -1366,12 +1378,41 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                     int64_t na = w->n_act[nl - 1];
                     act_sum += (double)na;
                     int in = 0;
-                    for (int e = 0; e < nex[q]; e++)
-                        for (int64_t j = 0; j < na; j++)
-                            if (w->ids[nl - 1][j] == exact[q][e]) {
-                                in++;
-                                break;
+                    const int L = out->p.hash.L, per = 1 + out->p.probes;
+                    const int64_t dv = out->p.mips ? H + 2 : H;
+                    slide_layer_query_vector(out, x, qv);
+                    double qq = 0;
+                    for (int64_t j = 0; j < dv; j++) qq += (double)qv[j] * qv[j];
+                    /* set 0: the exact top-5; set 1: as many neurons drawn uniformly */
+                    uint32_t rnd[5];
+                    for (int e = 0; e < nex[q]; e++) rnd[e] = slide_rng_below(&w->rng, (uint32_t)n_out);
+                    for (int set = 0; set < 2; set++)
+                        for (int e = 0; e < nex[q]; e++) {
+                            const uint32_t id = set ? rnd[e] : exact[q][e];
+                            int found = 0;
+                            for (int64_t j = 0; j < na; j++)
+                                if (w->ids[nl - 1][j] == id) {
+                                    found = 1;
+                                    break;
+                                }
+                            if (!set) in += found;
+                            /* select_active left the query's keys in w->keys */
+                            slide_layer_row_vector(out, id, nv);
+                            slide_hash_keys_dense(out->hash, nv, 0, nk);
+                            int tm = 0;
+                            for (int t = 0; t < L; t++) tm += nk[t] == w->keys[(int64_t)t * per];
+                            double nn = 0, qn = 0;
+                            for (int64_t j = 0; j < dv; j++) {
+                                nn += (double)nv[j] * nv[j];
+                                qn += (double)nv[j] * qv[j];
                             }
+                            const double cs = nn > 0 && qq > 0 ? qn / sqrt(nn * qq) : 0;
+                            int bin = (int)floor((cs + 1.0) * 0.5 * SLIDE_RECALL_BINS);
+                            bin = bin < 0 ? 0 : bin >= SLIDE_RECALL_BINS ? SLIDE_RECALL_BINS - 1 : bin;
+                            rc_n[set][bin]++;
+                            rc_f[set][bin] += found;
+                            rc_t[set][bin] += tm;
+                        }
                     rec_sum += nex[q] ? (double)in / nex[q] : 0;
                     if (sampled_inference) {
                         float sb[5];
@@ -1393,12 +1434,23 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
             }
         }
 #pragma omp critical
-        for (int k = 1; k <= 5; k++) {
-            p_sum[k] += lp[k];
-            n_sum[k] += ln[k];
+        {
+            for (int k = 1; k <= 5; k++) {
+                p_sum[k] += lp[k];
+                n_sum[k] += ln[k];
+            }
+            for (int set = 0; set < 2; set++)
+                for (int b = 0; b < SLIDE_RECALL_BINS; b++) {
+                    res->rc_n[set][b] += rc_n[set][b];
+                    res->rc_found[set][b] += rc_f[set][b];
+                    res->rc_tables[set][b] += rc_t[set][b];
+                }
         }
         free(hid);
         free(sc);
+        free(qv);
+        free(nv);
+        free(nk);
     }
     if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for evaluation buffers");
     res->n_eval = n_eval;

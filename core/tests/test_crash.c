@@ -53,7 +53,8 @@ static int check_csv(const char *path, const char *what, char *last_row, size_t 
     return rows;
 }
 
-/* Only run.csv, ck and at most one ck.tmp.<killed pid> may be in dir. */
+/* Only run.csv (and its breakdown and recall CSVs), ck, the log and at most one
+ * ck.tmp.<killed pid> may be in dir. */
 static int check_leftovers(const char *dir, pid_t killed, const char *what) {
     DIR *d = opendir(dir);
     if (!d) return 0;
@@ -64,7 +65,7 @@ static int check_leftovers(const char *dir, pid_t killed, const char *what) {
     while ((e = readdir(d))) {
         const char *n = e->d_name;
         if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "run.csv") || !strcmp(n, "ck") ||
-            !strcmp(n, "run.breakdown.csv") || !strcmp(n, "log"))
+            !strcmp(n, "run.breakdown.csv") || !strcmp(n, "run.recall.csv") || !strcmp(n, "log"))
             continue;
         if (!strcmp(n, tmpname)) {
             tmps++;

@@ -50,6 +50,31 @@ static int last_field(const char *path, const char *name, char *out, size_t cap)
     return ok;
 }
 
+/* The recall CSV's top-5 rows of evaluation `iter`: found / neurons summed over the cosine bins,
+ * and the rows' count; the same sums over every column but utc must match between two runs. */
+static double recall_share(const char *path, const char *iter, int *rows) {
+    char *t = spawn_read(path, NULL);
+    double f = 0, n = 0;
+    *rows = 0;
+    if (!t) return -1;
+    int c_it = csv_col(t, "iter"), c_of = csv_col(t, "neurons_of"), c_n = csv_col(t, "neurons"),
+        c_f = csv_col(t, "found");
+    CHECK(c_it >= 0 && c_of >= 0 && c_n >= 0 && c_f >= 0);
+    for (const char *l = strchr(t, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        char it[32], of[32], nv[32], fv[32];
+        csv_field(l + 1, c_it, it, sizeof it);
+        csv_field(l + 1, c_of, of, sizeof of);
+        if (strcmp(it, iter) || strcmp(of, "top5")) continue;
+        csv_field(l + 1, c_n, nv, sizeof nv);
+        csv_field(l + 1, c_f, fv, sizeof fv);
+        n += atof(nv);
+        f += atof(fv);
+        (*rows)++;
+    }
+    free(t);
+    return n > 0 ? f / n : -1;
+}
+
 /* Compares the metric columns of two CSVs row by row. */
 static void compare_csv(const char *a_path, const char *b_path) {
     char *a = spawn_read(a_path, NULL), *b = spawn_read(b_path, NULL);
@@ -169,6 +194,17 @@ int main(void) {
            "rehash_keys_s %s + rehash_tables_s %s vs rehash_s %s", rk, rt, rh);
     CHECK(last_field(pa, "train_order", va, sizeof va) && !strcmp(va, "row-sweep"));
     CHECK(last_field(pc, "train_order", vc, sizeof vc) && !strcmp(vc, "per-sample"));
+    /* The recall diagnosis of the last evaluation adds up to the row's recall_at_5. */
+    char it[64], rec[64];
+    snprintf(pa, sizeof pa, "%.3000s.csv", a);
+    CHECK(last_field(pa, "iter", it, sizeof it) && last_field(pa, "recall_at_5", rec, sizeof rec));
+    snprintf(pa, sizeof pa, "%.3000s.recall.csv", a);
+    int nrows = 0;
+    double share = recall_share(pa, it, &nrows);
+    printf("recall CSV: %d top-5 rows at iter %s, found share %.4f, recall_at_5 %s\n", nrows, it,
+           share, rec);
+    CHECKF(nrows > 0 && fabs(share - atof(rec)) <= 5e-5, "recall CSV share %.5f vs recall_at_5 %s",
+           share, rec);
     printf("determinism: %.1f s\n", slide_now() - t0);
     if (!t_failures) {
         char cmd[PATH_MAX + 16];

@@ -323,6 +323,33 @@ static void test_determinism(void) {
     slide_data_free(&ds);
 }
 
+/* The recall diagnosis of a sampled output layer (slide_eval_result.rc_*) against what it must
+ * add up to: 5 neurons per point in each set, the top-5 set's found share equal to recall_at_5,
+ * counts within their bounds, random neurons found about as often as the active fraction says
+ * (5 x n_eval draws), and the exact top-5 closer to the query than random neurons. */
+static void check_recall_diag(const slide_eval_result *r, int L, int64_t n_out) {
+    int64_t n[2] = {0, 0}, f[2] = {0, 0};
+    double cmean[2] = {0, 0};
+    for (int set = 0; set < 2; set++)
+        for (int b = 0; b < SLIDE_RECALL_BINS; b++) {
+            CHECK(r->rc_found[set][b] >= 0 && r->rc_found[set][b] <= r->rc_n[set][b]);
+            CHECK(r->rc_tables[set][b] >= 0 && r->rc_tables[set][b] <= r->rc_n[set][b] * L);
+            n[set] += r->rc_n[set][b];
+            f[set] += r->rc_found[set][b];
+            cmean[set] += (double)r->rc_n[set][b] * (-1.0 + (b + 0.5) * 2.0 / SLIDE_RECALL_BINS);
+        }
+    CHECK(n[0] == 5 * r->n_eval && n[1] == 5 * r->n_eval);
+    if (!n[0] || !n[1]) return;
+    CHECK_NEAR((double)f[0] / (double)n[0], r->recall_at_5, 1e-12);
+    const double frac = r->active_avg / (double)n_out, got = (double)f[1] / (double)n[1];
+    const double se = sqrt(frac * (1 - frac) / (double)n[1]);
+    CHECKF(fabs(got - frac) < 5 * se + 1e-3, "random neurons found %.4f, active fraction %.4f", got,
+           frac);
+    CHECK(cmean[0] / (double)n[0] > cmean[1] / (double)n[1]);
+    fprintf(stderr, "  recall diagnosis: mean cosine top-5 %.3f, random %.3f; found %.3f / %.3f\n",
+            cmean[0] / (double)n[0], cmean[1] / (double)n[1], (double)f[0] / (double)n[0], got);
+}
+
 /* mode 0: fp32; 1: --adam-bf16; 2: --bf16-only */
 static void test_learns_tiny(int mode) {
     slide_synth_params sp = slide_synth_params_default();
@@ -376,6 +403,8 @@ static void test_learns_tiny(int mode) {
     CHECK(r0.p_at[1] < 0.05);
     CHECK(r1.p_at[1] > 0.5);
     CHECK(r1.recall_at_5 > 0.3);
+    check_recall_diag(&r0, p.layer[1].hash.L, tr.l);
+    check_recall_diag(&r1, p.layer[1].hash.L, tr.l);
     free(ids);
     slide_net_destroy(net);
     slide_data_free(&tr);
@@ -420,6 +449,9 @@ static void test_metrics(void) {
     CHECK(slide_net_evaluate(net, &ds, NULL, 0, 0, &r, &err) == 0);
     CHECK(r.n_eval == 5 && r.n_skipped == 1);
     CHECK(isnan(r.recall_at_5));
+    for (int set = 0; set < 2; set++) /* not sampled: no recall diagnosis */
+        for (int b = 0; b < SLIDE_RECALL_BINS; b++)
+            CHECK(!r.rc_n[set][b] && !r.rc_found[set][b] && !r.rc_tables[set][b]);
     slide_net_destroy(net);
     slide_data_free(&ds);
 }

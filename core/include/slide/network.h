@@ -88,6 +88,8 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
 /* Number of batches trained so far (Adam step). */
 int64_t slide_net_step(const slide_net *net);
 
+#define SLIDE_RECALL_BINS 20
+
 typedef struct {
     int64_t n_eval;       /* points evaluated (with >= 1 label) */
     int64_t n_skipped;    /* points without labels */
@@ -96,6 +98,16 @@ typedef struct {
     double recall_at_5;   /* fraction of exact top-5 output neurons in the sampled active set;
                              NaN when the output layer is not sampled */
     double active_avg;    /* output active set size at inference (sampled) */
+    /* Why recall_at_5 is what it is. Two sets of neurons per evaluated point, [0] its exact
+     * top-5 output neurons and [1] five neurons drawn uniformly (the bulk, for comparison),
+     * binned by the cosine of the vector the tables hash for the neuron with the query's ([w]
+     * and [h], or the MIPS pair) in SLIDE_RECALL_BINS bins of width 2 / SLIDE_RECALL_BINS over
+     * [-1, 1]: rc_n neurons, rc_found of them in the sampled active set, rc_tables the sum over
+     * them of the tables whose main key under the current weights equals the query's (at most
+     * rc_n x L; a neuron can match a key and still be missing from the bucket: stale tables,
+     * full buckets). All zero when the output layer is not sampled. */
+    int64_t rc_n[2][SLIDE_RECALL_BINS], rc_found[2][SLIDE_RECALL_BINS],
+        rc_tables[2][SLIDE_RECALL_BINS];
 } slide_eval_result;
 
 /* Evaluates on points ids[0..n) of ds (ids NULL = all points). sampled_inference: rank only the
