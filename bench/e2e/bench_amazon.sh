@@ -116,3 +116,7 @@ awk -F, -v id="$ID" '
       else if (nr) printf "race: dense-cpu P@1 %s after one epoch (%.1f s); slide did not reach it in %d evaluations (best last %s at %.1f s)\n", dp, dt, nr, rp[nr], rt[nr]
     }
   }' "$CSV" | tee "$OUT/summary.txt"
+# Why recall@5 is what it is (the first 2-thread run's diagnosis; rows in OUT/e2e.recall.csv).
+for f in "$OUT/slide-t2-r1.log" "$OUT"/slide-t*-r1.log; do
+  [ -f "$f" ] && grep -h '^\[recall\]' "$f" | tee -a "$OUT/summary.txt" && break
+done || true
