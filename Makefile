@@ -172,7 +172,7 @@ test: $(TESTS) $(PROGS)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" test
+	  SAN="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer" test
 
 clean:
 	rm -rf build

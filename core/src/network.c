@@ -1407,8 +1407,12 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                                 qn += (double)nv[j] * qv[j];
                             }
                             const double cs = nn > 0 && qq > 0 ? qn / sqrt(nn * qq) : 0;
-                            int bin = (int)floor((cs + 1.0) * 0.5 * SLIDE_RECALL_BINS);
-                            bin = bin < 0 ? 0 : bin >= SLIDE_RECALL_BINS ? SLIDE_RECALL_BINS - 1 : bin;
+                            /* clamped to [-1, 1]; a NaN cosine (non-finite weights, e.g. from
+                             * a checkpoint) goes to the lowest bin, not through an int cast */
+                            const double u = (cs + 1.0) * 0.5 * SLIDE_RECALL_BINS;
+                            const int bin = !(u >= 1.0) ? 0
+                                          : u >= SLIDE_RECALL_BINS - 1 ? SLIDE_RECALL_BINS - 1
+                                                                         : (int)u;
                             rc_n[set][bin]++;
                             rc_f[set][bin] += found;
                             rc_t[set][bin] += tm;

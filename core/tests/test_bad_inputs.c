@@ -427,6 +427,21 @@ static void case_lib(const char *kind, const char *arg, const char *expect, long
         unsigned char user[FUZZ_USER_CAP];
         size_t ulen = 0;
         rc = slide_checkpoint_load(g_net, path, user, sizeof user, &ulen, &err);
+        if (!rc) {
+            /* as core/fuzz/fuzz_checkpoint.c: an accepted file leaves a network that evaluates
+             * (sampled inference, with the recall diagnosis) and trains */
+            static const char text[] = "4 8 8\n0,1 0:1 3:0.5\n2 1:1\n7 7:2 2:1\n5,6 4:0.25\n";
+            slide_data ds;
+            slide_err e2;
+            int64_t ids[4] = {0, 1, 2, 3};
+            slide_eval_result ev;
+            CHECK(slide_data_parse(&ds, text, sizeof text - 1, "bad-inputs-data", &e2) == 0);
+            CHECKF(slide_net_evaluate(g_net, &ds, NULL, 0, 1, &ev, &e2) == 0, "%s: evaluate: %s",
+                   desc, e2.msg);
+            CHECKF(slide_net_train_batch(g_net, &ds, ids, 4, NULL, &e2) == 0, "%s: train: %s",
+                   desc, e2.msg);
+            slide_data_free(&ds);
+        }
     } else {
         CHECKF(0, "MANIFEST: unknown kind '%s'", kind);
         return;
