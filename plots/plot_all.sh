@@ -161,6 +161,8 @@ draw micro_gather "Gather rate vs page size" prep_micro_gather.awk micro_gather.
     "micro.csv (hugepages_gather)" "$micro"
 draw breakdown "Training time breakdown" prep_breakdown.awk breakdown.gp "" \
     "*.breakdown.csv" "$run"/*.breakdown.csv
+draw recall "Recall diagnosis" prep_recall.awk recall.gp "" \
+    "e2e.recall.csv" "$run"/e2e.recall.csv
 draw kern "Kernel paths (slide-bench-kern)" prep_kern.awk kern.gp "" \
     "slide-bench-kern.csv" "$kern"
 draw parse "Data loading (slide-bench-parse)" prep_parse.awk parse.gp "" \

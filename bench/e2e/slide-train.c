@@ -87,14 +87,16 @@ static int median_bin(const int64_t *h, int nb) {
 /* Appends one evaluation's recall diagnosis (slide_eval_result.rc_*) to <csv stem>.recall.csv:
  * a row per non-empty cosine bin of each neuron set. With say, also a summary on stderr. */
 static int write_recall(const char *csv_path, const slide_context *ctx, const char *system,
-                        const char *dataset, const char *fam, int K, int L, int probes, int mips,
+                        const char *dataset, int threads, const char *fam, int K, int L,
+                        int probes, int mips,
                         long long iter, double epoch, const char *eval_set,
                         const slide_eval_result *ev, int say, slide_err *err) {
     char path[4200];
     stem_path(path, sizeof path, csv_path, "recall");
     slide_csv *c = NULL;
     int rc = slide_csv_open(&c, path,
-                            "run_id,utc,git_commit,system,dataset,hash_family,K,L,probes,mips,"
+                            "run_id,utc,git_commit,host,cpu_model,system,dataset,threads,"
+                            "hash_family,K,L,probes,mips,"
                             "iter,epoch,eval_set,neurons_of,cos_lo,cos_hi,neurons,found,recall,"
                             "tables_matched,table_rate",
                             err);
@@ -118,8 +120,9 @@ static int write_recall(const char *csv_path, const slide_context *ctx, const ch
                 g_f[g] += f;
             }
             snprintf(row, sizeof row,
-                     "%s,%s,%s,%s,%s,%s,%d,%d,%d,%d,%lld,%.4f,%s,%s,%.2f,%.2f,%lld,%lld,%.4f,%lld,%.6f",
-                     ctx->run_id, utc, ctx->git_commit, system, dataset, fam, K, L, probes, mips,
+                     "%s,%s,%s,%s,%s,%s,%s,%d,%s,%d,%d,%d,%d,%lld,%.4f,%s,%s,%.2f,%.2f,%lld,%lld,%.4f,%lld,%.6f",
+                     ctx->run_id, utc, ctx->git_commit, ctx->host, ctx->cpu_model, system, dataset,
+                     threads, fam, K, L, probes, mips,
                      iter, epoch, eval_set, set_name[set], lo, hi, (long long)n, (long long)f,
                      (double)f / (double)n, (long long)ev->rc_tables[set][b],
                      (double)ev->rc_tables[set][b] / ((double)n * L));
@@ -645,7 +648,7 @@ int main(int argc, char **argv) {
                 (long long)iter, train_s, ev.p_at[1], ev.p_at[3], ev.p_at[5], rec, act_avg,
                 full_eval ? "full test set" : "subset", (long long)ev.n_eval);
         if (!a.full_output &&
-            write_recall(a.r.csv, &ctx, system, dataset, fam, a.K, a.L, a.probes, a.mips,
+            write_recall(a.r.csv, &ctx, system, dataset, a.threads, fam, a.K, a.L, a.probes, a.mips,
                          (long long)iter, r.epoch, r.eval_set, &ev, last, &err)) {
             fprintf(stderr, "slide-train: %s\n", err.msg);
             exit_code = 2;
