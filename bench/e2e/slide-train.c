@@ -271,7 +271,7 @@ int main(int argc, char **argv) {
         {"train-order", SLIDE_OPT_CHOICE, &a.train_order, 1, 0, "auto|row-sweep|per-sample", "per-sample: each sample reads its active output rows at random (the original SLIDE order); row-sweep: every sample's active set first, then one ordered pass over the touched rows computes the logits and one the update and dx (the same arithmetic; faster when the output weights do not fit in cache); auto (default): row-sweep when the output layer's fp32 weights exceed 32 MB (about a last-level cache); column train_order", 0, NULL},
         {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
-        {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
+        {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run when the network estimate plus the data sets exceed this many MB (0: when the network estimate exceeds the available memory)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
     /* the drivers' shared options first, then this program's own (with the terminator) */
     slide_opt opts[SLIDE_RUN_OPTS_N + sizeof own / sizeof own[0]];
@@ -411,14 +411,30 @@ int main(int argc, char **argv) {
         exit_code = 2;
         goto done;
     }
-    double est_mb = slide_net_estimate_bytes(&np) / 1048576.0;
+    slide_mem_parts mp;
+    const double MB = 1048576.0;
+    double est_mb = slide_net_estimate_bytes(&np, &mp) / MB;
+    /* The data sets are in memory already: they count against --max-mem (the whole run),
+     * while available memory is what is left beside them. */
+    double data_mb = 0;
+    const slide_data *dsets[2] = {&train, &test};
+    for (int q = 0; q < 2; q++)
+        data_mb += (16.0 * (double)(dsets[q]->n + 1) + 8.0 * (double)dsets[q]->nnz +
+                    4.0 * (double)dsets[q]->nlab) / MB;
     double avail_mb = slide_mem_available_mb();
     double limit_mb = a.max_mem_mb > 0 ? a.max_mem_mb : avail_mb;
-    fprintf(stderr, "[mem] network needs about %.0f MB (limit %.0f MB%s)\n", est_mb, limit_mb,
-            a.max_mem_mb > 0 ? ", --max-mem" : ", available memory");
-    if (limit_mb > 0 && est_mb > limit_mb) {
-        fprintf(stderr, "slide-train: the configuration needs about %.0f MB, above the limit of %.0f MB; "
-                "reduce --hidden, --L or the label count\n", est_mb, limit_mb);
+    double need_mb = a.max_mem_mb > 0 ? est_mb + data_mb : est_mb;
+    fprintf(stderr,
+            "[mem] network needs about %.0f MB (weights %.0f, optimizer state %.0f, hash tables "
+            "%.0f, workspace %.0f), data sets in memory %.0f MB (limit %.0f MB%s)\n",
+            est_mb, mp.weights / MB, mp.optimizer / MB, mp.tables / MB, mp.workspace / MB,
+            data_mb, limit_mb,
+            a.max_mem_mb > 0 ? ", --max-mem, for network and data" : ", available memory, for the network");
+    if (limit_mb > 0 && need_mb > limit_mb) {
+        fprintf(stderr, "slide-train: the configuration needs about %.0f MB%s, above the limit of %.0f MB%s; "
+                "reduce --hidden, --L or the label count\n", need_mb,
+                a.max_mem_mb > 0 ? " with its data" : "", limit_mb,
+                a.max_mem_mb > 0 ? " (--max-mem)" : " (available memory)");
         exit_code = 2;
         goto done;
     }

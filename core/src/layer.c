@@ -52,22 +52,32 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
     return NULL;
 }
 
-double slide_layer_estimate_bytes(const slide_layer_params *p) {
-    double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
-    /* W, m, v (and for the input-major layer a gradient slab; other layers build each row's
-     * gradient from the batch's (row, sample, delta) entries), biases with gradient and moments. */
-    double slabs = (p->input_major ? 4.0 : 3.0) - (p->adam_bf16 ? 1.0 : 0.0) -
-                   (p->bf16_only ? 1.0 : 0.0);
-    double bytes = 4.0 * (slabs * w + 4.0 * b) + 2.0 * (double)(p->input_major ? p->n_in : p->n_out);
-    if (p->bf16) bytes += 2.0 * w;
+double slide_layer_estimate_bytes(const slide_layer_params *p, slide_mem_parts *parts) {
+    const double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
+    /* W (none with bf16_only) and its BF16 copy, biases */
+    const double weights = (p->bf16_only ? 0.0 : 4.0 * w) + (p->bf16 ? 2.0 * w : 0.0) + 4.0 * b;
+    /* m and v (fp32 or BF16); the input-major layer's gradient slab (the other layers build each
+     * row's gradient from the batch's (row, sample, delta) entries); the biases' gradient and
+     * moments */
+    const double optimizer = (p->adam_bf16 ? 4.0 : 8.0) * w + (p->input_major ? 4.0 * w : 0.0) +
+                             12.0 * b;
+    double tables = 0;
     if (p->sampled) {
-        double L = p->hash.L;
-        bytes += (double)p->n_out * L * 4.0;           /* stored keys */
-        bytes += (double)p->n_out * L * 4.0 * 1.25;    /* table entries with slack */
-        bytes += L * (double)(1u << (p->hash.range_bits < 20 ? p->hash.range_bits : 20)) * 8.0;
-        bytes += (double)p->n_out;                     /* dirty marks */
+        const double L = p->hash.L;
+        tables += (double)p->n_out * L * 4.0;        /* stored keys */
+        tables += (double)p->n_out * L * 4.0 * 1.25; /* table entries with slack */
+        tables += L * (double)(1u << (p->hash.range_bits < 20 ? p->hash.range_bits : 20)) * 8.0;
     }
-    return bytes;
+    /* touched-row marks; dirty marks of a sampled layer */
+    const double work = 2.0 * (double)(p->input_major ? p->n_in : p->n_out) +
+                        (p->sampled ? (double)p->n_out : 0.0);
+    if (parts) {
+        parts->weights += weights;
+        parts->optimizer += optimizer;
+        parts->tables += tables;
+        parts->workspace += work;
+    }
+    return weights + optimizer + tables + work;
 }
 
 void slide_init_row(float *w, int64_t n, float std, uint64_t seed, int layer, int64_t row) {

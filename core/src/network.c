@@ -90,11 +90,12 @@ static slide_layer_params layer_params(const slide_net_params *p, int i) {
     return lp;
 }
 
-double slide_net_estimate_bytes(const slide_net_params *p) {
-    double b = 0, ws = 0;
+double slide_net_estimate_bytes(const slide_net_params *p, slide_mem_parts *parts) {
+    slide_mem_parts pt = {0, 0, 0, 0};
+    double ws = 0;
     for (int i = 0; i < p->n_layers; i++) {
         const slide_layer_params lp = layer_params(p, i);
-        b += slide_layer_estimate_bytes(&lp);
+        slide_layer_estimate_bytes(&lp, &pt);
         ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
         if (i == 0) continue;
         /* A batch's (row, slot) entries of a row-major layer: the threads' lists and the two
@@ -102,10 +103,13 @@ double slide_net_estimate_bytes(const slide_net_params *p) {
          * and positions (4 bytes each), plus the dx partials of every slot. */
         const double frac = lp.sampled ? fmax(lp.min_active_frac, lp.max_active_frac) : 1.0;
         const double ent = (double)p->batch * fmin(1.0, frac) * (double)lp.n_out;
-        b += ent * (3 * 12.0 + (p->row_sweep ? 4 * 4.0 : 0.0)); /* auto: counted as a sweep */
-        if (p->row_sweep) b += SLIDE_ROW_RANGES * 4.0 * (double)p->batch * (double)lp.n_in;
+        pt.workspace += ent * (3 * 12.0 + (p->row_sweep ? 4 * 4.0 : 0.0)); /* auto: a sweep */
+        if (p->row_sweep)
+            pt.workspace += SLIDE_ROW_RANGES * 4.0 * (double)p->batch * (double)lp.n_in;
     }
-    return b + ws * p->threads;
+    pt.workspace += ws * p->threads;
+    if (parts) *parts = pt;
+    return pt.weights + pt.optimizer + pt.tables + pt.workspace;
 }
 
 /* ------------------------------------------------------------------ create/destroy */

@@ -657,6 +657,52 @@ static void test_adam_bf16_net(void) {
     slide_data_free(&ds);
 }
 
+/* The memory estimate by part at the Amazon-670K shape (135,909 -> 128 -> 670,091): the parts add
+ * up to the total; the weights part is 4 bytes per weight and bias (plus 2 per BF16 copy), the
+ * optimizer part 8 per weight for the moments (4 as BF16) plus the input layer's gradient slab
+ * and 12 per bias; the tables grow with L and nothing else does. */
+static void test_mem_estimate(void) {
+    slide_net_params p = slide_net_params_default();
+    p.layer[1].hash.family = SLIDE_HASH_DWTA;
+    p.layer[1].hash.K = 8;
+    p.layer[1].hash.L = 50;
+    p.layer[1].hash.range_bits = 18;
+    p.layer[1].min_active_frac = p.layer[1].max_active_frac = 0.0045;
+    slide_net_params_shape(&p, 135909, 670091);
+    p.batch = 256;
+    p.threads = 2;
+    const double w0 = 135909.0 * 128, w1 = 128.0 * 670091, b = 128.0 + 670091;
+    slide_mem_parts m;
+    double tot = slide_net_estimate_bytes(&p, &m);
+    CHECK_NEAR(m.weights + m.optimizer + m.tables + m.workspace, tot, 1e-6 * tot);
+    CHECK_NEAR(m.weights, 4 * (w0 + w1 + b), 0.5);
+    CHECK_NEAR(m.optimizer, 8 * (w0 + w1) + 4 * w0 + 12 * b, 0.5);
+    /* the "weights + Adam state about 1.24 GB" (input layer's gradient slab included) */
+    fprintf(stderr, "memory estimate, Amazon-670K shape: %.0f MB (weights %.0f, optimizer %.0f, "
+                    "tables %.0f, workspace %.0f)\n", tot / 1048576, m.weights / 1048576,
+            m.optimizer / 1048576, m.tables / 1048576, m.workspace / 1048576);
+    CHECK(m.tables > 0 && m.workspace > 0);
+    slide_net_params q = p;
+    q.adam_bf16 = 1; /* the output layer's moments in BF16; the input layer keeps fp32 */
+    slide_mem_parts mq;
+    slide_net_estimate_bytes(&q, &mq);
+    CHECK_NEAR(mq.optimizer, m.optimizer - 4 * w1, 0.5);
+    CHECK_NEAR(mq.weights, m.weights, 0.5);
+    q = p;
+    q.bf16_only = 1;
+    slide_net_estimate_bytes(&q, &mq);
+    CHECK_NEAR(mq.weights, 4 * (w0 + b) + 2 * w1, 0.5);
+    CHECK_NEAR(mq.optimizer, m.optimizer - 4 * w1, 0.5);
+    q = p;
+    q.layer[1].hash.L = 100;
+    slide_net_estimate_bytes(&q, &mq);
+    CHECK(mq.tables > 1.9 * m.tables && mq.weights == m.weights && mq.optimizer == m.optimizer);
+    q = p;
+    q.layer[1].sampled = 0;
+    slide_net_estimate_bytes(&q, &mq);
+    CHECK(mq.tables == 0);
+}
+
 /* --bf16-only: the output layer has no fp32 W; its initial Wh is the nearest-even rounding of
  * the fp32 draw (the same bits as --bf16 --adam-bf16's copy), so one batch gives the same
  * gradients and bit-identical moments and biases, and each weight lands on a bf16 neighbour of
@@ -675,7 +721,7 @@ static void test_bf16_only_net(void) {
     q.bf16_only = 1;
     slide_net_params a = p;
     a.bf16 = 0;
-    CHECK(slide_net_estimate_bytes(&q) < slide_net_estimate_bytes(&a));
+    CHECK(slide_net_estimate_bytes(&q, NULL) < slide_net_estimate_bytes(&a, NULL));
     slide_layer_params bad = slide_layer_params_default();
     bad.bf16_only = 1;
     CHECK(slide_layer_params_check(&bad) != NULL);
@@ -885,5 +931,6 @@ int main(void) {
     test_learns_tiny(2);
     test_adam_bf16_net();
     test_bf16_only_net();
+    test_mem_estimate();
     TEST_MAIN_END();
 }

@@ -103,8 +103,14 @@ void slide_init_row(float *w, int64_t n, float std, uint64_t seed, int layer, in
 int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed, int index,
                      int hp_mode, int *hp_in_effect, const slide_numa *numa, slide_err *err);
 void slide_layer_free(slide_layer *ly);
-/* Bytes the layer will need (weights, gradients, Adam, tables estimate). */
-double slide_layer_estimate_bytes(const slide_layer_params *p);
+/* Estimated bytes by part: weights (and their BF16 copies, biases), optimizer state (Adam
+ * moments, gradient slabs), hash tables (keys, buckets), workspace (batch and thread buffers,
+ * marks). */
+typedef struct {
+    double weights, optimizer, tables, workspace;
+} slide_mem_parts;
+/* Bytes the layer will need; adds them by part into *parts when parts is not NULL. */
+double slide_layer_estimate_bytes(const slide_layer_params *p, slide_mem_parts *parts);
 
 /* Rounds all of W into Wh (no-op without bf16); after initialisation or loading weights. */
 void slide_layer_sync_bf16(slide_layer *ly);

@@ -48,7 +48,10 @@ slide_net_params slide_net_params_default(void);
 /* Fills the layer sizes: input d features, hidden sizes, l labels. */
 void slide_net_params_shape(slide_net_params *p, int64_t d, int64_t l);
 const char *slide_net_params_check(const slide_net_params *p);
-double slide_net_estimate_bytes(const slide_net_params *p);
+/* Bytes the network will need (before creating it); by part into *parts when not NULL
+ * (slide_mem_parts, slide/layer.h: the layers' parts, the batch and threads' buffers as
+ * workspace). */
+double slide_net_estimate_bytes(const slide_net_params *p, slide_mem_parts *parts);
 
 typedef struct slide_net slide_net;
 
