@@ -35,7 +35,7 @@ typedef struct {
 typedef struct {
     slide_run_opts r; /* the options every driver shares (slide/opts.h) */
     const char *simd, *checkpoint, *resume, *numa;
-    int no_pin, mips, bf16, shared_fill, adam_bf16, bf16_only, train_order;
+    int no_pin, mips, hash_rotate, bf16, shared_fill, adam_bf16, bf16_only, train_order;
     const char *papi_events;
     int checkpoint_every;
     double max_mem_mb;
@@ -264,6 +264,7 @@ int main(int argc, char **argv) {
         {"resume", SLIDE_OPT_STR, &a.resume, 1, 0, NULL, "continue from this checkpoint (same data and configuration)", 0, NULL},
         {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
         {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
+        {"hash-rotate", SLIDE_OPT_FLAG, &a.hash_rotate, 0, 1, NULL, "WTA/DWTA: hash randomly rotated vectors (inner products kept), so the rank codes see what all coordinates share and collisions follow the cosine (hash_family wta-rot / dwta-rot; see REPRODUCE.md)", 0, NULL},
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
         {"adam-bf16", SLIDE_OPT_FLAG, &a.adam_bf16, 0, 1, NULL, "store the hidden/output weights' Adam moments as BF16 with stochastic rounding (a third less update traffic)", 0, NULL},
         {"bf16-only", SLIDE_OPT_FLAG, &a.bf16_only, 0, 1, NULL, "keep the hidden/output weights and their Adam moments only as BF16 (no fp32 master; updates rounded stochastically): 6 bytes per output weight instead of 8 with --adam-bf16 (less memory; not measured faster, see REPRODUCE.md); columns weights and adam_state bf16-sr", 0, NULL},
@@ -380,6 +381,7 @@ int main(int argc, char **argv) {
     out->hash.L = a.L;
     out->hash.range_bits = a.range_bits;
     out->hash.bin_size = a.bin_size;
+    out->hash.rotate = a.hash_rotate;
     out->hash.sparsity = a.sparsity;
     out->hash.seed = a.seed * 7919 + 17;
     out->bucket_cap = a.bucket_cap;
@@ -479,7 +481,9 @@ int main(int argc, char **argv) {
     signal(SIGTERM, on_signal);
 
     const char *system = a.full_output ? "slide-full" : "slide";
-    const char *fam = a.full_output ? "NA" : slide_hash_family_name(a.family);
+    char fam_rot[32];
+    snprintf(fam_rot, sizeof fam_rot, "%s-rot", slide_hash_family_name(a.family));
+    const char *fam = a.full_output ? "NA" : a.hash_rotate ? fam_rot : slide_hash_family_name(a.family);
     char hp_req[16], hp_in[16];
     snprintf(hp_req, sizeof hp_req, "%s", slide_hugepages_name(a.hugepages));
     snprintf(hp_in, sizeof hp_in, "%s", slide_hugepages_name(hp_eff));

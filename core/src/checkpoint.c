@@ -76,7 +76,7 @@ static void layer_desc(const slide_layer *ly, int64_t d[16]) {
     d[3] = p->sampled;
     d[4] = p->act;
     if (p->sampled) {
-        d[5] = p->hash.family;
+        d[5] = p->hash.family | (p->hash.rotate << 4); /* files before rotate: family only */
         d[6] = p->hash.K;
         d[7] = p->hash.L;
         d[8] = p->hash.range_bits;
@@ -91,7 +91,7 @@ static void layer_desc(const slide_layer *ly, int64_t d[16]) {
     d[15] = p->bf16 | (p->adam_bf16 << 1) | (p->bf16_only << 2);
 }
 static const char *desc_name[16] = {"n_in", "n_out", "input_major", "sampled", "activation",
-                                    "hash family", "K", "L", "range_bits", "bin_size",
+                                    "hash family (+16: rotated)", "K", "L", "range_bits", "bin_size",
                                     "sparsity", "hash seed", "bucket_cap", "bucket_policy",
                                     "mips", "bf16 (1 weights, 2 Adam moments, 4 no fp32 weights)"};
 

@@ -57,6 +57,11 @@
 
 struct slide_hash {
     slide_hash_params p;
+    /* rotate: this object only rotates its inputs (rsign: 3 rounds x rdim random signs, the
+     * Walsh-Hadamard normalisation folded in) and hands them to inner, made with dim = rdim */
+    struct slide_hash *inner;
+    float *rsign;
+    int64_t rdim;
     int KL, bits, raw_bits, key_bits, mixed, nchunks;
     uint8_t kchunk[SLIDE_HASH_MAX_K], kshift[SLIDE_HASH_MAX_K];
     uint64_t *mix_a; /* [L][4] odd multipliers */
@@ -118,6 +123,11 @@ const char *slide_hash_params_check(const slide_hash_params *p) {
         if (p->dim < p->bin_size) return "WTA/DWTA need dim >= bin_size (a bin holds distinct dims)";
         if (p->dim > WTA_MAX_DIM) return "WTA/DWTA dim must be at most 2^24";
     }
+    if (p->rotate != 0 && p->rotate != 1) return "rotate must be 0 or 1";
+    if (p->rotate && p->family == SLIDE_HASH_SIMHASH)
+        return "rotate applies to WTA/DWTA (SimHash's random projections need no rotation)";
+    if (p->rotate && p->dim > SLIDE_HASH_MAX_ROTATE_DIM)
+        return "rotate needs dim at most 4096 (the rotation is dense)";
     return NULL;
 }
 
@@ -978,9 +988,71 @@ static void compute_sparse(const slide_hash *h, const int32_t *idx, const float 
     finish_wta(h, dwta, code, margin);
 }
 
+/* ------------------------------------------------------------------ rotation (rotate = 1) */
+
+/* y = R x over rdim coordinates (x has dim; the rest is zero padding): per round, random signs
+ * then an in-place Walsh-Hadamard butterfly; the 1/sqrt(rdim) per round is in the last signs. */
+static void rotate_vec(const slide_hash *h, const float *x, float *y) {
+    const int64_t n = h->rdim, d = h->p.dim;
+    for (int64_t i = 0; i < d; i++) y[i] = x[i];
+    for (int64_t i = d; i < n; i++) y[i] = 0.0f;
+    for (int r = 0; r < 3; r++) {
+        const float *sg = h->rsign + (int64_t)r * n;
+        for (int64_t i = 0; i < n; i++) y[i] *= sg[i];
+        for (int64_t len = 1; len < n; len <<= 1)
+            for (int64_t i = 0; i < n; i += len << 1)
+                for (int64_t j = i; j < i + len; j++) {
+                    const float a = y[j], b = y[j + len];
+                    y[j] = a + b;
+                    y[j + len] = a - b;
+                }
+    }
+}
+
+/* A sparse input as the dense vector it stands for (indices outside [0, dim) ignored, as the
+ * unrotated families do), then rotated. */
+static void rotate_sparse(const slide_hash *h, const int32_t *idx, const float *val, int nnz,
+                          float *y) {
+    float x[h->p.dim];
+    memset(x, 0, sizeof x);
+    for (int i = 0; i < nnz; i++)
+        if (idx[i] >= 0 && idx[i] < h->p.dim) x[idx[i]] = val[i];
+    rotate_vec(h, x, y);
+}
+
+int64_t slide_hash_rotate(const slide_hash *h, const float *x, float *out) {
+    if (!h->inner) return 0;
+    rotate_vec(h, x, out);
+    return h->rdim;
+}
+
+static int rotate_init(slide_hash *h, const slide_hash_params *p, slide_err *err) {
+    int64_t n = 1;
+    while (n < p->dim) n <<= 1;
+    h->rdim = n;
+    slide_hash_params ip = *p;
+    ip.rotate = 0;
+    ip.dim = n < p->bin_size ? p->bin_size : n;
+    h->rdim = ip.dim;
+    h->rsign = malloc((size_t)(3 * h->rdim) * sizeof *h->rsign);
+    if (!h->rsign) return slide_err_set(err, SLIDE_ENOMEM, 0, "hash: out of memory");
+    slide_rng rng;
+    slide_rng_seed(&rng, p->seed, 0x2070A7E5ULL);
+    const float scale = (float)pow((double)h->rdim, -0.5);
+    for (int64_t i = 0; i < 3 * h->rdim; i++)
+        h->rsign[i] = (slide_rng_next(&rng) >> 63 ? 1.0f : -1.0f) * (i >= 2 * h->rdim ? scale * scale * scale : 1.0f);
+    return slide_hash_create(&h->inner, &ip, err);
+}
+
 /* ------------------------------------------------------------------ public hashing calls */
 
 void slide_hash_codes_dense(const slide_hash *h, const float *x, uint32_t *codes) {
+    if (h->inner) {
+        float y[h->rdim];
+        rotate_vec(h, x, y);
+        slide_hash_codes_dense(h->inner, y, codes);
+        return;
+    }
     uint16_t code[h->KL];
     compute_dense(h, x, code, NULL, NULL);
     for (int f = 0; f < h->KL; f++) codes[f] = code[f];
@@ -988,6 +1060,12 @@ void slide_hash_codes_dense(const slide_hash *h, const float *x, uint32_t *codes
 
 void slide_hash_codes_sparse(const slide_hash *h, const int32_t *idx, const float *val, int nnz,
                              uint32_t *codes) {
+    if (h->inner) {
+        float y[h->rdim];
+        rotate_sparse(h, idx, val, nnz, y);
+        slide_hash_codes_dense(h->inner, y, codes);
+        return;
+    }
     uint16_t code[h->KL];
     compute_sparse(h, idx, val, nnz, code, NULL, NULL);
     for (int f = 0; f < h->KL; f++) codes[f] = code[f];
@@ -998,6 +1076,12 @@ static int clamp_probes(int n_probes) {
 }
 
 void slide_hash_keys_dense(const slide_hash *h, const float *x, int n_probes, uint32_t *keys) {
+    if (h->inner) {
+        float y[h->rdim];
+        rotate_vec(h, x, y);
+        slide_hash_keys_dense(h->inner, y, n_probes, keys);
+        return;
+    }
     const int KL = h->KL;
     n_probes = clamp_probes(n_probes);
     uint16_t code[KL];
@@ -1014,6 +1098,12 @@ void slide_hash_keys_dense(const slide_hash *h, const float *x, int n_probes, ui
 
 void slide_hash_keys_sparse(const slide_hash *h, const int32_t *idx, const float *val, int nnz,
                             int n_probes, uint32_t *keys) {
+    if (h->inner) {
+        float y[h->rdim];
+        rotate_sparse(h, idx, val, nnz, y);
+        slide_hash_keys_dense(h->inner, y, n_probes, keys);
+        return;
+    }
     const int KL = h->KL;
     n_probes = clamp_probes(n_probes);
     uint16_t code[KL];
@@ -1031,6 +1121,11 @@ void slide_hash_keys_sparse(const slide_hash *h, const int32_t *idx, const float
 void slide_hash_keys_dense_batch(const slide_hash *h, const float *x, int64_t stride, int64_t n,
                                  uint32_t *keys) {
     const int64_t L = h->p.L;
+    if (h->inner) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) slide_hash_keys_dense(h, x + i * stride, 0, keys + i * L);
+        return;
+    }
     if (h->bprog) { /* SimHash, small dim: blocks of BATCH_LANES vectors (sim_batch_block) */
         const int64_t nb = n > 0 ? (n + BATCH_LANES - 1) / BATCH_LANES : 0;
 #pragma omp parallel for schedule(static)
@@ -1172,6 +1267,16 @@ int slide_hash_create(slide_hash **out, const slide_hash_params *p, slide_err *e
     slide_hash *h = calloc(1, sizeof *h);
     if (!h) return slide_err_set(err, SLIDE_ENOMEM, 0, "hash: out of memory");
     h->p = *p;
+    if (p->rotate) {
+        int rc = rotate_init(h, p, err);
+        if (rc) {
+            slide_hash_destroy(h);
+            return rc;
+        }
+        h->KL = h->inner->KL;
+        *out = h;
+        return SLIDE_OK;
+    }
     h->KL = p->K * p->L;
     h->KLpad = (h->KL + 15) / 16 * 16;
     if (p->family == SLIDE_HASH_SIMHASH) {
@@ -1216,6 +1321,8 @@ int slide_hash_create(slide_hash **out, const slide_hash_params *p, slide_err *e
 
 void slide_hash_destroy(slide_hash *h) {
     if (!h) return;
+    slide_hash_destroy(h->inner);
+    free(h->rsign);
     free(h->mix_a);
     free(h->mix_b);
     free(h->M);
@@ -1234,10 +1341,11 @@ void slide_hash_destroy(slide_hash *h) {
 }
 
 const slide_hash_params *slide_hash_params_of(const slide_hash *h) { return &h->p; }
-int slide_hash_key_bits(const slide_hash *h) { return h->key_bits; }
-int slide_hash_bits_per_function(const slide_hash *h) { return h->bits; }
+int slide_hash_key_bits(const slide_hash *h) { return h->inner ? h->inner->key_bits : h->key_bits; }
+int slide_hash_bits_per_function(const slide_hash *h) { return h->inner ? h->inner->bits : h->bits; }
 
 int slide_hash_bin_dims(const slide_hash *h, int j, const int32_t **dims) {
+    if (h->inner) return slide_hash_bin_dims(h->inner, j, dims);
     if (h->p.family == SLIDE_HASH_SIMHASH || j < 0 || j >= h->KL) return 0;
     *dims = h->bins + (size_t)j * h->B;
     return h->B;
@@ -1249,4 +1357,7 @@ int slide_hash_simhash_entry(const slide_hash *h, int64_t f, int j) {
     return (int)sim_entry(sim_base(h, f), j, h->sim_thr);
 }
 
-const char *slide_hash_simd_path(const slide_hash *h) { return h->avx2 ? "avx2" : "scalar"; }
+const char *slide_hash_simd_path(const slide_hash *h) {
+    if (h->inner) return slide_hash_simd_path(h->inner);
+    return h->avx2 ? "avx2" : "scalar";
+}

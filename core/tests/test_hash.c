@@ -1032,6 +1032,108 @@ static void test_sim_batch(void) {
             }
 }
 
+/* rotate = 1: R keeps inner products (an orthogonal map, checked against the scalar sums in
+ * double); dense and sparse forms give the same keys; and the point of it: pairs that share a
+ * large common part (x = c 1 + u, y = c 1 + v, u and v independent, cosine about 0.9) collide per
+ * function at the rank-code rate of Gaussian pairs at that cosine once rotated, against about
+ * 1 / bin_size (what independent pairs get) without rotation, where adding c to every
+ * coordinate changes no argmax. Also the parameter errors. */
+static void test_rotate(void) {
+    for (int dwta = 0; dwta <= 1; dwta++) {
+        const int fam = dwta ? SLIDE_HASH_DWTA : SLIDE_HASH_WTA;
+        slide_hash_params p = slide_hash_params_default();
+        p.family = fam;
+        p.K = 8;
+        p.L = 50;
+        p.dim = 100; /* padded to 128 */
+        p.bin_size = 8;
+        p.seed = 11;
+        slide_hash *plain = NULL, *rot = NULL;
+        slide_err err;
+        CHECK(slide_hash_create(&plain, &p, &err) == 0);
+        p.rotate = 1;
+        CHECK(slide_hash_create(&rot, &p, &err) == 0);
+        if (!plain || !rot) return;
+        CHECK(slide_hash_key_bits(rot) == slide_hash_key_bits(plain));
+        CHECK(slide_hash_bits_per_function(rot) == 3);
+        const int32_t *dims = NULL;
+        CHECK(slide_hash_bin_dims(rot, 0, &dims) == 8 && dims != NULL);
+        slide_rng r;
+        slide_rng_seed(&r, 5, 6);
+        float x[100], y[100], rx[128], ry[128];
+        /* inner products and norms kept */
+        double worst = 0;
+        for (int t = 0; t < 50; t++) {
+            fill_gauss(&r, x, 100);
+            fill_gauss(&r, y, 100);
+            CHECK(slide_hash_rotate(rot, x, rx) == 128 && slide_hash_rotate(rot, y, ry) == 128);
+            double a = 0, b = 0, n = 0;
+            for (int i = 0; i < 100; i++) a += (double)x[i] * y[i], n += (double)x[i] * x[i];
+            for (int i = 0; i < 128; i++) b += (double)rx[i] * ry[i];
+            const double e = fabs(a - b) / n;
+            if (e > worst) worst = e;
+        }
+        CHECKF(worst < 1e-5, "rotation changes inner products by %.2e of |x|^2", worst);
+        CHECK(slide_hash_rotate(plain, x, rx) == 0);
+        /* dense == sparse, with probes */
+        for (int t = 0; t < 20; t++) {
+            fill_gauss(&r, x, 100);
+            for (int i = 0; i < 100; i++)
+                if (slide_rng_uniform(&r) < 0.6f) x[i] = 0.0f;
+            int32_t idx[100];
+            float val[100];
+            const int nnz = to_sparse(x, 100, 0, idx, val);
+            shuffle_sparse(&r, idx, val, nnz);
+            uint32_t kd[50 * 5], ks[50 * 5];
+            slide_hash_keys_dense(rot, x, 4, kd);
+            slide_hash_keys_sparse(rot, idx, val, nnz, 4, ks);
+            CHECK(memcmp(kd, ks, sizeof kd) == 0);
+        }
+        /* collisions of pairs with a shared part */
+        const int n = 400, KL = 8 * 50;
+        int64_t same_plain = 0, same_rot = 0;
+        double cs = 0;
+        for (int t = 0; t < n; t++) {
+            fill_gauss(&r, x, 100);
+            fill_gauss(&r, y, 100);
+            double xx = 0, yy = 0, xy = 0;
+            for (int i = 0; i < 100; i++) {
+                x[i] += 3.0f;
+                y[i] += 3.0f;
+                xx += (double)x[i] * x[i];
+                yy += (double)y[i] * y[i];
+                xy += (double)x[i] * y[i];
+            }
+            cs += xy / sqrt(xx * yy);
+            uint32_t cx[400], cy[400];
+            slide_hash_codes_dense(plain, x, cx);
+            slide_hash_codes_dense(plain, y, cy);
+            for (int f = 0; f < KL; f++) same_plain += cx[f] == cy[f];
+            slide_hash_codes_dense(rot, x, cx);
+            slide_hash_codes_dense(rot, y, cy);
+            for (int f = 0; f < KL; f++) same_rot += cx[f] == cy[f];
+        }
+        const double pp = (double)same_plain / ((double)n * KL), pr = (double)same_rot / ((double)n * KL);
+        fprintf(stderr, "%s rotate: pairs sharing 3 * 1 (mean cosine %.3f): per-function collision "
+                        "%.3f rotated, %.3f plain\n", dwta ? "dwta" : "wta", cs / n, pr, pp);
+        CHECKF(fabs(pp - 0.125) < 0.02, "plain collision %.3f, expected about 1/8", pp);
+        CHECKF(pr > 0.6, "rotated collision %.3f, expected about 0.7 at cosine 0.9", pr);
+        slide_hash_destroy(plain);
+        slide_hash_destroy(rot);
+    }
+    slide_hash_params p = slide_hash_params_default();
+    p.rotate = 1;
+    p.family = SLIDE_HASH_SIMHASH;
+    CHECK(slide_hash_params_check(&p) != NULL);
+    p.family = SLIDE_HASH_DWTA;
+    CHECK(slide_hash_params_check(&p) == NULL);
+    p.rotate = 2;
+    CHECK(slide_hash_params_check(&p) != NULL);
+    p.rotate = 1;
+    p.dim = SLIDE_HASH_MAX_ROTATE_DIM + 1;
+    CHECK(slide_hash_params_check(&p) != NULL);
+}
+
 int main(void) {
     quick = getenv("SLIDE_TEST_QUICK") != NULL;
     test_params();
@@ -1059,6 +1161,7 @@ int main(void) {
     }
     test_dwta_densify();
     test_dwta_strategies();
+    test_rotate();
     test_wta_monotone(0);
     test_wta_monotone(1);
 

@@ -657,6 +657,46 @@ static void test_adam_bf16_net(void) {
     slide_data_free(&ds);
 }
 
+/* hash.rotate = 1 in a network: it trains and evaluates (the recall diagnosis hashes rotated
+ * vectors too: its key matches agree with the tables' keys), a checkpoint resumes into the same
+ * configuration, and one without rotation is refused naming the hash family. */
+static void test_rotate_net(void) {
+    slide_data ds;
+    const int64_t n = 9;
+    int64_t ids[9];
+    slide_net_params p = one_batch_setup(&ds, ids, n);
+    p.layer[1].sampled = 1;
+    p.layer[1].hash.family = SLIDE_HASH_DWTA;
+    p.layer[1].hash.bin_size = 2;
+    p.layer[1].hash.rotate = 1;
+    slide_net_params q = p;
+    q.layer[1].hash.rotate = 0;
+    slide_net *a = NULL, *b = NULL, *c = NULL;
+    slide_err err;
+    CHECK(slide_net_create(&a, &p, &err) == 0);
+    CHECK(slide_net_create(&b, &p, &err) == 0);
+    CHECK(slide_net_create(&c, &q, &err) == 0);
+    if (!a || !b || !c) return;
+    CHECK(slide_net_train_batch(a, &ds, ids, n, NULL, &err) == 0);
+    slide_eval_result r;
+    CHECK(slide_net_evaluate(a, &ds, NULL, 0, 0, &r, &err) == 0);
+    CHECK(r.recall_at_5 >= 0 && r.recall_at_5 <= 1);
+    int64_t tm = 0;
+    for (int bin = 0; bin < SLIDE_RECALL_BINS; bin++) tm += r.rc_tables[0][bin];
+    CHECK(tm > 0); /* 4 tables of 2-bit keys: the top-5 of 20 labels share some keys */
+    char path[4200];
+    ckpt_round_trip(a, b, "rotate.ckpt", path, sizeof path);
+    CHECK(slide_net_train_batch(a, &ds, ids, n, NULL, &err) == 0);
+    CHECK(slide_net_train_batch(b, &ds, ids, n, NULL, &err) == 0);
+    const slide_layer *la = slide_net_layer(a, 1), *lb = slide_net_layer(b, 1);
+    CHECK(memcmp(la->W, lb->W, (size_t)(la->n_rows * la->ld) * sizeof(float)) == 0);
+    ckpt_refused(c, path, "hash family");
+    slide_net_destroy(a);
+    slide_net_destroy(b);
+    slide_net_destroy(c);
+    slide_data_free(&ds);
+}
+
 /* The memory estimate by part at the Amazon-670K shape (135,909 -> 128 -> 670,091): the parts add
  * up to the total; the weights part is 4 bytes per weight and bias (plus 2 per BF16 copy), the
  * optimizer part 8 per weight for the moments (4 as BF16) plus the input layer's gradient slab
@@ -932,5 +972,6 @@ int main(void) {
     test_adam_bf16_net();
     test_bf16_only_net();
     test_mem_estimate();
+    test_rotate_net();
     TEST_MAIN_END();
 }

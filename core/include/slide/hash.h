@@ -31,7 +31,15 @@ typedef struct {
     int sparsity;     /* SimHash: each projection keeps about 1/sparsity of the dims
                          (the original SLIDE's "ratio"); 1 = dense projections. Default 3. */
     uint64_t seed;
+    int rotate;       /* WTA/DWTA, 0 or 1: hash R x instead of x, R a fixed random rotation
+                         (three rounds of random signs and a Walsh-Hadamard transform over dim
+                         padded to a power of two, at most SLIDE_HASH_MAX_ROTATE_DIM). Rank codes
+                         ignore what all coordinates share (adding c to every coordinate changes
+                         no argmax), while inner products and cosines do not; after R the shared
+                         part is spread over the coordinates, so collisions follow the cosine of
+                         dense vectors as for Gaussian ones. R preserves inner products. */
 } slide_hash_params;
+#define SLIDE_HASH_MAX_ROTATE_DIM 4096
 
 slide_hash_params slide_hash_params_default(void);
 /* NULL if valid, else a one-line message naming the offending parameter. */
@@ -69,7 +77,8 @@ void slide_hash_keys_sparse(const slide_hash *h, const int32_t *idx, const float
                             int n_probes, uint32_t *keys);
 
 /* Introspection for tests and tools. WTA/DWTA: sets *dims to the bin_size input dimensions that
- * function j (0..K*L-1) reads, in slot order (code = slot of the winner), and returns bin_size;
+ * function j (0..K*L-1) reads (with rotate: dimensions of the rotated vector), in slot order
+ * (code = slot of the winner), and returns bin_size;
  * returns 0 for SimHash or j out of range. */
 int slide_hash_bin_dims(const slide_hash *h, int j, const int32_t **dims);
 /* SimHash: the projection entry (-1, 0 or +1) of function j at input dimension f; 0 for other
@@ -80,6 +89,9 @@ int slide_hash_simhash_entry(const slide_hash *h, int64_t f, int j);
  * SLIDE_HASH_DENSIFY=forward|inverse forces one of DWTA densification's two (equivalent)
  * strategies; by default each call picks the cheaper one. Both knobs exist for tests. */
 const char *slide_hash_simd_path(const slide_hash *h);
+/* With rotate: writes R x (padded dimension, returned) into out (room for that many floats);
+ * returns 0 without rotate. For tests. */
+int64_t slide_hash_rotate(const slide_hash *h, const float *x, float *out);
 
 /* Hashes n dense rows (row i at x + i*stride) in parallel (OpenMP), no probes:
  * keys[i*L + t], equal to slide_hash_keys_dense(h, row i, 0, keys + i*L) bit for bit.
