@@ -113,7 +113,7 @@ function sys_rank(s) {
     if (s == "torch-cpu") return 6
     return 7
 }
-function family_rank(f) { return f == "simhash" ? 1 : f == "wta" ? 2 : f == "dwta" ? 3 : 4 }
+function family_rank(f) { return f == "simhash" ? 1 : f == "wta" ? 2 : f == "dwta" ? 3 : f == "wta-rot" ? 4 : f == "dwta-rot" ? 5 : 6 }
 
 # ---------------------------------------------------------------- panels
 # A prep script fills, per panel p: PANT[p] (title), PANY[p] (y label), PLOGX[p], PLOGY[p] (1 = log
