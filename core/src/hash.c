@@ -1027,20 +1027,20 @@ int64_t slide_hash_rotate(const slide_hash *h, const float *x, float *out) {
 }
 
 static int rotate_init(slide_hash *h, const slide_hash_params *p, slide_err *err) {
+    /* the next power of two >= dim (>= bin_size: params_check holds WTA/DWTA to dim >= bin_size) */
     int64_t n = 1;
     while (n < p->dim) n <<= 1;
     h->rdim = n;
-    slide_hash_params ip = *p;
-    ip.rotate = 0;
-    ip.dim = n < p->bin_size ? p->bin_size : n;
-    h->rdim = ip.dim;
-    h->rsign = malloc((size_t)(3 * h->rdim) * sizeof *h->rsign);
+    h->rsign = malloc((size_t)(3 * n) * sizeof *h->rsign);
     if (!h->rsign) return slide_err_set(err, SLIDE_ENOMEM, 0, "hash: out of memory");
     slide_rng rng;
     slide_rng_seed(&rng, p->seed, 0x2070A7E5ULL);
-    const float scale = (float)pow((double)h->rdim, -0.5);
-    for (int64_t i = 0; i < 3 * h->rdim; i++)
-        h->rsign[i] = (slide_rng_next(&rng) >> 63 ? 1.0f : -1.0f) * (i >= 2 * h->rdim ? scale * scale * scale : 1.0f);
+    const float scale = (float)pow((double)n, -0.5), last = scale * scale * scale;
+    for (int64_t i = 0; i < 3 * n; i++)
+        h->rsign[i] = (slide_rng_next(&rng) >> 63 ? 1.0f : -1.0f) * (i >= 2 * n ? last : 1.0f);
+    slide_hash_params ip = *p;
+    ip.rotate = 0;
+    ip.dim = n;
     return slide_hash_create(&h->inner, &ip, err);
 }
 
