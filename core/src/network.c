@@ -298,6 +298,7 @@ static inline void act_add(slide_ws *w, int l, uint32_t id) {
 /* Selects the active set of sampled layer l for dense input x. labels (may be NULL) are always
  * included first. The LSH candidates follow, truncated at max_active; random neurons fill up to
  * min_active. */
+SLIDE_PROFILE_NOINLINE
 static void select_active(const slide_net *net, slide_ws *w, int l, const float *x,
                           const int32_t *labels, int64_t n_labels, int train) {
     const slide_layer *ly = &net->layer[l];
@@ -414,6 +415,7 @@ static inline void layer_dot(const slide_kern *k, const slide_layer *ly, float *
 /* The active set of layer l >= 1 for its input x, into w->ids[l] / w->n_act[l]: force_act
  * when given (the output layer only), the sampled set when the layer is sampled and not `full`
  * (with the labels first when training the output layer), else every neuron. */
+SLIDE_PROFILE_NOINLINE
 static void pick_active(const slide_net *net, slide_ws *w, int l, const float *x,
                         const int32_t *labels, int64_t n_labels, int train, int full,
                         const uint32_t *force_act, int64_t n_force) {
@@ -434,6 +436,7 @@ static void pick_active(const slide_net *net, slide_ws *w, int l, const float *x
 /* Forward of point i. train: add labels to sampled output sets. full: every layer computes all
  * neurons (sampling off). After the call, w->ids/n_act/val hold each layer's active outputs;
  * the last layer's val holds softmax probabilities (train) or raw logits (!train). */
+SLIDE_PROFILE_NOINLINE
 static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
                            int train, int full, const uint32_t *force_act, int64_t n_force,
                            int upto) {
@@ -481,6 +484,7 @@ static void forward(const slide_net *net, slide_ws *w, const slide_data *ds, int
 
 /* Records that this thread touched row r of layer l in this batch (each row once per batch,
  * over all threads, thanks to the atomic flag). */
+SLIDE_PROFILE_NOINLINE
 static void touch_row(slide_net *net, slide_ws *w, int l, uint32_t r) {
     slide_layer *ly = &net->layer[l];
     if (__atomic_exchange_n(&ly->row_touched[r], (uint8_t)1, __ATOMIC_RELAXED)) return;
@@ -508,6 +512,7 @@ __attribute__((noinline)) void slide_hogwild_add(float *y, float a) { *y += a; }
 /* Output delta of a sample: softmax probabilities p of its na active neurons ids minus the
  * label distribution (labels spread uniformly), scaled by `scale`, into dv. Returns the
  * sample's cross-entropy. */
+SLIDE_PROFILE_NOINLINE
 static double output_delta_of(const float *p, float *dv, const uint32_t *ids, int64_t na,
                               const int32_t *labels, int64_t n_labels, float scale) {
     for (int64_t j = 0; j < na; j++) dv[j] = p[j] * scale;
@@ -551,6 +556,7 @@ static slide_gentry *ge_reserve(slide_ws *w, int l, int64_t n) {
 
 /* Backward of the input-major first layer for point i, its output deltas dv[0..na): gW[f] +=
  * val_f * delta for each input feature f (HOGWILD), gb += delta. */
+SLIDE_PROFILE_NOINLINE
 static void backward_input_major(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
                                  const float *dv, int64_t na) {
     const slide_kern *k = net->kern;
@@ -567,6 +573,7 @@ static void backward_input_major(slide_net *net, slide_ws *w, const slide_data *
 /* Backward of the point in batch slot s (its forward state in w). The input-major first layer
  * accumulates into its gradient slab (HOGWILD); every other layer records (row, s, delta) entries
  * and keeps its input in net->xin[l] slot s, and the update builds each row's gradient. */
+SLIDE_PROFILE_NOINLINE
 static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int64_t s) {
     const slide_kern *k = net->kern;
     const int nl = net->p.n_layers;
@@ -635,6 +642,7 @@ static void sl_reserve(slide_ws *w, int64_t m) {
  * by row within each bucket, then by slot within each row (few entries per row). With idx_base
  * (row sweep), thread t's entries get idx_base[t] added to their idx. Empties the threads'
  * lists; returns the number of entries. Called outside any parallel region. */
+SLIDE_PROFILE_NOINLINE
 static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
     slide_layer *ly = &net->layer[l];
     const int T = net->n_ws;
@@ -725,6 +733,7 @@ static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
  * zero delta are skipped (a row with none is not updated, as the per-sample path never records
  * them), and before its update each row also adds delta * row (its BF16 copy when it has one)
  * to the dx of the entry's batch slot in its range's partial dxp[range] (nslots x ld). */
+SLIDE_PROFILE_NOINLINE
 static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, float *dxp,
                         int64_t nslots) {
     slide_layer *ly = &net->layer[l];
@@ -813,6 +822,7 @@ static float adam_lr(const slide_net *net) {
 
 /* Adam on the input-major layers: every thread updates the rows it touched itself (first-touch
  * locality); every bias is touched by every sample. */
+SLIDE_PROFILE_NOINLINE
 static void update_input_major(slide_net *net, float lr_t) {
     const slide_net_params *p = &net->p;
     const slide_kern *k = net->kern;
@@ -839,6 +849,7 @@ static void update_input_major(slide_net *net, float lr_t) {
     }
 }
 
+SLIDE_PROFILE_NOINLINE
 static void adam_update(slide_net *net) {
     const float lr_t = adam_lr(net);
     update_input_major(net, lr_t);
@@ -866,6 +877,7 @@ static int run_tables(slide_net *net, slide_err *err) {
 
 /* The table schedule after a batch; the layers' key and table seconds go into st (may be
  * NULL). */
+SLIDE_PROFILE_NOINLINE
 static int run_schedule(slide_net *net, slide_train_stats *st, slide_err *err) {
     double k0 = 0, b0 = 0, k1 = 0, b1 = 0;
     for (int l = 0; l < net->p.n_layers; l++) {
@@ -939,6 +951,7 @@ static int sweep_reserve(slide_net *net, int64_t n, slide_err *err) {
  * per-sample path's (the same dot products, deltas, gradients and Adam steps; only the
  * rounding of a dot product's summation and of dx's sum over rows may differ), so a batch
  * learns what it learns there (core/tests/test_network.c compares the two). */
+SLIDE_PROFILE_NOINLINE
 static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                              slide_train_stats *st, slide_err *err) {
     int rc = sweep_reserve(net, n, err);

@@ -47,6 +47,15 @@ const char *slide_status_name(int code);
         }                                                                                \
     } while (0)
 
+/* Keeps a function out of line in the profile build (-DSLIDE_PROFILE_BUILD, `make
+ * profile-cache`), so that a call-graph profile can attribute its cost to a training phase;
+ * empty in every other build, which inlines as it likes. */
+#ifdef SLIDE_PROFILE_BUILD
+#define SLIDE_PROFILE_NOINLINE __attribute__((noinline))
+#else
+#define SLIDE_PROFILE_NOINLINE
+#endif
+
 /* An output file written as <path>.tmp.<pid> and renamed over path only when complete, so a
  * reader never sees a half-written file. */
 typedef struct {
