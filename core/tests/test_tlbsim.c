@@ -1,0 +1,209 @@
+/* Tests of the simulated data TLB against closed-form cases (sequential sweep, working sets just
+ * inside and outside the reach of each level, a uniform random stream, 2 MB pages), its LRU
+ * order, the training trace's page modes, and the geometry read from cpuid. */
+#include "slide/mem.h"
+#include "slide/tlbsim.h"
+#include "test_util.h"
+
+#define P4K 4096ULL
+#define P2M (2ULL << 20)
+
+/* A fixed geometry, so every count below is exact: L1 4K 64 x 4-way (16 sets), L1 2M 32 x
+ * 4-way (8 sets), L2 1536 x 12-way (128 sets). */
+static slide_tlb_geom geom(void) {
+    slide_tlb_geom g = slide_tlbsim_geom_default();
+    g.l1_4k = (slide_tlb_array){64, 4};
+    g.l1_2m = (slide_tlb_array){32, 4};
+    g.l2 = (slide_tlb_array){1536, 12};
+    return g;
+}
+
+static const uint64_t BASE = 0x7f0000000000ULL; /* 2 MB aligned */
+
+/* Cycles over `pages` consecutive 4 KB pages `rounds` times; returns the counts. */
+static slide_tlb_counts cycle(int64_t pages, int rounds, int huge) {
+    slide_tlbsim s;
+    slide_tlb_geom g = geom();
+    slide_err err;
+    SLIDE_ASSERT(slide_tlbsim_init(&s, &g, &err) == SLIDE_OK);
+    for (int r = 0; r < rounds; r++)
+        for (int64_t p = 0; p < pages; p++)
+            slide_tlbsim_access(&s, BASE + (uint64_t)p * (huge ? P2M : P4K), huge, 0);
+    slide_tlb_counts c = s.cnt[0];
+    slide_tlbsim_free(&s);
+    return c;
+}
+
+static void test_sequential(void) {
+    /* Each page read 8 times in a row (8 rows of 512 bytes): one miss and one walk per page. */
+    slide_tlbsim s;
+    slide_tlb_geom g = geom();
+    slide_err err;
+    CHECK(slide_tlbsim_init(&s, &g, &err) == SLIDE_OK);
+    const int64_t pages = 5000;
+    for (int64_t p = 0; p < pages; p++)
+        for (int k = 0; k < 8; k++) slide_tlbsim_access(&s, BASE + (uint64_t)p * P4K + 512u * k, 0, 3);
+    CHECK(s.cnt[3].accesses == (uint64_t)(8 * pages));
+    CHECKF(s.cnt[3].l1_misses == (uint64_t)pages, "%llu", (unsigned long long)s.cnt[3].l1_misses);
+    CHECKF(s.cnt[3].walks == (uint64_t)pages, "%llu", (unsigned long long)s.cnt[3].walks);
+    CHECK(s.cnt[0].accesses == 0); /* other tags untouched */
+    slide_tlbsim_free(&s);
+}
+
+static void test_reach(void) {
+    const int R = 10;
+    /* L1: 64 pages fit (4 per set): cold misses only */
+    slide_tlb_counts c = cycle(64, R, 0);
+    CHECKF(c.l1_misses == 64 && c.walks == 64, "in L1 reach: %llu misses %llu walks",
+           (unsigned long long)c.l1_misses, (unsigned long long)c.walks);
+    /* 80 pages: 5 per 4-way set, cyclic under LRU: every access misses L1, L2 holds them */
+    c = cycle(80, R, 0);
+    CHECKF(c.l1_misses == 80u * R && c.walks == 80, "outside L1 reach: %llu misses %llu walks",
+           (unsigned long long)c.l1_misses, (unsigned long long)c.walks);
+    /* L2: 1536 pages fit (12 per set): walks are the cold ones */
+    c = cycle(1536, R, 0);
+    CHECKF(c.l1_misses == 1536u * R && c.walks == 1536, "in L2 reach: %llu misses %llu walks",
+           (unsigned long long)c.l1_misses, (unsigned long long)c.walks);
+    /* 1664 pages: 13 per 12-way set: every access walks */
+    c = cycle(1664, R, 0);
+    CHECKF(c.walks == 1664u * R, "outside L2 reach: %llu walks", (unsigned long long)c.walks);
+    /* 2 MB pages: 32 fit L1's 2 MB array, 40 thrash it (5 per 4-way set) */
+    c = cycle(32, R, 1);
+    CHECK(c.l1_misses == 32 && c.walks == 32);
+    c = cycle(40, R, 1);
+    CHECK(c.l1_misses == 40u * R && c.walks == 40);
+}
+
+static void test_lru(void) {
+    /* Pages 16 apart share an L1 4K set (16 sets, 4 ways). A B C D, A again, then E evicts the
+     * least recently used, B (FIFO would evict A); A then hits, B misses. */
+    slide_tlbsim s;
+    slide_tlb_geom g = geom();
+    slide_err err;
+    CHECK(slide_tlbsim_init(&s, &g, &err) == SLIDE_OK);
+    const uint64_t st = 16 * P4K;
+    for (int k = 0; k < 4; k++) slide_tlbsim_access(&s, BASE + k * st, 0, 0);
+    CHECK(slide_tlbsim_access(&s, BASE, 0, 0) == 0);           /* A hits */
+    CHECK(slide_tlbsim_access(&s, BASE + 4 * st, 0, 0) == 2);  /* E: a walk */
+    CHECK(slide_tlbsim_access(&s, BASE, 0, 0) == 0);           /* A still there */
+    CHECK(slide_tlbsim_access(&s, BASE + 1 * st, 0, 0) == 1);  /* B: evicted from L1, in L2 */
+    slide_tlbsim_flush(&s);
+    CHECK(slide_tlbsim_access(&s, BASE, 0, 0) == 2);           /* empty after a flush */
+    slide_tlbsim_reset_counts(&s);
+    CHECK(s.cnt[0].accesses == 0);
+    slide_tlbsim_free(&s);
+}
+
+static uint64_t xs(uint64_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_random(void) {
+    /* Uniform over N pages spread evenly over the sets: a set holds `ways` of its N / sets
+     * pages, so an access misses L1 with probability 1 - 64/N and walks with probability
+     * between 1 - (1536 + 64)/N and 1 - 1536/N (L1 may hold a few pages L2 lost). 400,000
+     * accesses: standard error about 0.0006; tolerance 0.01 around 1 - 1536/N. */
+    const uint64_t N = 8192;
+    slide_tlbsim s, h;
+    slide_tlb_geom g = geom();
+    slide_err err;
+    CHECK(slide_tlbsim_init(&s, &g, &err) == SLIDE_OK);
+    CHECK(slide_tlbsim_init(&h, &g, &err) == SLIDE_OK);
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 50000; i++) { /* warm */
+        const uint64_t a = BASE + (xs(&x) % N) * P4K;
+        slide_tlbsim_access(&s, a, 0, 1);
+        slide_tlbsim_access(&h, a, 1, 1);
+    }
+    const int n = 400000;
+    for (int i = 0; i < n; i++) {
+        const uint64_t a = BASE + (xs(&x) % N) * P4K;
+        slide_tlbsim_access(&s, a, 0, 0);
+        slide_tlbsim_access(&h, a, 1, 0);
+    }
+    const double l1 = (double)s.cnt[0].l1_misses / n, w = (double)s.cnt[0].walks / n;
+    fprintf(stderr, "random over %llu pages: L1 miss rate %.4f (closed form %.4f), walk rate "
+                    "%.4f (%.4f)\n", (unsigned long long)N, l1, 1.0 - 64.0 / N, w,
+            1.0 - 1536.0 / N);
+    CHECK_NEAR(l1, 1.0 - 64.0 / N, 0.01);
+    CHECK_NEAR(w, 1.0 - 1536.0 / N, 0.01);
+    /* the same 32 MB on 16 pages of 2 MB: they fit L1's 2 MB array, no miss after warm-up */
+    CHECK(h.cnt[0].l1_misses == 0 && h.cnt[0].walks == 0);
+    CHECK(h.cnt[1].walks == 16);
+    slide_tlbsim_free(&s);
+    slide_tlbsim_free(&h);
+}
+
+static void test_trace(void) {
+    /* An 8 MB region (4 chunks of 2 MB), half of it on 2 MB pages under THP, swept once
+     * page by page by thread 1 (each 4 KB page read as one 4 KB row) */
+    slide_tlbtrace t;
+    slide_tlb_geom g = geom();
+    slide_err err;
+    CHECK(slide_tlbtrace_init(&t, &g, 2, &err) == SLIDE_OK);
+    const void *base = (const void *)(uintptr_t)BASE;
+    CHECK(slide_tlbtrace_region(&t, base, 4 * P2M, 0.5, 1, &err) == SLIDE_OK);
+    CHECK(slide_tlbtrace_region(&t, base, 1, 1.5, 1, &err) == SLIDE_EINVAL);
+    for (uint64_t p = 0; p < 4 * P2M / P4K; p++)
+        slide_tlbtrace_touch(&t, 1, SLIDE_PH_UPDATE, (const char *)base + p * P4K, P4K);
+    /* outside the region: ignored */
+    slide_tlbtrace_touch(&t, 1, SLIDE_PH_UPDATE, (const char *)base + 4 * P2M, 64);
+    slide_tlb_counts c4 = slide_tlbtrace_counts(&t, SLIDE_PM_4K, SLIDE_PH_UPDATE);
+    slide_tlb_counts c2 = slide_tlbtrace_counts(&t, SLIDE_PM_2M, SLIDE_PH_UPDATE);
+    slide_tlb_counts ct = slide_tlbtrace_counts(&t, SLIDE_PM_THP, SLIDE_PH_UPDATE);
+    CHECK(c4.rows == 2048 && c4.accesses == 2048 && c4.walks == 2048);
+    CHECK(c2.rows == 2048 && c2.walks == 4);
+    CHECKF(ct.walks == 2 + 2 * 512, "thp walks %llu", (unsigned long long)ct.walks);
+    /* a row across a page boundary is two translations */
+    slide_tlbtrace_touch(&t, 0, SLIDE_PH_FORWARD, (const char *)base + P4K - 256, 512);
+    c4 = slide_tlbtrace_counts(&t, SLIDE_PM_4K, SLIDE_PH_FORWARD);
+    CHECK(c4.rows == 1 && c4.accesses == 2);
+    slide_tlbtrace_reset_counts(&t);
+    CHECK(slide_tlbtrace_counts(&t, SLIDE_PM_4K, SLIDE_PH_UPDATE).walks == 0);
+    slide_tlbtrace_free(&t);
+    CHECK(!strcmp(slide_page_mode_name(SLIDE_PM_THP), "thp"));
+    CHECK(!strcmp(slide_phase_name(SLIDE_PH_REHASH), "rehash"));
+}
+
+static void test_geometry(void) {
+    slide_tlb_geom g = slide_tlbsim_geom_detect();
+    char buf[128];
+    fprintf(stderr, "this CPU: %s (source %s; %s)\n", slide_tlbsim_geom_text(&g, buf, sizeof buf),
+            g.source, g.detail);
+    CHECK(slide_tlbsim_geom_check(&g) == NULL);
+    CHECK(!strcmp(g.source, "cpuid") || !strcmp(g.source, "default") || !strcmp(g.source, "mixed"));
+    slide_tlb_geom d = slide_tlbsim_geom_default();
+    CHECK(!strcmp(d.source, "default") && d.l2.entries == SLIDE_TLB_DEFAULT_L2);
+    d.l2.ways = 7; /* 1536 is no multiple of 7 */
+    slide_tlbsim s;
+    slide_err err;
+    CHECK(slide_tlbsim_init(&s, &d, &err) == SLIDE_EINVAL && strstr(err.msg, "L2"));
+    slide_tlbsim_free(&s);
+}
+
+static void test_huge_share(void) {
+    slide_block b;
+    slide_err err;
+    const size_t bytes = 8u << 20;
+    CHECK(slide_mem_alloc(&b, bytes, SLIDE_HP_THP, NULL, &err) == SLIDE_OK);
+    memset(b.ptr, 1, bytes);
+    const double sh = slide_tlbsim_huge_share(b.ptr, bytes);
+    fprintf(stderr, "THP share of an 8 MB madvised block: %.3f\n", sh);
+    CHECK(sh == -1 || (sh >= 0 && sh <= 1));
+    slide_mem_free(&b);
+    CHECK(slide_tlbsim_huge_share((const void *)(uintptr_t)8, 16) == -1); /* not mapped */
+}
+
+int main(void) {
+    test_sequential();
+    test_reach();
+    test_lru();
+    test_random();
+    test_trace();
+    test_geometry();
+    test_huge_share();
+    TEST_MAIN_END();
+}
