@@ -90,6 +90,7 @@ struct slide_net {
     int64_t next_rehash, next_rebuild;
     double rebuild_interval;
     int hp_in_effect;
+    slide_tlbtrace *tlb; /* slide_net_set_tlb_trace: replays each phase's slab rows; NULL = off */
 };
 
 #endif

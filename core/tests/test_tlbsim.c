@@ -2,6 +2,8 @@
  * inside and outside the reach of each level, a uniform random stream, 2 MB pages), its LRU
  * order, the training trace's page modes, and the geometry read from cpuid. */
 #include "slide/mem.h"
+#include "slide/network.h"
+#include "slide/synth.h"
 #include "slide/tlbsim.h"
 #include "test_util.h"
 
@@ -197,6 +199,84 @@ static void test_huge_share(void) {
     CHECK(slide_tlbsim_huge_share((const void *)(uintptr_t)8, 16) == -1); /* not mapped */
 }
 
+/* A network with a trace set trains exactly as one without (one thread: no HOGWILD races), and
+ * both train orders give every phase's stream: forward, backward, update, rehash. */
+static void test_network_trace(void) {
+    slide_synth_params sp = slide_synth_params_default();
+    sp.preset = "tiny";
+    sp.seed = 5;
+    slide_data tr, te;
+    slide_err err;
+    if (slide_synth_generate(&sp, &tr, &te, &err)) {
+        fprintf(stderr, "synth failed: %s\n", err.msg);
+        CHECK(0);
+        return;
+    }
+    for (int order = 0; order < 2; order++)
+        for (int threads = 1; threads <= 2; threads++) {
+            slide_net_params p = slide_net_params_default();
+            p.layer[0].n_out = 32;
+            p.layer[1].min_active_frac = 0.05;
+            p.layer[1].max_active_frac = 0.3;
+            slide_net_params_shape(&p, tr.d, tr.l);
+            p.threads = threads;
+            p.batch = 32;
+            p.row_sweep = order;
+            p.rehash_every = 2;
+            p.rebuild_every = 0;
+            slide_net *a = NULL, *b = NULL;
+            CHECK(slide_net_create(&a, &p, &err) == SLIDE_OK);
+            CHECK(slide_net_create(&b, &p, &err) == SLIDE_OK);
+            if (!a || !b) break;
+            slide_tlbtrace t;
+            slide_tlb_geom g = geom();
+            CHECK(slide_tlbtrace_init(&t, &g, threads, &err) == SLIDE_OK);
+            double sh[2];
+            CHECK(slide_net_tlb_regions(a, &t, sh, &err) == SLIDE_OK && t.n_regions == 2);
+            CHECK(slide_net_set_tlb_trace(a, &t, &err) == SLIDE_OK);
+            slide_train_stats sa, sb;
+            memset(&sa, 0, sizeof sa);
+            memset(&sb, 0, sizeof sb);
+            int64_t ids[32];
+            for (int bt = 0; bt < 3; bt++) {
+                for (int s = 0; s < 32; s++) ids[s] = (bt * 32 + s) % tr.n;
+                CHECK(slide_net_train_batch(a, &tr, ids, 32, &sa, &err) == SLIDE_OK);
+                CHECK(slide_net_train_batch(b, &tr, ids, 32, &sb, &err) == SLIDE_OK);
+            }
+            CHECK(slide_net_set_tlb_trace(a, NULL, &err) == SLIDE_OK);
+            if (threads == 1) {
+                const slide_layer *la = slide_net_layer(a, 1), *lb = slide_net_layer(b, 1);
+                CHECKF(!memcmp(la->W, lb->W, (size_t)(la->n_rows * la->ld) * sizeof(float)),
+                       "order %d: the trace changed training", order);
+            }
+            uint64_t rows4 = 0;
+            for (int ph = SLIDE_PH_FORWARD; ph <= SLIDE_PH_REHASH; ph++) {
+                slide_tlb_counts c4 = slide_tlbtrace_counts(&t, SLIDE_PM_4K, ph);
+                slide_tlb_counts c2 = slide_tlbtrace_counts(&t, SLIDE_PM_2M, ph);
+                CHECKF(c4.rows > 0 && c4.rows == c2.rows && c2.walks <= c4.walks,
+                       "order %d threads %d phase %s: rows %llu / %llu, walks 4k %llu 2m %llu",
+                       order, threads, slide_phase_name(ph), (unsigned long long)c4.rows,
+                       (unsigned long long)c2.rows, (unsigned long long)c4.walks,
+                       (unsigned long long)c2.walks);
+                rows4 += c4.rows;
+            }
+            /* every sample reads at least its active output rows forward and backward */
+            CHECK(rows4 >= (uint64_t)(2 * sa.active_sum) / 2);
+            CHECK(slide_tlbtrace_counts(&t, SLIDE_PM_4K, SLIDE_PH_HASH).rows == 0);
+            CHECK(t.seconds > 0);
+            slide_tlbtrace tsmall;
+            CHECK(slide_tlbtrace_init(&tsmall, &g, 1, &err) == SLIDE_OK);
+            CHECK((slide_net_set_tlb_trace(a, &tsmall, &err) == SLIDE_EINVAL) == (threads > 1));
+            slide_net_set_tlb_trace(a, NULL, &err);
+            slide_tlbtrace_free(&tsmall);
+            slide_tlbtrace_free(&t);
+            slide_net_destroy(a);
+            slide_net_destroy(b);
+        }
+    slide_data_free(&tr);
+    slide_data_free(&te);
+}
+
 int main(void) {
     test_sequential();
     test_reach();
@@ -205,5 +285,6 @@ int main(void) {
     test_trace();
     test_geometry();
     test_huge_share();
+    test_network_trace();
     TEST_MAIN_END();
 }

@@ -7,6 +7,7 @@
 
 #include "slide/data.h"
 #include "slide/layer.h"
+#include "slide/tlbsim.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,19 @@ typedef struct {
  * then runs the table schedule. Accumulates into st (may be NULL). */
 int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                           slide_train_stats *st, slide_err *err);
+/* Registers every layer's slab with trace t (slide/tlbsim.h), with the share of it on 2 MB
+ * pages read from /proc/self/smaps (0 when unreadable); shares (may be NULL, n_layers entries)
+ * receives each share as read (-1 when unreadable). */
+int slide_net_tlb_regions(const slide_net *net, slide_tlbtrace *t, double *shares,
+                          slide_err *err);
+/* Sets the TLB trace (NULL: off, the default). While set, every batch replays, after each of
+ * its phases, the slab rows that phase touched, in the order each thread touched them (derived
+ * from the active sets and gradient entries, not recorded in the inner loops), through t's
+ * TLBs; t->seconds grows by the time that takes. With two layers (the paper's shape), both
+ * train orders; the row sweep's passes over sorted rows are given to threads as the schedule
+ * would in a fixed order (ranges and buckets round robin), the per-sample path's samples as
+ * the threads ran them. SLIDE_EINVAL when t has fewer threads than the network. */
+int slide_net_set_tlb_trace(slide_net *net, slide_tlbtrace *t, slide_err *err);
 /* Number of batches trained so far (Adam step). */
 int64_t slide_net_step(const slide_net *net);
 
