@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef SLIDE_HAVE_VALGRIND
+#include <valgrind/callgrind.h>
+#endif
 
 static volatile sig_atomic_t g_stop = 0; /* set by SIGINT/SIGTERM: finish the batch, then stop */
 static void on_signal(int sig) { g_stop = sig; }
@@ -44,7 +47,60 @@ typedef struct {
     int hidden, family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
     double min_active, max_active, rebuild_decay;
     int rehash, rebuild, hugepages;
+    const char *profile_batches;
 } args_t;
+
+/* --profile-batches A:B (batches counted from 1): under callgrind (bench/profile/
+ * profile_cache.sh), instrumentation starts one batch before A so that the simulated caches are
+ * warm, costs are collected over batches A..B only, and the run ends after batch B. */
+typedef struct {
+    int64_t a, b, samples;
+} profile_win;
+
+static int profile_parse(const char *s, profile_win *p) {
+    char *e1, *e2;
+    memset(p, 0, sizeof *p);
+    if (!*s) return 0;
+    errno = 0;
+    long long a = strtoll(s, &e1, 10);
+    if (e1 == s || *e1 != ':') return -1;
+    long long b = strtoll(e1 + 1, &e2, 10);
+    if (errno || e2 == e1 + 1 || *e2 || a < 1 || b < a) return -1;
+    p->a = a;
+    p->b = b;
+    return 0;
+}
+
+/* Batches the run trains, counted up to `upto` (the loop below, without the training). */
+static int64_t batches_planned(int64_t n, int64_t batch, int64_t total, int64_t seen, int64_t pos,
+                               int64_t iter, int64_t upto) {
+    while (seen < total && iter < upto) {
+        if (pos >= n) pos = 0;
+        int64_t nb = batch;
+        if (nb > n - pos) nb = n - pos;
+        if (nb > total - seen) nb = total - seen;
+        pos += nb;
+        seen += nb;
+        iter++;
+    }
+    return iter;
+}
+
+/* Callgrind client requests around batch `batch` (before it: after = 0); no-ops outside
+ * valgrind and without --profile-batches. */
+static void profile_step(profile_win *p, int64_t batch, int64_t nb, int after) {
+    if (!p->b || batch < p->a - 1 || batch > p->b) return;
+    if (after && batch >= p->a) p->samples += nb;
+#ifdef SLIDE_HAVE_VALGRIND
+    if (!after) {
+        if (batch == (p->a > 1 ? p->a - 1 : 1)) CALLGRIND_START_INSTRUMENTATION;
+        if (batch == p->a) CALLGRIND_TOGGLE_COLLECT;
+    } else if (batch == p->b) {
+        CALLGRIND_TOGGLE_COLLECT;
+        CALLGRIND_STOP_INSTRUMENTATION;
+    }
+#endif
+}
 
 
 static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
@@ -236,6 +292,7 @@ int main(int argc, char **argv) {
     a.rebuild = 100;
     a.rebuild_decay = 0;
     a.hugepages = SLIDE_HP_THP;
+    a.profile_batches = "";
 
     const slide_opt own[] = {
         {"threads", SLIDE_OPT_INT, &a.threads, 1, 1024, NULL, "OpenMP threads", 0, NULL},
@@ -272,6 +329,7 @@ int main(int argc, char **argv) {
         {"train-order", SLIDE_OPT_CHOICE, &a.train_order, 1, 0, "auto|row-sweep|per-sample", "per-sample: each sample reads its active output rows at random (the original SLIDE order); row-sweep: every sample's active set first, then one ordered pass over the touched rows computes the logits and one the update and dx (the same arithmetic; faster when the output weights do not fit in cache); auto (default): row-sweep when the output layer's fp32 weights exceed 32 MB (about a last-level cache); column train_order", 0, NULL},
         {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
         {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
+        {"profile-batches", SLIDE_OPT_STR, &a.profile_batches, 1, 0, NULL, "A:B: under callgrind (bench/profile/profile_cache.sh) collect costs over batches A..B only (counted from 1); the run ends after batch B, and one that ends before it is an error", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run when the network estimate plus the data sets exceed this many MB (0: when the network estimate exceeds the available memory)", 0, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
     /* the drivers' shared options first, then this program's own (with the terminator) */
@@ -289,7 +347,8 @@ int main(int argc, char **argv) {
     slide_err_clear(&err);
     /* Pin threads by default: the OpenMP runtime reads its environment at start-up, so set it
      * and re-execute once (recorded in the omp_proc_bind column either way). */
-    if (!a.no_pin && !getenv("OMP_PROC_BIND") && !getenv("SLIDE_NO_REEXEC")) {
+    /* Not under a profile: the restart would leave valgrind. */
+    if (!a.no_pin && !*a.profile_batches && !getenv("OMP_PROC_BIND") && !getenv("SLIDE_NO_REEXEC")) {
         setenv("OMP_PROC_BIND", "true", 1);
         if (!getenv("OMP_PLACES")) setenv("OMP_PLACES", "cores", 1);
         /* Sleeping (not spinning) waits: on a shared machine spinning threads steal the CPU
@@ -299,6 +358,21 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", argv);
         /* exec failed: continue unpinned */
     }
+    profile_win prof;
+    if (profile_parse(a.profile_batches, &prof)) {
+        fprintf(stderr, "slide-train: --profile-batches '%s': expected A:B with 1 <= A <= B\n",
+                a.profile_batches);
+        slide_opts_free(opts);
+        return 2;
+    }
+#ifndef SLIDE_HAVE_VALGRIND
+    if (prof.b) {
+        fprintf(stderr, "slide-train: --profile-batches: built without <valgrind/callgrind.h> "
+                        "(Debian package valgrind); install it and rebuild\n");
+        slide_opts_free(opts);
+        return 2;
+    }
+#endif
     slide_numa numa;
     if (slide_numa_parse(a.numa, &numa, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
@@ -367,6 +441,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "slide-train: %s: no training points\n", a.r.train);
         exit_code = 2;
         goto done;
+    }
+    if (prof.b && !*a.resume) { /* (a resumed run counts its batches from the checkpoint) */
+        const int64_t total = (int64_t)ceil(a.r.epochs * (double)train.n);
+        const int64_t nbp = batches_planned(train.n, a.r.batch, total, 0, train.n, 0, prof.b);
+        if (nbp < prof.b) {
+            fprintf(stderr, "slide-train: --profile-batches %s: the run trains only %lld batches "
+                    "(--epochs %g of %lld points, --batch %d); profile earlier batches or raise "
+                    "--epochs\n", a.profile_batches, (long long)nbp, a.r.epochs,
+                    (long long)train.n, a.r.batch);
+            exit_code = 2;
+            goto done;
+        }
     }
 
     /* Network. */
@@ -560,6 +646,7 @@ int main(int argc, char **argv) {
         slide_train_stats st_b;
         memset(&st_b, 0, sizeof st_b);
         slide_counters_start(counters, NULL);
+        profile_step(&prof, iter + 1, nb, 0);
         double t0 = slide_now();
         if (slide_net_train_batch(net, &train, perm + pos, nb, &st_b, &err)) {
             fprintf(stderr, "slide-train: %s\n", err.msg);
@@ -567,13 +654,15 @@ int main(int argc, char **argv) {
             goto done;
         }
         train_s += slide_now() - t0;
+        profile_step(&prof, iter + 1, nb, 1);
         slide_counters_stop(counters, NULL);
         stats_add(&st_int, &st_b);
         stats_add(&st_all, &st_b);
         pos += nb;
         seen += nb;
         iter++;
-        int last = seen >= total_samples || (a.r.time_budget > 0 && train_s >= a.r.time_budget) || g_stop;
+        int last = seen >= total_samples || (a.r.time_budget > 0 && train_s >= a.r.time_budget) ||
+                   g_stop || (prof.b && iter >= prof.b);
         int due = (a.r.eval_every > 0 && iter - last_eval_iter >= a.r.eval_every) ||
                   (a.r.eval_every_s > 0 && train_s - last_eval_train_s >= a.r.eval_every_s);
         if (progress) {
@@ -708,6 +797,16 @@ int main(int argc, char **argv) {
                         (long long)iter, slide_now() - tc);
         }
     }
+    if (prof.b && iter < prof.b) {
+        fprintf(stderr, "slide-train: --profile-batches %s: the run stopped after batch %lld, "
+                "before batch %lld (--time-budget or a signal); the profile is incomplete\n",
+                a.profile_batches, (long long)iter, (long long)prof.b);
+        exit_code = 2;
+        goto done;
+    }
+    if (prof.b)
+        fprintf(stderr, "[profile] collected batches %lld..%lld (%lld samples)\n",
+                (long long)prof.a, (long long)prof.b, (long long)prof.samples);
     if (write_breakdown(a.r.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
                         a.K, a.L, a.r.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
                         train_order, &st_all, counters, &err))
