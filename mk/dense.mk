@@ -5,7 +5,27 @@
 
 DENSE_DIR := bench/baseline
 DENSE_COMMON := $(BUILD)/obj/$(DENSE_DIR)/dense_common.o
-DENSE_OBJ := $(BUILD)/obj/$(DENSE_DIR)/dense.o $(DENSE_COMMON)
+# Second BLAS (Debian libblis-dev), called through its own API (bli_sgemm) so that it links
+# beside OpenBLAS, which defines the same cblas_* symbols; --blas blis picks it at run time.
+HAVE_BLIS := $(call probe,-lblis -lm -fopenmp,$(H)include <blis.h>\nint main(void){return bli_arch_query_id() < 0;}\n)
+ifeq ($(MAKELEVEL),0)
+$(info [config] blis: $(HAVE_BLIS))
+endif
+DENSE_BLAS_OBJ := $(BUILD)/obj/$(DENSE_DIR)/blas.o $(BUILD)/obj/$(DENSE_DIR)/blas_openblas.o \
+                  $(BUILD)/obj/$(DENSE_DIR)/peak.o
+DENSE_BLAS_LIBS := -lopenblas
+ifeq ($(HAVE_AVX2),yes)
+DENSE_BLAS_OBJ += $(BUILD)/obj/$(DENSE_DIR)/peak_avx2.o
+endif
+ifeq ($(HAVE_AVX512),yes)
+DENSE_BLAS_OBJ += $(BUILD)/obj/$(DENSE_DIR)/peak_avx512.o
+endif
+ifeq ($(HAVE_BLIS),yes)
+DENSE_BLAS_OBJ += $(BUILD)/obj/$(DENSE_DIR)/blas_blis.o
+DENSE_BLAS_LIBS += -lblis
+$(BUILD)/obj/$(DENSE_DIR)/blas.o: CFLAGS += -DSLIDE_HAVE_BLIS=1
+endif
+DENSE_OBJ := $(BUILD)/obj/$(DENSE_DIR)/dense.o $(DENSE_COMMON) $(DENSE_BLAS_OBJ)
 
 # dense.c: -fno-math-errno and -fno-trapping-math let -O3 vectorise sqrtf (Adam) and the clamped
 # polynomial exp (softmax); nothing reads errno or floating-point exception flags.
@@ -23,19 +43,25 @@ PROGS += $(BUILD)/bin/slide-dense $(BUILD)/bin/slide-bench-sgemm
 
 $(BUILD)/bin/slide-dense: $(BUILD)/obj/$(DENSE_DIR)/slide-dense.o $(DENSE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) -lopenblas $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) $(DENSE_BLAS_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/bin/slide-bench-sgemm: $(BUILD)/obj/$(DENSE_DIR)/slide-bench-sgemm.o $(DENSE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) -lopenblas $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) $(DENSE_BLAS_LIBS) $(LDLIBS) -o $@
 
 # core/tests/test_dense.c is picked up by the top Makefile's wildcard; this explicit rule adds
 # the model and OpenBLAS.
 $(BUILD)/tests/test_dense: $(BUILD)/obj/core/tests/test_dense.o $(DENSE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) -lopenblas $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) $(DENSE_BLAS_LIBS) $(LDLIBS) -o $@
+
+# The BLAS layer: kernel choice, kernels vs a scalar reference, BLIS, FMA peak, peak_frac.
+$(BUILD)/obj/core/tests/test_blas.o: CFLAGS += -I$(DENSE_DIR)
+$(BUILD)/tests/test_blas: $(BUILD)/obj/core/tests/test_blas.o $(DENSE_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) $(DENSE_BLAS_LIBS) $(LDLIBS) -o $@
 else
-TESTS := $(filter-out $(BUILD)/tests/test_dense,$(TESTS))
+TESTS := $(filter-out $(BUILD)/tests/test_dense $(BUILD)/tests/test_blas,$(TESTS))
 ifeq ($(MAKELEVEL),0)
 $(info [config] dense baseline (slide-dense, test_dense): off, needs OpenBLAS (apt-get install libopenblas-dev))
 endif

@@ -1,8 +1,8 @@
 #!/bin/sh
-# `make bench-baseline`: in one run, (a) raw OpenBLAS sgemm GFLOP/s for the dense output layer's
+# `make bench-baseline`: in one run, (a) raw BLAS sgemm GFLOP/s for the dense output layer's
 # three products at the Amazon-670K shape (slide-bench-sgemm), and (b) the GFLOP/s slide-dense
-# achieves in those products while training on an Amazon-670K-shaped synthetic set; appends rows
-# to one CSV and prints the ratio.
+# achieves in those products while training on an Amazon-670K-shaped synthetic set, each against
+# the machine's measured FMA peak; appends rows to one CSV and prints the ratios.
 set -u
 
 BIN="${BIN:-build/bin}"
@@ -12,33 +12,35 @@ csv=results/bench_baseline.csv
 data=build/data/bench-dense
 steps=9
 batch=256
+blas=openblas
 
 usage() {
     cat <<EOF
 usage: BIN=build/bin sh bench/baseline/bench_baseline.sh [--threads T] [--reps N] [--steps N]
-                                                     [--csv PATH] [--data DIR]
+                                                     [--csv PATH] [--data DIR] [--blas B]
   --threads T   threads for sgemm and slide-dense (default $threads)
   --reps N      timed sgemm repetitions after 2 warm-ups; median reported (default $reps)
   --steps N     slide-dense training steps of batch $batch; the first is dropped (first touch of
                 ~1.7 GB), the median of the others reported (default $steps)
   --csv PATH    rows appended here (default $csv)
+  --blas B      openblas (default) or blis, for both programs
   --data DIR    Amazon-670K-shaped set; made with slide-gen --preset amazon670k --scale 0.002
                 --label-scale 1 --seed 1 when missing (default $data)
 Rows: what = sgemm-logits | sgemm-dW1 | sgemm-dH | sgemm-all3 (mode openblas: one call with
-OpenBLAS threads; mode split: label blocks over OpenMP threads, as slide-dense does), and
+the BLAS's own threads; mode split: label blocks over OpenMP threads, as slide-dense does), and
 slide-dense-gemm (the three products inside training), slide-dense-effective (their flops over
-the whole training step), with samples_per_s.
+the whole training step), with samples_per_s and peak_frac (share of the measured FMA peak).
 EOF
 }
 
 while [ $# -gt 0 ]; do
     case "$1" in
     -h | --help) usage; exit 0 ;;
-    --threads | --reps | --steps | --csv | --data)
+    --threads | --reps | --steps | --csv | --data | --blas)
         [ $# -ge 2 ] || { echo "bench_baseline: $1 needs a value (see --help)" >&2; exit 2; }
         case "$1" in
         --threads) threads=$2 ;; --reps) reps=$2 ;; --steps) steps=$2 ;;
-        --csv) csv=$2 ;; --data) data=$2 ;;
+        --csv) csv=$2 ;; --data) data=$2 ;; --blas) blas=$2 ;;
         esac
         shift 2 ;;
     *) echo "bench_baseline: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -66,11 +68,11 @@ echo "[load] $(cut -d' ' -f1-3 /proc/loadavg) before the run (1, 5, 15 min)"
 
 # (a) raw sgemm at the output layer's shape
 "$BIN/slide-bench-sgemm" --threads "$threads" --batch "$batch" --hidden 128 --labels "$labels" \
-    --reps "$reps" --warmup 2 --mode both --csv "$csv" --run-id "$run_id" || exit 1
+    --reps "$reps" --warmup 2 --mode both --blas "$blas" --csv "$csv" --run-id "$run_id" || exit 1
 
 # (b) slide-dense training steps on the same shape
 "$BIN/slide-dense" --train "$data/train.txt" --test "$data/test.txt" --dataset-name amazon670k-synth \
-    --batch "$batch" --threads "$threads" --epochs 1000 --eval-every 1 --eval-n 32 --progress 0 \
+    --batch "$batch" --threads "$threads" --blas "$blas" --epochs 1000 --eval-every 1 --eval-n 32 --progress 0 \
     --csv "$tmp/dense.csv" --run-id "$run_id" \
     >"$tmp/dense.log" 2>&1 &
 pid=$!
@@ -99,26 +101,28 @@ NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 NR == 2 { next }   # first step: page faults of the 1.7 GB of parameters and logits
 {
     k++; g[k] = $c["gflops"]; sp[k] = $c["samples_per_s"]; e[k] = 6 * L * H * $c["samples_per_s"] / 1e9
-    host = $c["host"]; cpu = $c["cpu_model"]; git = $c["git_commit"]; core = $c["simd"]
+    host = $c["host"]; cpu = $c["cpu_model"]; git = $c["git_commit"]; core = $c["simd"]; pk = $c["peak_gflops"]
     if (k == 1 || $c["gflops"] < gmin) gmin = $c["gflops"]; if (k == 1 || $c["gflops"] > gmax) gmax = $c["gflops"]
     if (k == 1 || e[k] < emin) emin = e[k]; if (k == 1 || e[k] > emax) emax = e[k]
 }
 END {
     if (k < 1) exit 1
     gm = median(g, k); sm = median(sp, k); em = median(e, k)
-    sub(/^openblas-/, "", core)
-    printf "%s,%s,%s,%s,%s,%d,%s,slide-dense-gemm,train,%d,%d,%d,%d,%.2f,%.2f,%.2f,%.6f,%.1f,%s\n", utc, host, cpu, git, rid, T, load, B, H, L, k, gm, gmin, gmax, B / sm, sm, core >> csv
-    printf "%s,%s,%s,%s,%s,%d,%s,slide-dense-effective,train,%d,%d,%d,%d,%.2f,%.2f,%.2f,%.6f,%.1f,%s\n", utc, host, cpu, git, rid, T, load, B, H, L, k, em, emin, emax, B / sm, sm, core >> csv
-    printf "slide-dense: %d steps (after the first): sgemm %.1f GFLOP/s median (%.1f..%.1f), whole step %.1f GFLOP/s, %.1f samples/s\n", k, gm, gmin, gmax, em, sm
+    lib = core; sub(/-.*/, "", lib); sub(/^[^-]*-/, "", core)
+    fg = pk + 0 > 0 ? sprintf("%.4f", gm / pk) : "NA"; fe = pk + 0 > 0 ? sprintf("%.4f", em / pk) : "NA"
+    printf "%s,%s,%s,%s,%s,%d,%s,slide-dense-gemm,train,%d,%d,%d,%d,%.2f,%.2f,%.2f,%.6f,%.1f,%s,%s,%s,%s,NA\n", utc, host, cpu, git, rid, T, load, B, H, L, k, gm, gmin, gmax, B / sm, sm, core, lib, pk, fg >> csv
+    printf "%s,%s,%s,%s,%s,%d,%s,slide-dense-effective,train,%d,%d,%d,%d,%.2f,%.2f,%.2f,%.6f,%.1f,%s,%s,%s,%s,NA\n", utc, host, cpu, git, rid, T, load, B, H, L, k, em, emin, emax, B / sm, sm, core, lib, pk, fe >> csv
+    printf "slide-dense: %d steps (after the first): sgemm %.1f GFLOP/s median (%.1f..%.1f, %s of the %s GFLOP/s peak), whole step %.1f GFLOP/s, %.1f samples/s\n", k, gm, gmin, gmax, fg, pk, em, sm
 }' "$tmp/dense.csv" || { echo "bench_baseline: could not read $tmp/dense.csv" >&2; exit 1; }
 
 # the ratio, from this run's rows
 awk -F, -v rid="$run_id" '
 NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-$c["run_id"] == rid { v[$c["what"] "/" $c["mode"]] = $c["gflops"] }
+$c["run_id"] == rid { m = $c["mode"]; if (m != "split" && m != "train") m = "lib"; v[$c["what"] "/" m] = $c["gflops"]; f[$c["what"] "/" m] = $c["peak_frac"] }
 END {
-    raw = v["sgemm-all3/openblas"]; split_ = v["sgemm-all3/split"]; tr = v["slide-dense-gemm/train"]; ef = v["slide-dense-effective/train"]
-    printf "raw sgemm (3 products, OpenBLAS threads): %.1f GFLOP/s; as slide-dense splits them: %.1f GFLOP/s\n", raw, split_
+    raw = v["sgemm-all3/lib"]; split_ = v["sgemm-all3/split"]; tr = v["slide-dense-gemm/train"]; ef = v["slide-dense-effective/train"]
+    printf "raw sgemm (3 products, the BLAS threads): %.1f GFLOP/s; as slide-dense splits them: %.1f GFLOP/s\n", raw, split_
+    printf "share of the measured FMA peak: raw %s, split %s, slide-dense in training %s\n", f["sgemm-all3/lib"], f["sgemm-all3/split"], f["slide-dense-gemm/train"]
     if (raw > 0) printf "ratio slide-dense in-training sgemm / raw sgemm: %.2f (vs the split form: %.2f); whole training step / raw: %.2f\n", tr / raw, (split_ > 0 ? tr / split_ : 0), ef / raw
 }' "$csv"
 echo "[load] $(cut -d' ' -f1-3 /proc/loadavg) after the run; rows -> $csv (run_id $run_id)"

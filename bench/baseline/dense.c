@@ -1,8 +1,7 @@
 /* Dense full-softmax baseline on the CPU: the output layer's three products (logits, dW1, dH)
- * with OpenBLAS sgemm, the sparse input layer and the softmax as OpenMP loops, Adam. */
+ * with a BLAS sgemm (OpenBLAS or BLIS), the sparse input layer and the softmax as OpenMP loops, Adam. */
 #include "dense.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -27,8 +26,6 @@ double slide_dense_estimate_bytes(const slide_dense_params *p) {
            (double)p->batch * 100.0 * 16.0;
 }
 
-const char *slide_dense_blas_config(void) { return openblas_get_config(); }
-const char *slide_dense_blas_core(void) { return openblas_get_corename(); }
 
 void slide_dense_free(slide_dense *m) {
     if (!m) return;
@@ -52,8 +49,12 @@ int slide_dense_init(slide_dense *m, const slide_dense_params *p, slide_err *err
     const char *msg = slide_dense_params_check(p);
     if (msg) return slide_err_set(err, SLIDE_EINVAL, 0, "%s", msg);
     m->p = *p;
+    m->blas = slide_blas_get(p->blas);
+    if (!m->blas)
+        return slide_err_set(err, SLIDE_EINVAL, 0, "BLAS backend '%s' is not built in (this "
+                             "build has %s)", p->blas, slide_blas_names());
     omp_set_num_threads(p->threads);
-    openblas_set_num_threads(1); /* the label blocks are split over OpenMP threads instead */
+    m->blas->set_threads(1); /* the label blocks are split over OpenMP threads instead */
     const size_t H = (size_t)p->hidden, D = (size_t)p->d, L = (size_t)p->l, B = (size_t)p->batch;
     const size_t n0 = round16(D * H), nb0 = round16(H), n1 = round16(L * H), nb1 = round16(L);
     const size_t per = n0 + nb0 + n1 + nb1; /* one copy of all parameters */
@@ -197,8 +198,8 @@ static void gemm_logits_cols(const slide_dense *m, int64_t n, int64_t j0, int64_
     if (j1 <= j0 || n < 1) return;
     const int H = m->p.hidden;
     const int64_t L = m->p.l;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)(j1 - j0), H, 1.0f, m->hid,
-                H, m->W1 + j0 * H, H, 0.0f, m->logits + j0, (int)L);
+    m->blas->sgemm(0, 1, (int)n, (int)(j1 - j0), H, 1.0f, m->hid, H, m->W1 + j0 * H, H, 0.0f,
+                   m->logits + j0, (int)L);
 }
 
 /* exp(x), Cephes-style polynomial (rel. error ~2e-7), written without calls so that -O3
@@ -352,10 +353,10 @@ int slide_dense_forward_backward(slide_dense *m, const slide_data *ds, const int
         if (t == 0) tg[2] = slide_now();
         /* gW1[j0..j1) = delta[:, j0..j1)^T x hid;  part = delta[:, j0..j1) x W1[j0..j1) */
         if (j1 > j0) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(j1 - j0), H, (int)n, 1.0f,
-                        logits + j0, (int)L, hid, H, 0.0f, m->gW1 + j0 * H, H);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, H, (int)(j1 - j0), 1.0f,
-                        logits + j0, (int)L, m->W1 + j0 * H, H, 0.0f, part, H);
+            m->blas->sgemm(1, 0, (int)(j1 - j0), H, (int)n, 1.0f, logits + j0, (int)L, hid, H,
+                           0.0f, m->gW1 + j0 * H, H);
+            m->blas->sgemm(0, 0, (int)n, H, (int)(j1 - j0), 1.0f, logits + j0, (int)L,
+                           m->W1 + j0 * H, H, 0.0f, part, H);
         } else {
             memset(part, 0, (size_t)n * (size_t)H * sizeof(float));
         }

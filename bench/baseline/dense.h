@@ -6,6 +6,7 @@
 #include "slide/common.h"
 #include "slide/data.h"
 #include "slide/network.h"
+#include "blas.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,9 +23,11 @@ typedef struct {
     float init_std;      /* weights ~ N(0, init_std^2), biases 0 */
     uint64_t seed;
     int hugepages;       /* slide_hugepages mode of the parameter slab */
+    const char *blas;    /* CPU backend: "openblas" (default) or "blis" (blas.h) */
 } slide_dense_params;
 
-/* hidden 128, batch 128, 2 threads, lr 1e-3, Adam .9/.999/1e-8, init_std 0.01, seed 1. */
+/* hidden 128, batch 128, 2 threads, lr 1e-3, Adam .9/.999/1e-8, init_std 0.01, seed 1,
+ * OpenBLAS. */
 slide_dense_params slide_dense_params_default(void);
 /* NULL when usable, else a one-line message. */
 const char *slide_dense_params_check(const slide_dense_params *p);
@@ -43,6 +46,7 @@ void slide_dense_init_matrix(float *W, int64_t rows, int64_t ld, float std, uint
  * W0 [d][H] (input-major), b0 [H], W1 [l][H] (row per label), b1 [l]. */
 typedef struct {
     slide_dense_params p;
+    const slide_blas *blas;           /* the backend running the three products */
     float *W0, *b0, *W1, *b1;
     float *gW0, *gb0, *gW1, *gb1;     /* gradients of the last forward_backward (batch mean);
                                          gW0 valid only on the rows listed in uniq */
@@ -69,8 +73,9 @@ typedef struct {
 } slide_dense;
 
 /* Allocates and initialises the model (seeded, see slide_dense_init_matrix). Training and
- * evaluation run p->threads OpenMP threads, each calling single-threaded OpenBLAS sgemm on its
- * block of labels (sets openblas_set_num_threads(1)). Release with slide_dense_free. */
+ * evaluation run p->threads OpenMP threads, each calling the backend's single-threaded sgemm on
+ * its block of labels (sets the backend's own threads to 1). A backend not built in is
+ * SLIDE_EINVAL. Release with slide_dense_free. */
 int slide_dense_init(slide_dense *m, const slide_dense_params *p, slide_err *err);
 void slide_dense_free(slide_dense *m);
 
@@ -110,10 +115,6 @@ void slide_dense_logits_point(slide_dense *m, const slide_data *ds, int64_t i, f
 /* Label columns [*j0, *j1) of thread t of nt (boundaries multiples of 16). */
 void slide_dense_split_cols(int64_t L, int t, int nt, int64_t *j0, int64_t *j1);
 
-/* OpenBLAS build description (e.g. "OpenBLAS 0.3.21 ... DYNAMIC_ARCH ... Zen MAX_THREADS=64")
- * and the kernel it picked at run time (e.g. "Zen"). */
-const char *slide_dense_blas_config(void);
-const char *slide_dense_blas_core(void);
 
 /* ------------------------------------------------------------------ shared by the CPU and GPU
  * programs (dense_common.c; needs no BLAS) */

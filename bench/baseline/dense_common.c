@@ -22,6 +22,7 @@ slide_dense_params slide_dense_params_default(void) {
     p.init_std = 0.01f;
     p.seed = 1;
     p.hugepages = SLIDE_HP_NONE;
+    p.blas = "openblas";
     return p;
 }
 
@@ -40,6 +41,8 @@ const char *slide_dense_params_check(const slide_dense_params *p) {
     if (!(p->eps > 0)) return "Adam eps must be > 0";
     if (!(p->init_std > 0 && p->init_std < 10)) return "init-std must be in (0, 10)";
     if (p->hugepages < SLIDE_HP_NONE || p->hugepages > SLIDE_HP_EXPLICIT) return "bad hugepage mode";
+    if (!p->blas || (strcmp(p->blas, "openblas") && strcmp(p->blas, "blis")))
+        return "blas must be openblas or blis";
     return NULL;
 }
 

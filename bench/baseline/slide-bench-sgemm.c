@@ -1,10 +1,12 @@
-/* slide-bench-sgemm: raw OpenBLAS sgemm GFLOP/s for the three products of the dense output layer
- * (logits = H W1^T, dW1 = delta^T H, dH = delta W1) at a given shape; warm-up, median of reps. */
+/* slide-bench-sgemm: raw BLAS sgemm GFLOP/s for the three products of the dense output layer
+ * (logits = H W1^T, dW1 = delta^T H, dH = delta W1) at a given shape against the machine's FMA
+ * peak; warm-up, median of reps. --check compares the kernel with a scalar reference. */
 #include "dense.h"
+#include "peak.h"
 #include "slide/opts.h"
 #include "slide/report.h"
 
-#include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -14,9 +16,11 @@
  * rows bench_baseline.sh adds for slide-dense. */
 #define BENCH_HEADER                                                                           \
     "utc,host,cpu_model,git_commit,run_id,threads,loadavg,what,mode,batch,hidden,labels,reps,"  \
-    "gflops,gflops_min,gflops_max,seconds,samples_per_s,blas_core"
+    "gflops,gflops_min,gflops_max,seconds,samples_per_s,blas_core,blas,peak_gflops,peak_frac,"  \
+    "peak_isa"
 
 typedef struct {
+    const slide_blas *blas;
     float *hid, *W1, *logits, *gW1, *dhid, *part;
     int64_t B, H, L;
     int T;
@@ -32,14 +36,11 @@ static void run(const bufs *b, int prod, int split) {
     const int B = (int)b->B, H = (int)b->H, L = (int)b->L;
     if (!split) {
         if (prod == P_LOGITS || prod == P_ALL)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L, H, 1.0f, b->hid, H, b->W1, H,
-                        0.0f, b->logits, L);
+            b->blas->sgemm(0, 1, B, L, H, 1.0f, b->hid, H, b->W1, H, 0.0f, b->logits, L);
         if (prod == P_DW1 || prod == P_ALL)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, H, B, 1.0f, b->logits, L,
-                        b->hid, H, 0.0f, b->gW1, H);
+            b->blas->sgemm(1, 0, L, H, B, 1.0f, b->logits, L, b->hid, H, 0.0f, b->gW1, H);
         if (prod == P_DH || prod == P_ALL)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, L, 1.0f, b->logits, L,
-                        b->W1, H, 0.0f, b->dhid, H);
+            b->blas->sgemm(0, 0, B, H, L, 1.0f, b->logits, L, b->W1, H, 0.0f, b->dhid, H);
         return;
     }
 #pragma omp parallel num_threads(b->T)
@@ -50,15 +51,15 @@ static void run(const bufs *b, int prod, int split) {
         int k = (int)(j1 - j0);
         float *part = b->part + (int64_t)t * B * H;
         if (k > 0 && (prod == P_LOGITS || prod == P_ALL))
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, k, H, 1.0f, b->hid, H,
-                        b->W1 + j0 * H, H, 0.0f, b->logits + j0, L);
+            b->blas->sgemm(0, 1, B, k, H, 1.0f, b->hid, H, b->W1 + j0 * H, H, 0.0f,
+                           b->logits + j0, L);
         if (k > 0 && (prod == P_DW1 || prod == P_ALL))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, H, B, 1.0f, b->logits + j0, L,
-                        b->hid, H, 0.0f, b->gW1 + j0 * H, H);
+            b->blas->sgemm(1, 0, k, H, B, 1.0f, b->logits + j0, L, b->hid, H, 0.0f,
+                           b->gW1 + j0 * H, H);
         if (prod == P_DH || prod == P_ALL) {
             if (k > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, k, 1.0f,
-                            b->logits + j0, L, b->W1 + j0 * H, H, 0.0f, part, H);
+                b->blas->sgemm(0, 0, B, H, k, 1.0f, b->logits + j0, L, b->W1 + j0 * H, H, 0.0f,
+                               part, H);
             else
                 memset(part, 0, (size_t)B * (size_t)H * sizeof(float));
 #pragma omp barrier
@@ -72,16 +73,77 @@ static void run(const bufs *b, int prod, int split) {
     }
 }
 
+/* --check: the backend's sgemm against a double-precision scalar reference, every transpose
+ * combination, odd and blocked shapes, with and without alpha/beta. A correct float kernel stays
+ * within K * FLT_EPSILON * (|alpha| sum_k |a_ik b_kj| + |beta c_ij|) of the exact result (the
+ * classical bound is about K * FLT_EPSILON / 2); any wrong element, order or stride exceeds it.
+ * Returns the number of failing products; *worst gets the largest error / bound. */
+static int check_kernel(const slide_blas *bl, double *worst) {
+    static const int shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 65, 129}, {130, 47, 300},
+                                    {256, 1000, 128}, {17, 2048, 3}};
+    static const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 0.25f}};
+    int bad = 0;
+    *worst = 0;
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
+        const int M = shapes[q][0], N = shapes[q][1], K = shapes[q][2];
+        float *A = malloc((size_t)M * K * sizeof(float)), *B = malloc((size_t)K * N * sizeof(float));
+        float *C = malloc((size_t)M * N * sizeof(float)), *C0 = malloc((size_t)M * N * sizeof(float));
+        if (!A || !B || !C || !C0) {
+            free(A), free(B), free(C), free(C0);
+            return 1;
+        }
+        for (int64_t i = 0; i < (int64_t)M * K; i++) A[i] = (float)((i * 7919 % 2001) - 1000) * 1e-3f;
+        for (int64_t i = 0; i < (int64_t)K * N; i++) B[i] = (float)((i * 104729 % 1999) - 999) * 1e-3f;
+        for (int64_t i = 0; i < (int64_t)M * N; i++) C0[i] = (float)((i * 31 % 101) - 50) * 1e-2f;
+        for (int t = 0; t < 4; t++) {
+            const int ta = t & 1, tb = t >> 1;
+            /* A is M x K (stored K x M when transposed), B is K x N (stored N x K) */
+            const int lda = ta ? M : K, ldb = tb ? K : N;
+            for (int v = 0; v < 2; v++) {
+                const float al = ab[v][0], be = ab[v][1];
+                memcpy(C, C0, (size_t)M * N * sizeof(float));
+                bl->sgemm(ta, tb, M, N, K, al, A, lda, B, ldb, be, C, N);
+                double e_max = 0;
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double ref = 0, mag = 0;
+                        for (int k = 0; k < K; k++) {
+                            const double x = ta ? A[(int64_t)k * lda + i] : A[(int64_t)i * lda + k];
+                            const double y = tb ? B[(int64_t)j * ldb + k] : B[(int64_t)k * ldb + j];
+                            ref += x * y;
+                            mag += fabs(x * y);
+                        }
+                        const double c0 = C0[(int64_t)i * N + j];
+                        ref = al * ref + be * c0;
+                        const double bound = K * FLT_EPSILON * (fabs(al) * mag + fabs(be * c0)) + 1e-30;
+                        const double e = fabs((double)C[(int64_t)i * N + j] - ref) / bound;
+                        if (!(e <= e_max)) e_max = e; /* NaN propagates */
+                    }
+                if (!(e_max <= *worst)) *worst = e_max;
+                if (!(e_max <= 1.0)) {
+                    fprintf(stderr, "slide-bench-sgemm: --check: %s kernel %s wrong for %dx%dx%d "
+                            "ta=%d tb=%d alpha=%g beta=%g: error %.3g x the bound\n", bl->name,
+                            bl->core(), M, N, K, ta, tb, al, be, e_max);
+                    bad++;
+                }
+            }
+        }
+        free(A), free(B), free(C), free(C0);
+    }
+    return bad;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, batch = 256, hidden = 128, reps = 5, warmup = 2, mode = 2;
+    int threads = 2, batch = 256, hidden = 128, reps = 5, warmup = 2, mode = 2, blas_i = 0;
+    int check = 0;
     int64_t labels = 670091;
-    double max_mem_mb = 0;
-    const char *csv_path = "results/bench_baseline.csv", *run_id = "";
+    double max_mem_mb = 0, peak_ms = 200;
+    const char *csv_path = "results/bench_baseline.csv", *run_id = "", *blas_core = "auto";
     slide_opt opts[] = {
         {"threads", SLIDE_OPT_INT, &threads, 1, 1024, NULL, "threads (OpenBLAS threads, or OpenMP threads in split mode)", 0, NULL},
         {"batch", SLIDE_OPT_INT, &batch, 1, 1 << 16, NULL, "rows of the batch (B)", 0, NULL},
@@ -89,7 +151,11 @@ int main(int argc, char **argv) {
         {"labels", SLIDE_OPT_I64, &labels, 1, 1e8, NULL, "output labels (L); 670091 = Amazon-670K", 0, NULL},
         {"reps", SLIDE_OPT_INT, &reps, 1, 10000, NULL, "timed repetitions (median reported)", 0, NULL},
         {"warmup", SLIDE_OPT_INT, &warmup, 0, 10000, NULL, "untimed repetitions first", 0, NULL},
-        {"mode", SLIDE_OPT_CHOICE, &mode, 1, 0, "openblas|split|both", "threading: OpenBLAS threads, slide-dense's label split over OpenMP, or both", 0, NULL},
+        {"mode", SLIDE_OPT_CHOICE, &mode, 1, 0, "openblas|split|both", "openblas: the BLAS's own threads; split: slide-dense's label split", 0, NULL},
+        {"blas", SLIDE_OPT_CHOICE, &blas_i, 1, 0, "openblas|blis", "BLAS backend", 0, NULL},
+        {"blas-core", SLIDE_OPT_STR, &blas_core, 1, 0, NULL, "OpenBLAS kernel (OPENBLAS_CORETYPE); auto: replace a generic one", 0, NULL},
+        {"peak-ms", SLIDE_OPT_DOUBLE, &peak_ms, 0, 1e5, NULL, "ms per rep of the FMA peak measurement (0: skip, peak_frac NA)", 0, NULL},
+        {"check", SLIDE_OPT_FLAG, &check, 0, 1, NULL, "compare the kernel with a scalar reference and exit (0 ok, 1 wrong)", 0, NULL},
         {"csv", SLIDE_OPT_STR, &csv_path, 1, 0, NULL, "CSV file rows are appended to", 0, NULL},
         {"run-id", SLIDE_OPT_STR, &run_id, 1, 0, NULL, "run id (default: time-host-pid)", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &max_mem_mb, 0, 1e9, NULL, "refuse above this many MB (0 = available memory)", 0, NULL},
@@ -104,11 +170,35 @@ int main(int argc, char **argv) {
     if (rc == SLIDE_OPTS_HELP) {
         slide_opts_print_help(stdout,
                               "usage: slide-bench-sgemm [options]\n"
-                              "OpenBLAS sgemm GFLOP/s for the dense output layer's products "
+                              "BLAS sgemm GFLOP/s for the dense output layer's products "
                               "(B x L x H each: logits, dW1, dH, and the three in a row), median "
-                              "of --reps after --warmup, one CSV row per product and threading mode.",
+                              "of --reps after --warmup, one CSV row per product and threading "
+                              "mode, with the fraction of the machine's measured FMA peak.",
                               opts);
         return 0;
+    }
+    const char *blas_name = blas_i == 1 ? "blis" : "openblas";
+    const slide_blas *bl = slide_blas_get(blas_name);
+    if (!bl) {
+        fprintf(stderr, "slide-bench-sgemm: --blas %s: not built in (this build has %s; apt-get "
+                "install libblis-dev and rebuild)\n", blas_name, slide_blas_names());
+        return 2;
+    }
+    {
+        char note[256], msg[256];
+        if (slide_blas_select(bl, blas_core, argv, note, sizeof note, msg, sizeof msg)) {
+            fprintf(stderr, "slide-bench-sgemm: %s\n", msg);
+            return 2;
+        }
+        if (note[0]) fprintf(stderr, "[blas] %s\n", note);
+    }
+    if (check) {
+        bl->set_threads(1);
+        double worst;
+        const int bad = check_kernel(bl, &worst);
+        printf("check %s kernel %s: %s (largest error %.3g of the bound)\n", bl->name, bl->core(),
+               bad ? "WRONG" : "ok", worst);
+        return bad ? 1 : 0;
     }
     const int64_t B = batch, H = hidden, L = labels;
     double need_mb = 4.0 * ((double)B * H * (2.0 + threads) + 2.0 * (double)L * H + (double)B * L) / 1048576.0;
@@ -126,7 +216,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "slide-bench-sgemm: %s\n", err.msg);
         return 2;
     }
-    bufs b = {NULL, NULL, NULL, NULL, NULL, NULL, B, H, L, threads};
+    bufs b = {bl, NULL, NULL, NULL, NULL, NULL, NULL, B, H, L, threads};
     size_t a64 = 64;
 #define ALLOC(p, n) p = aligned_alloc(a64, (((size_t)(n) * sizeof(float)) + 63) & ~(size_t)63)
     ALLOC(b.hid, B * H);
@@ -151,21 +241,36 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < B * H; i++) b.hid[i] = (float)(i % 97) * 1e-3f;
     for (int64_t i = 0; i < (int64_t)threads * B * H; i++) b.part[i] = 0.0f;
 
-    fprintf(stderr, "[blas] %s; kernel %s\n", slide_dense_blas_config(), slide_dense_blas_core());
-    char core[64], shape[64];
-    snprintf(core, sizeof core, "%s", slide_dense_blas_core());
+    fprintf(stderr, "[blas] %s; kernel %s\n", bl->config(), bl->core());
+    slide_peak_result peak = {0, threads, NAN, NAN, NAN};
+    if (peak_ms > 0 && slide_peak_best(threads, peak_ms, 5, &peak) == 0)
+        fprintf(stderr, "[peak] FP32 FMA peak %.1f GFLOP/s on %d threads (%s; median of 5, "
+                "%.1f-%.1f)\n", peak.gflops, threads, peak.isa == 2 ? "avx512" : "avx2",
+                peak.gflops_min, peak.gflops_max);
+    else
+        fprintf(stderr, "[peak] not measured (%s): peak_frac is NA\n",
+                peak_ms > 0 ? "no AVX2/AVX-512 path on this CPU or build" : "--peak-ms 0");
+    char core[64], shape[64], pk[3][32];
+    snprintf(core, sizeof core, "%s", bl->core());
     slide_csv_sanitize(core);
     snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)B, (long long)L, (long long)H);
-    printf("%-13s %-9s %8s %10s %10s %10s %10s\n", "product", "mode", "threads", "GFLOP/s", "min",
-           "max", "ms");
+    printf("%-13s %-9s %8s %10s %10s %10s %10s %7s %8s\n", "product", "mode", "threads", "GFLOP/s",
+           "min", "max", "ms", "%peak", "peak");
     double *sec = malloc((size_t)reps * sizeof *sec);
     if (!sec) return 2;
     int exit_code = 0;
     for (int split = 0; split <= 1; split++) {
         if ((mode == 0 && split) || (mode == 1 && !split)) continue;
-        openblas_set_num_threads(split ? 1 : threads);
+        bl->set_threads(split ? 1 : threads);
         usleep(300000); /* let the other pool's spinning threads go to sleep */
         for (int prod = 0; prod < 4; prod++) {
+            /* The peak again just before this product (the machine is shared: a ratio is only
+             * fair between measurements close in time); the library's own threads sleep first. */
+            if (peak.gflops > 0) {
+                if (!split) usleep(300000);
+                slide_peak_result pr;
+                if (slide_peak_measure(peak.isa, threads, peak_ms, 3, &pr) == 0) peak = pr;
+            }
             for (int r = 0; r < warmup; r++) run(&b, prod, split);
             for (int r = 0; r < reps; r++) {
                 double t0 = slide_now();
@@ -177,16 +282,26 @@ int main(int argc, char **argv) {
             double med = reps % 2 ? sec[reps / 2] : 0.5 * (sec[reps / 2 - 1] + sec[reps / 2]);
             double g = flops / med * 1e-9, gmin = flops / sec[reps - 1] * 1e-9,
                    gmax = flops / sec[0] * 1e-9;
-            const char *mname = split ? "split" : "openblas";
-            printf("%-13s %-9s %8d %10.1f %10.1f %10.1f %10.2f\n", k_prod[prod], mname, threads, g,
-                   gmin, gmax, med * 1e3);
+            const char *mname = split ? "split" : bl->name;
+            const double frac = peak.gflops > 0 ? g / peak.gflops : NAN;
+            printf("%-13s %-9s %8d %10.1f %10.1f %10.1f %10.2f %7.1f %8.1f\n", k_prod[prod], mname,
+                   threads, g, gmin, gmax, med * 1e3, 100.0 * frac, peak.gflops);
+            if (isnan(frac)) {
+                snprintf(pk[0], sizeof pk[0], "NA");
+                snprintf(pk[1], sizeof pk[1], "NA");
+                snprintf(pk[2], sizeof pk[2], "NA");
+            } else {
+                snprintf(pk[0], sizeof pk[0], "%.1f", peak.gflops);
+                snprintf(pk[1], sizeof pk[1], "%.4f", frac);
+                snprintf(pk[2], sizeof pk[2], "%s", peak.isa == 2 ? "avx512" : "avx2");
+            }
             char utc[32], load[32], row[1024];
             slide_utc_now(utc, sizeof utc);
             slide_loadavg(load, sizeof load);
-            snprintf(row, sizeof row, "%s,%s,%s,%s,%s,%d,%s,%s,%s,%lld,%lld,%lld,%d,%.2f,%.2f,%.2f,%.6f,NA,%s",
+            snprintf(row, sizeof row, "%s,%s,%s,%s,%s,%d,%s,%s,%s,%lld,%lld,%lld,%d,%.2f,%.2f,%.2f,%.6f,NA,%s,%s,%s,%s,%s",
                      utc, ctx.host, ctx.cpu_model, ctx.git_commit, ctx.run_id, threads, load,
                      k_prod[prod], mname, (long long)B, (long long)H, (long long)L, reps, g, gmin,
-                     gmax, med, core);
+                     gmax, med, core, bl->name, pk[0], pk[1], pk[2]);
             if (slide_csv_row(csv, row, &err)) {
                 fprintf(stderr, "slide-bench-sgemm: %s\n", err.msg);
                 exit_code = 2;

@@ -1,6 +1,7 @@
-/* slide-dense: the SLIDE network with a full (dense) softmax on the CPU, OpenBLAS sgemm for the
- * output layer; appends slide-train's CSV rows (system dense-cpu). See --help. */
+/* slide-dense: the SLIDE network with a full (dense) softmax on the CPU, BLAS sgemm (OpenBLAS or
+ * BLIS) for the output layer; appends slide-train's CSV rows (system dense-cpu). See --help. */
 #include "dense.h"
+#include "peak.h"
 #include "slide/opts.h"
 #include "slide/report.h"
 
@@ -15,9 +16,9 @@ static void on_signal(int sig) { g_stop = sig; }
 
 typedef struct {
     slide_run_opts r; /* the options every driver shares (slide/opts.h) */
-    const char *dump_path;
-    double max_mem_mb;
-    int threads, hidden, hugepages;
+    const char *dump_path, *blas_core;
+    double max_mem_mb, peak_ms;
+    int threads, hidden, hugepages, blas;
     int dump_after, csv_header;
     uint64_t seed;
 } args_t;
@@ -40,12 +41,17 @@ int main(int argc, char **argv) {
     a.seed = 1;
     a.hidden = 128;
     a.hugepages = SLIDE_HP_NONE;
+    a.blas_core = "auto";
+    a.peak_ms = 200;
 
     const slide_opt own[] = {
         {"threads", SLIDE_OPT_INT, &a.threads, 1, 1024, NULL, "threads (OpenMP; each runs 1-thread sgemm on its block of labels)", 0, NULL},
         {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights and shuffling (same weights as slide-train)", 0, NULL},
         {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 16, NULL, "hidden layer size", 0, NULL},
         {"hugepages", SLIDE_OPT_CHOICE, &a.hugepages, 1, 0, "none|thp|explicit", "page size of the parameter slab", 0, NULL},
+        {"blas", SLIDE_OPT_CHOICE, &a.blas, 1, 0, "openblas|blis", "BLAS backend of the output layer's products", 0, NULL},
+        {"blas-core", SLIDE_OPT_STR, &a.blas_core, 1, 0, NULL, "OpenBLAS kernel (OPENBLAS_CORETYPE); auto: replace a generic one", 0, NULL},
+        {"peak-ms", SLIDE_OPT_DOUBLE, &a.peak_ms, 0, 1e5, NULL, "ms per rep of the FMA peak measurement (0: skip, peak_frac NA)", 0, NULL},
         {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run above this estimate in MB (0 = available memory)", 0, NULL},
         {"dump-after-step", SLIDE_OPT_INT, &a.dump_after, 0, 1e9, NULL, "after N training steps write the parameters to --dump-path and stop (0 = off; for tests)", 0, NULL},
         {"dump-path", SLIDE_OPT_STR, &a.dump_path, 1, 0, NULL, "file for --dump-after-step", 0, NULL},
@@ -58,7 +64,7 @@ int main(int argc, char **argv) {
     int ex = slide_opts_cli(opts, argc, argv, "slide-dense",
                             "usage: slide-dense [--config FILE] [options]\n"
                             "Trains the SLIDE network with a full softmax over all labels on the CPU "
-                            "(OpenBLAS sgemm for the output layer) and appends one CSV row per "
+                            "(BLAS sgemm for the output layer) and appends one CSV row per "
                             "evaluation (system dense-cpu, the schema of slide-train).\n"
                             "Defaults: the vendored Delicious set (datasets/prepare_delicious.sh), "
                             "slide-train's hyper-parameters.");
@@ -69,6 +75,24 @@ int main(int argc, char **argv) {
         printf("%s\n", slide_train_csv_header());
         slide_opts_free(opts);
         return 0;
+    }
+    /* The BLAS kernel first: choosing one may restart the program (blas.h). */
+    const char *blas_name = a.blas == 1 ? "blis" : "openblas";
+    const slide_blas *blas = slide_blas_get(blas_name);
+    if (!blas) {
+        fprintf(stderr, "slide-dense: --blas %s: not built in (this build has %s; apt-get install "
+                "libblis-dev and rebuild)\n", blas_name, slide_blas_names());
+        slide_opts_free(opts);
+        return 2;
+    }
+    {
+        char note[256], msg[256];
+        if (slide_blas_select(blas, a.blas_core, argv, note, sizeof note, msg, sizeof msg)) {
+            fprintf(stderr, "slide-dense: %s\n", msg);
+            slide_opts_free(opts);
+            return 2;
+        }
+        if (note[0]) fprintf(stderr, "[blas] %s\n", note);
     }
     int exit_code = 0;
     slide_csv *csv = NULL;
@@ -113,6 +137,7 @@ int main(int argc, char **argv) {
     dp.init_std = a.r.init_std;
     dp.seed = a.seed;
     dp.hugepages = a.hugepages;
+    dp.blas = blas_name;
     const char *m = slide_dense_params_check(&dp);
     if (m) FAIL("%s", m);
     double est_mb = slide_dense_estimate_bytes(&dp) / 1048576.0;
@@ -131,7 +156,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "[mem] warning: --hugepages %s unavailable (pool empty?), using %s\n",
                 slide_hugepages_name(a.hugepages), slide_hugepages_name(model.hp_in_effect));
     fprintf(stderr, "[blas] %s; kernel %s; %d OpenMP threads, each a 1-thread sgemm on its "
-            "block of labels\n", slide_dense_blas_config(), slide_dense_blas_core(), a.threads);
+            "block of labels\n", blas->config(), blas->core(), a.threads);
+    /* The machine's own FP32 peak with this run's threads: the reference of peak_frac. */
+    slide_peak_result peak = {0, a.threads, NAN, NAN, NAN};
+    if (a.peak_ms > 0 && slide_peak_best(a.threads, a.peak_ms, 5, &peak) == 0)
+        fprintf(stderr, "[peak] FP32 FMA peak %.1f GFLOP/s on %d threads (%s, median of 5; "
+                "%.1f-%.1f)\n", peak.gflops, a.threads, peak.isa == 2 ? "avx512" : "avx2",
+                peak.gflops_min, peak.gflops_max);
+    else
+        fprintf(stderr, "[peak] not measured (%s): peak_frac is NA\n",
+                a.peak_ms > 0 ? "no AVX2/AVX-512 path on this CPU or build" : "--peak-ms 0");
 
     /* Evaluation subset and shuffles: slide-train's schedule, so a seed gives the same batches. */
     int64_t n_sub = (a.r.eval_n > 0 && a.r.eval_n < test.n) ? a.r.eval_n : test.n;
@@ -149,7 +183,7 @@ int main(int argc, char **argv) {
     char hp_req[16], hp_in[16], simd[64], dataset[128];
     snprintf(hp_req, sizeof hp_req, "%s", slide_hugepages_name(a.hugepages));
     snprintf(hp_in, sizeof hp_in, "%s", slide_hugepages_name(model.hp_in_effect));
-    snprintf(simd, sizeof simd, "openblas-%s", slide_dense_blas_core());
+    snprintf(simd, sizeof simd, "%s-%s", blas->name, blas->core());
     for (char *c = simd; *c; c++)
         if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
     slide_csv_sanitize(simd);
@@ -246,15 +280,21 @@ int main(int argc, char **argv) {
         r.t_update_s = st.t_update;
         r.t_rehash_s = 0.0;
         r.gflops = st.t_gemm > 0 ? st.gemm_flops / st.t_gemm * 1e-9 : NAN;
+        /* the peak again now, outside the timed training (a shared machine's speed drifts) */
+        if (peak.gflops > 0) {
+            slide_peak_result pr;
+            if (slide_peak_measure(peak.isa, a.threads, a.peak_ms / 4, 3, &pr) == 0) peak = pr;
+        }
+        r.peak_gflops = peak.gflops;
         char row[4096];
         slide_train_row_format(&r, row, sizeof row);
         if (slide_csv_row(csv, row, &err)) FAIL("%s", err.msg);
         if (progress) fputc('\n', stderr);
         fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f loss %.4f "
-                "%.0f samples/s sgemm %.1f GFLOP/s (%.0f%% of train) (%s, n=%lld)\n",
+                "%.0f samples/s sgemm %.1f GFLOP/s (%.0f%% of train, %.0f%% of peak) (%s, n=%lld)\n",
                 (long long)iter, train_s, ev.p_at[1], ev.p_at[3], ev.p_at[5], r.loss,
                 r.samples_per_s, r.gflops, int_train > 0 ? 100.0 * st.t_gemm / int_train : 0.0,
-                last ? "full test set" : "subset", (long long)ev.n_eval);
+                100.0 * r.gflops / peak.gflops, last ? "full test set" : "subset", (long long)ev.n_eval);
         memset(&st, 0, sizeof st);
         last_eval_iter = iter;
         last_eval_train_s = train_s;

@@ -33,7 +33,8 @@ FALLBACK_HEADER = (
     "loss,active_avg,active_frac,samples_per_s,rss_mb,"
     "hugepages_requested,hugepage_mb,ndcg_at_1,ndcg_at_3,eval_set,inference,n_skipped,"
     "eval_s,t_fwd_bwd_s,t_update_s,t_rehash_s,compiler,probes,bucket_policy,hidden,"
-    "peak_rss_mb,gflops,gpu_model,numa_nodes,weights,adam_state,train_order")
+    "peak_rss_mb,gflops,gpu_model,numa_nodes,weights,adam_state,train_order,peak_gflops,"
+    "peak_frac")
 
 
 def parse_args():
@@ -378,6 +379,8 @@ def main():
             "gpu_model": gpu_model, "numa_nodes": "NA", "weights": "fp32",
             "adam_state": "fp32",
             "train_order": "NA",
+            "peak_gflops": "NA",  # no FMA peak measured from Python
+            "peak_frac": "NA",
         }
         csvf.write(",".join(row.get(c, "NA") for c in cols) + "\n")
         csvf.flush()

@@ -46,6 +46,8 @@ typedef struct {
     double train_s, wall_s, p_at_1, p_at_3, p_at_5, ndcg_at_1, ndcg_at_3, ndcg_at_5, recall_at_5;
     double loss, active_avg, active_frac, samples_per_s, eval_s;
     double t_fwd_bwd_s, t_update_s, t_rehash_s, gflops;
+    double peak_gflops; /* measured FP32 FMA peak of the run's threads (0 or NaN: NA); the
+                           row's peak_frac is gflops / peak_gflops */
 } slide_train_row;
 
 /* The header line (no newline) for slide_train_row CSV files. */
