@@ -7,16 +7,19 @@ cd "$(dirname "$0")"
 usage() {
   cat <<EOF
 usage: ./run_all.sh [--quick|--full] [--only e2e|micro|plots] [--data DIR] [--threads N] [--run-id ID]
+                    [--cache-profile]
   --quick      default: real Delicious (983 labels) + scaled synthetic presets, a few minutes on 2 cores
   --full       full-shape synthetic presets (amazon670k: 670,091 labels; needs ~3 GB and long runs)
   --only X     run only one stage
   --data DIR   directory holding real data sets (DIR/<name>/train.txt, test.txt)
   --threads N  training threads (default: nproc)
   --run-id ID  name of results/<ID>/ (default: UTC time); an existing run id is refused
+  --cache-profile  also the simulated cache profile (valgrind; on by default with --full), about
+               10 minutes: make profile-cache into results/<ID>/cacheprof/
 EOF
 }
 
-MODE=quick; ONLY=""; DATA_DIR=""; THREADS=$(nproc 2>/dev/null || echo 2); RUN_ID=""
+CACHE_PROFILE=0; MODE=quick; ONLY=""; DATA_DIR=""; THREADS=$(nproc 2>/dev/null || echo 2); RUN_ID=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MODE=quick ;;
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
     --data) DATA_DIR="${2:?--data needs a directory}"; shift ;;
     --threads) THREADS="${2:?--threads needs a number}"; shift ;;
     --run-id) RUN_ID="${2:?--run-id needs a name}"; shift ;;
+    --cache-profile) CACHE_PROFILE=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run_all.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -73,6 +77,24 @@ BIN=build/bin
   echo "hugepages_total_2mb: $(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo NA)"
   echo "mem_total: $(grep MemTotal /proc/meminfo | awk '{print $2, $3}')"
   if command -v lstopo-no-graphics >/dev/null 2>&1; then echo "numa:"; lstopo-no-graphics --no-io 2>/dev/null | sed 's/^/  /'; else echo "numa: lstopo not installed (apt-get install hwloc)"; fi
+  # hardware counters: the kernel's PMU (a "cpu" event source) and what PAPI counts
+  if [ -d /sys/bus/event_source/devices/cpu ] || [ -d /sys/bus/event_source/devices/cpu_core ]; then
+    echo "pmu: visible (kernel event source present)"
+  else
+    echo "pmu: not visible (no hardware event source: hardware counter columns are NA)"
+  fi
+  if command -v papi_avail >/dev/null 2>&1; then
+    echo "papi_hw_counters: $(papi_avail 2>/dev/null | sed -n 's/.*Number Hardware Counters *: *//p')"
+  else
+    echo "papi_hw_counters: NA (papi_avail not installed: apt-get install papi-tools)"
+  fi
+  # the dense baseline's BLAS kernel, after slide-bench-sgemm's check of it
+  if [ -x "$BIN/slide-bench-sgemm" ]; then
+    echo "blas_kernel: $("$BIN/slide-bench-sgemm" --check 2>/dev/null | sed -n 's/^check //p')"
+    "$BIN/slide-bench-sgemm" --check --blas blis 2>/dev/null | sed -n 's/^check /blas_kernel_blis: /p'
+  else
+    echo "blas_kernel: NA (slide-bench-sgemm not built: needs libopenblas-dev)"
+  fi
   make --no-print-directory config 2>/dev/null | grep '^\[config\]'
 } > "$OUT/context.txt"
 
@@ -167,6 +189,16 @@ if [ -z "$ONLY" ] || [ "$ONLY" = micro ]; then
     if OMP_NUM_THREADS=1 "$BIN/$b" $args --csv "$OUT/$b.csv" > "$OUT/$b.log" 2>&1; then
       echo "[micro] $b -> $OUT/$b.csv"; else echo "[micro] $b failed (see $OUT/$b.log)"; fi
   done
+fi
+
+# ---- simulated cache profile (callgrind): --full or --cache-profile only
+if { [ "$MODE" = full ] || [ "$CACHE_PROFILE" = 1 ]; } && { [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; }; then
+  echo "[profile] cache misses per phase under callgrind (Delicious, Amazon-670K shape) -> $OUT/cacheprof/"
+  if make --no-print-directory profile-cache PROFILE_ARGS="--out $OUT/cacheprof" >"$OUT/cacheprof.log" 2>&1; then
+    grep -v -E '^(gcc|cc|clang|ar) ' "$OUT/cacheprof.log" | grep -E '^\[profile-cache\] valgrind|^[a-z]+ +[0-9.NA]+ |^phase|batches' || true
+  else
+    echo "[profile] make profile-cache failed (see $OUT/cacheprof.log)"
+  fi
 fi
 
 # ---- plots

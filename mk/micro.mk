@@ -4,6 +4,7 @@
 #   make bench-micro-quick    reduced set (a few minutes at most): $(OUT)/micro-quick-<UTC>.*
 #   make bench-micro MICRO_FILTER='hugepages_.*/mb:(512|2048)'   only the benchmarks matching a regex
 #   make bench-micro MICRO_ARGS=--max-threads=4                 extra slide-micro / gbench flags
+#   make bench-compare A=old.json B=new.json   the two reports compared by Google Benchmark's compare.py
 # Without Google Benchmark (libbenchmark-dev) slide-micro is not built and the targets say so.
 
 MICRO_CC_SRC   := $(wildcard bench/micro/*.cc)
@@ -54,7 +55,11 @@ define MICRO_RUN
 	echo "[micro] wrote $$base.json and $$base.csv"
 endef
 
-.PHONY: bench-micro bench-micro-quick
+.PHONY: bench-micro bench-micro-quick bench-compare
+# Two slide-micro JSON reports compared by Google Benchmark's compare.py (libbenchmark-tools).
+bench-compare:
+	@sh bench/micro/bench_compare.sh "$(A)" "$(B)" $(if $(COMPARE_ARGS),-- $(COMPARE_ARGS))
+
 bench-micro: $(GBENCH2CSV) $(if $(filter yes,$(HAVE_GBENCH)),$(MICRO_BIN))
 	$(call MICRO_RUN,--benchmark_min_time=0.5 --benchmark_repetitions=3,micro)
 
