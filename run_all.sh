@@ -7,19 +7,20 @@ cd "$(dirname "$0")"
 usage() {
   cat <<EOF
 usage: ./run_all.sh [--quick|--full] [--only e2e|micro|plots] [--data DIR] [--threads N] [--run-id ID]
-                    [--cache-profile]
+                    [--cache-profile] [--no-install]
   --quick      default: real Delicious (983 labels) + scaled synthetic presets, a few minutes on 2 cores
   --full       full-shape synthetic presets (amazon670k: 670,091 labels; needs ~3 GB and long runs)
   --only X     run only one stage
   --data DIR   directory holding real data sets (DIR/<name>/train.txt, test.txt)
   --threads N  training threads (default: nproc)
   --run-id ID  name of results/<ID>/ (default: UTC time); an existing run id is refused
+  --no-install never install packages: each missing optional tool is skipped with one line
   --cache-profile  also the simulated cache profile (valgrind; on by default with --full), about
                10 minutes: make profile-cache into results/<ID>/cacheprof/
 EOF
 }
 
-CACHE_PROFILE=0; MODE=quick; ONLY=""; DATA_DIR=""; THREADS=$(nproc 2>/dev/null || echo 2); RUN_ID=""
+NO_INSTALL=0; CACHE_PROFILE=0; MODE=quick; ONLY=""; DATA_DIR=""; THREADS=$(nproc 2>/dev/null || echo 2); RUN_ID=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MODE=quick ;;
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS="${2:?--threads needs a number}"; shift ;;
     --run-id) RUN_ID="${2:?--run-id needs a name}"; shift ;;
     --cache-profile) CACHE_PROFILE=1 ;;
+    --no-install) NO_INSTALL=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run_all.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -37,7 +39,36 @@ done
 case "$ONLY" in ""|e2e|micro|plots) ;; *) echo "run_all.sh: --only must be e2e, micro or plots" >&2; exit 2 ;; esac
 case "$THREADS" in ''|*[!0-9]*) echo "run_all.sh: --threads must be a positive integer" >&2; exit 2 ;; esac
 
-# ---- dependencies
+# ---- dependencies: deps/debian.txt is the one package list (.ci/run installs it whole)
+install_missing() {
+  command -v dpkg-query >/dev/null 2>&1 || { echo "[deps] not a Debian system: packages not checked (deps/debian.txt lists them)"; return 0; }
+  local pkgs=() p
+  for p in $(sed 's/#.*//' deps/debian.txt); do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || pkgs+=("$p")
+  done
+  [ ${#pkgs[@]} -eq 0 ] && return 0
+  if [ "$NO_INSTALL" -eq 1 ]; then
+    echo "[deps] not installed (--no-install): ${pkgs[*]}"
+    return 0
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      echo "run_all.sh: missing packages: ${pkgs[*]}" >&2
+      echo "  run: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${pkgs[*]}" >&2
+      echo "  (or ./run_all.sh --no-install to skip what needs them)" >&2
+      exit 2
+    fi
+  fi
+  echo "[deps] installing: ${pkgs[*]}"
+  if ! { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"; } >"build/apt-install.log" 2>&1; then
+    echo "run_all.sh: apt-get install failed (log: build/apt-install.log); fix it or use --no-install" >&2
+    exit 2
+  fi
+}
+mkdir -p build
+install_missing
 missing=()
 for tool in make gzip sha256sum; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 command -v "${CC:-gcc}" >/dev/null 2>&1 || missing+=("gcc")
