@@ -9,6 +9,7 @@
 #include "slide/opts.h"
 #include "slide/report.h"
 #include "slide/rng.h"
+#include "slide/tlbsim.h"
 
 #include <errno.h>
 #include <math.h>
@@ -42,7 +43,7 @@ typedef struct {
     const char *papi_events;
     int checkpoint_every;
     double max_mem_mb;
-    int threads, full_output, sampled_inference;
+    int threads, full_output, sampled_inference, tlb_sim;
     uint64_t seed;
     int hidden, family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
     double min_active, max_active, rebuild_decay;
@@ -264,6 +265,193 @@ static int write_breakdown(const char *csv_path, const slide_context *ctx, const
     return rc;
 }
 
+/* --tlb-sim N: the dTLB profile by simulation (slide/tlbsim.h). Batches of this process, from 1:
+ * 1 untraced (first touches); 2..TLBP_WARM-1 untraced, timed and counted by PAPI ("normal");
+ * TLBP_WARM traced to warm the simulated TLBs; the next N traced and counted. */
+#define TLBP_WARM 4
+typedef struct {
+    int n;                      /* N; 0 = off */
+    int64_t batch;              /* batches started in this process */
+    int64_t planned;            /* batches this run trains (checked before the first one) */
+    int on;                     /* trace initialised */
+    slide_tlbtrace tr;
+    slide_tlb_geom g;
+    double share[SLIDE_MAX_LAYERS];
+    double t0, normal_s, prof_s, sim0, sim_s;
+    int64_t normal_n, prof_n, prof_samples, normal_samples;
+    double c0[3], c1[3];        /* PAPI_TLB_DM, perf::PAGE-FAULTS, rusage minflt: before, after */
+} tlbprof;
+
+static const char *tlbp_events[2] = {"PAPI_TLB_DM", "perf::PAGE-FAULTS"};
+
+/* Batches the run will train from (seen, pos): the training loop's arithmetic. */
+static int64_t tlbp_batches(int64_t n, int64_t batch, int64_t total, int64_t seen, int64_t pos) {
+    int64_t b = 0;
+    while (seen < total) {
+        if (pos >= n) pos = 0;
+        int64_t nb = batch < n - pos ? batch : n - pos;
+        if (nb > total - seen) nb = total - seen;
+        pos += nb;
+        seen += nb;
+        b++;
+    }
+    return b;
+}
+
+static void tlbp_snap(const slide_counters *c, double v[3]) {
+    for (int k = 0; k < 2; k++) {
+        const int i = slide_counters_find(c, tlbp_events[k]);
+        v[k] = i >= 0 ? slide_counters_value(c, i) : NAN;
+    }
+    v[2] = slide_counters_rusage(c, SLIDE_RU_MINFLT);
+}
+
+/* Before batch: sets or clears the trace. Returns nonzero (message printed) when the run is too
+ * short for the profile or the trace cannot be set. */
+static int tlbp_before(tlbprof *tp, slide_net *net, const slide_counters *c, int64_t planned) {
+    if (!tp->n) return 0;
+    slide_err err;
+    if (tp->batch == 0) {
+        tp->planned = planned;
+        if (planned < TLBP_WARM + tp->n) {
+            fprintf(stderr, "slide-train: --tlb-sim %d: the run trains %lld batches, fewer than "
+                    "the %d warm-up batches + %d profiled; raise --epochs or profile fewer\n",
+                    tp->n, (long long)planned, TLBP_WARM, tp->n);
+            return 1;
+        }
+    }
+    tp->batch++;
+    if (tp->batch == 2) tlbp_snap(c, tp->c0);
+    if (tp->batch == TLBP_WARM && slide_net_set_tlb_trace(net, &tp->tr, &err)) {
+        fprintf(stderr, "slide-train: --tlb-sim: %s\n", err.msg);
+        return 1;
+    }
+    tp->t0 = slide_now();
+    return 0;
+}
+
+/* After batch (nb samples): times it, counts it, ends the trace after the last profiled one. */
+static void tlbp_after(tlbprof *tp, slide_net *net, const slide_counters *c, int64_t nb) {
+    if (!tp->n || tp->batch == 0) return;
+    const double dt = slide_now() - tp->t0;
+    const int64_t b = tp->batch;
+    if (b >= 2 && b < TLBP_WARM) {
+        tp->normal_s += dt;
+        tp->normal_n++;
+        tp->normal_samples += nb;
+        if (b == TLBP_WARM - 1) tlbp_snap(c, tp->c1);
+    } else if (b == TLBP_WARM) {
+        slide_tlbtrace_reset_counts(&tp->tr);
+        tp->sim0 = tp->tr.seconds;
+    } else if (b > TLBP_WARM && b <= TLBP_WARM + tp->n) {
+        tp->prof_s += dt;
+        tp->prof_n++;
+        tp->prof_samples += nb;
+        if (b == TLBP_WARM + tp->n) {
+            tp->sim_s = tp->tr.seconds - tp->sim0;
+            slide_net_set_tlb_trace(net, NULL, NULL);
+        }
+    }
+}
+
+/* Appends the profile to <csv stem>.tlb.csv: a row per layer group (hidden, output, all) x
+ * phase (those with slab accesses, and all) x page mode; prints a summary on stderr. */
+static int tlbp_write(tlbprof *tp, const char *csv_path, const slide_context *ctx,
+                      const char *system, const char *dataset, const char *simd, int threads,
+                      const char *hugepages, const char *train_order, int batch, int K, int L,
+                      const slide_net *net, const slide_counters *cnt, slide_err *err) {
+    char path[4200];
+    stem_path(path, sizeof path, csv_path, "tlb");
+    slide_csv *c = NULL;
+    int rc = slide_csv_open(&c, path,
+                            "run_id,utc,git_commit,host,cpu_model,system,dataset,simd,threads,"
+                            "hugepages,train_order,batch,K,L,source,layer,phase,page_mode,"
+                            "tlb_geometry,tlb_geometry_source,thp_share,batches,samples,rows,"
+                            "accesses,l1_misses,walks,misses_per_sample,walks_per_sample,"
+                            "miss_rate,walk_rate,normal_batch_s,profiled_batch_s,sim_batch_s,"
+                            "cost_ratio,papi_batches,papi_dtlb_misses,"
+                            "papi_dtlb_misses_per_sample,papi_page_faults_per_sample,"
+                            "rusage_minflt_per_sample",
+                            err);
+    if (rc) return rc;
+    char utc[32], geo[128], row[2048];
+    slide_utc_now(utc, sizeof utc);
+    slide_tlbsim_geom_text(&tp->g, geo, sizeof geo);
+    for (char *q = geo; *q; q++)
+        if (*q == ',') *q = ';';
+    const double ns = tp->prof_samples > 0 ? (double)tp->prof_samples : 1.0;
+    const double normal = tp->normal_n ? tp->normal_s / tp->normal_n : NAN;
+    const double prof = tp->prof_n ? tp->prof_s / tp->prof_n : NAN;
+    const double sim = tp->prof_n ? tp->sim_s / tp->prof_n : NAN;
+    const double cost = prof / (prof - sim);
+    /* measured over the normal batches on the main thread: per sample of that thread's share */
+    const double nsm = tp->normal_samples > 0 ? (double)tp->normal_samples / threads : NAN;
+    double meas[3];
+    for (int k = 0; k < 3; k++) meas[k] = tp->c1[k] - tp->c0[k];
+    char mv[4][32];
+    const double mvals[4] = {meas[0], meas[0] / nsm, meas[1] / nsm, meas[2] / nsm};
+    for (int k = 0; k < 4; k++) {
+        if (isnan(mvals[k])) snprintf(mv[k], sizeof mv[k], "NA");
+        else snprintf(mv[k], sizeof mv[k], k == 0 ? "%.0f" : "%.4f", mvals[k]);
+    }
+    /* THP share of a group: its slabs' shares weighted by size */
+    const slide_net_params *np = slide_net_params_of(net);
+    double gsh[3] = {0, 0, 0}, gby[3] = {0, 0, 0};
+    for (int l = 0; l < np->n_layers; l++) {
+        const double by = (double)slide_net_layer((slide_net *)net, l)->blk.bytes;
+        const double sh = tp->share[l] < 0 ? 0 : tp->share[l];
+        gsh[l > 0] += sh * by;
+        gby[l > 0] += by;
+        gsh[2] += sh * by;
+        gby[2] += by;
+    }
+    const char *gname[3] = {"hidden", "output", "all"};
+    const int phases[5] = {SLIDE_PH_FORWARD, SLIDE_PH_BACKWARD, SLIDE_PH_UPDATE, SLIDE_PH_REHASH,
+                           -1};
+    double rate[3][SLIDE_PM_COUNT]; /* output layer, all phases: for the summary */
+    memset(rate, 0, sizeof rate);
+    for (int gi = 0; gi < 3 && !rc; gi++)
+        for (int pi = 0; pi < 5 && !rc; pi++)
+            for (int m = 0; m < SLIDE_PM_COUNT && !rc; m++) {
+                const int grp = gi == 2 ? -1 : gi;
+                const slide_tlb_counts k = slide_tlbtrace_counts(&tp->tr, m, grp, phases[pi]);
+                if (k.rows == 0) continue;
+                const double mr = (double)k.l1_misses / (double)k.rows;
+                if (phases[pi] < 0) rate[gi][m] = mr;
+                snprintf(row, sizeof row,
+                         "%s,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%d,%d,%d,tlbsim,%s,%s,%s,%s,%s,%.4f,"
+                         "%lld,%lld,%llu,%llu,%llu,%llu,%.3f,%.3f,%.6f,%.6f,%.4f,%.4f,%.4f,%.3f,"
+                         "%lld,%s,%s,%s,%s",
+                         ctx->run_id, utc, ctx->git_commit, ctx->host, ctx->cpu_model, system,
+                         dataset, simd, threads, hugepages, train_order, batch, K, L, gname[gi],
+                         phases[pi] < 0 ? "all" : slide_phase_name(phases[pi]),
+                         slide_page_mode_name(m), geo, tp->g.source,
+                         m == SLIDE_PM_4K ? 0.0 : m == SLIDE_PM_2M ? 1.0
+                                          : gby[gi] > 0 ? gsh[gi] / gby[gi] : 0.0,
+                         (long long)tp->prof_n, (long long)tp->prof_samples,
+                         (unsigned long long)k.rows, (unsigned long long)k.accesses,
+                         (unsigned long long)k.l1_misses, (unsigned long long)k.walks,
+                         (double)k.l1_misses / ns, (double)k.walks / ns, mr,
+                         (double)k.walks / (double)k.rows, normal, prof, sim, cost,
+                         (long long)tp->normal_n, mv[0], mv[1], mv[2], mv[3]);
+                rc = slide_csv_row(c, row, err);
+            }
+    slide_csv_close(c);
+    const int i = slide_counters_find(cnt, tlbp_events[0]);
+    if (!rc && isnan(meas[0]))
+        fprintf(stderr, "[tlbsim] measured dTLB misses NA (%s: %s); the simulated columns "
+                "l1_misses, walks, miss_rate hold the profile\n", tlbp_events[0],
+                i < 0 ? "not in --papi-events" : slide_counters_event_reason(cnt, i));
+    fprintf(stderr, "[tlbsim] %lld batches, %lld samples, TLB %s (%s): output layer miss rate "
+            "per row access 4k %.4f, 2m %.4f (%.1fx fewer), thp %.4f; all slabs 4k %.4f, 2m %.4f "
+            "-> %s\n", (long long)tp->prof_n, (long long)tp->prof_samples, geo, tp->g.source,
+            rate[1][0], rate[1][1], rate[1][1] > 0 ? rate[1][0] / rate[1][1] : INFINITY,
+            rate[1][2], rate[2][0], rate[2][1], path);
+    fprintf(stderr, "[tlbsim] batch time: normal %.4f s, profiled %.4f s of which simulation "
+            "%.4f s (cost ratio %.2fx)\n", normal, prof, sim, cost);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     args_t a;
     memset(&a, 0, sizeof a);
@@ -321,6 +509,7 @@ int main(int argc, char **argv) {
         {"resume", SLIDE_OPT_STR, &a.resume, 1, 0, NULL, "continue from this checkpoint (same data and configuration)", 0, NULL},
         {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
         {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
+        {"tlb-sim", SLIDE_OPT_INT, &a.tlb_sim, 0, 1000000, NULL, "N > 0: replay the slab pages each phase touches through a simulated dTLB (4k, 2m, thp pages) over N batches after 4 warm-up ones; writes <csv stem>.tlb.csv (0 = off)", 0, NULL},
         {"hash-rotate", SLIDE_OPT_FLAG, &a.hash_rotate, 0, 1, NULL, "WTA/DWTA: hash randomly rotated vectors (inner products kept), so the rank codes see what all coordinates share and collisions follow the cosine (hash_family wta-rot / dwta-rot; see REPRODUCE.md)", 0, NULL},
         {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
         {"adam-bf16", SLIDE_OPT_FLAG, &a.adam_bf16, 0, 1, NULL, "store the hidden/output weights' Adam moments as BF16 with stochastic rounding (a third less update traffic)", 0, NULL},
@@ -422,6 +611,9 @@ int main(int argc, char **argv) {
     int64_t *perm = NULL, *eval_ids = NULL;
     void *blob = NULL;
     slide_counters *counters = NULL;
+    tlbprof tp;
+    memset(&tp, 0, sizeof tp);
+    tp.n = a.tlb_sim;
     if (slide_data_load(&train, a.r.train, &dop, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
         exit_code = 2;
@@ -548,6 +740,20 @@ int main(int argc, char **argv) {
     }
     if (slide_counters_unavailable_reason(counters))
         fprintf(stderr, "[counters] NA: %s\n", slide_counters_unavailable_reason(counters));
+    if (tp.n) {
+        tp.g = slide_tlbsim_geom_detect();
+        if (slide_tlbtrace_init(&tp.tr, &tp.g, a.threads, &err) ||
+            slide_net_tlb_regions(net, &tp.tr, tp.share, &err)) {
+            fprintf(stderr, "slide-train: --tlb-sim: %s\n", err.msg);
+            exit_code = 2;
+            goto done;
+        }
+        tp.on = 1;
+        char geo[128];
+        fprintf(stderr, "[tlbsim] dTLB %s (%s: %s); slabs on 2 MB pages (smaps): hidden %.2f, "
+                "output %.2f\n", slide_tlbsim_geom_text(&tp.g, geo, sizeof geo), tp.g.source,
+                tp.g.detail, tp.share[0], tp.share[np.n_layers - 1]);
+    }
 
     /* Evaluation subset: seeded random sample of the test set (never its first lines). */
     int64_t n_sub = (a.r.eval_n > 0 && a.r.eval_n < test.n) ? a.r.eval_n : test.n;
@@ -645,6 +851,11 @@ int main(int argc, char **argv) {
         if (nb > total_samples - seen) nb = total_samples - seen;
         slide_train_stats st_b;
         memset(&st_b, 0, sizeof st_b);
+        if (tlbp_before(&tp, net, counters,
+                        tp.batch ? 0 : tlbp_batches(train.n, a.r.batch, total_samples, seen, pos))) {
+            exit_code = 2;
+            goto done;
+        }
         slide_counters_start(counters, NULL);
         profile_step(&prof, iter + 1, nb, 0);
         double t0 = slide_now();
@@ -656,6 +867,7 @@ int main(int argc, char **argv) {
         train_s += slide_now() - t0;
         profile_step(&prof, iter + 1, nb, 1);
         slide_counters_stop(counters, NULL);
+        tlbp_after(&tp, net, counters, nb);
         stats_add(&st_int, &st_b);
         stats_add(&st_all, &st_b);
         pos += nb;
@@ -811,6 +1023,20 @@ int main(int argc, char **argv) {
                         a.K, a.L, a.r.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
                         train_order, &st_all, counters, &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
+    if (tp.n && tp.prof_n < tp.n) {
+        fprintf(stderr, "slide-train: --tlb-sim %d: the run stopped after %lld of the %d "
+                "profiled batches (--time-budget or a signal); no TLB profile written\n", tp.n,
+                (long long)tp.prof_n, tp.n);
+        exit_code = 2;
+        goto done;
+    }
+    if (tp.n && tlbp_write(&tp, a.r.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads,
+                           hp_in, train_order, a.r.batch, a.full_output ? 0 : a.K,
+                           a.full_output ? 0 : a.L, net, counters, &err)) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        exit_code = 2;
+        goto done;
+    }
     if (st_all.samples > 0 && st_all.lsh_sum + st_all.label_sum > 0) {
         double ns = (double)st_all.samples, act = (double)st_all.active_sum / ns;
         double lab = (double)st_all.label_sum / ns, lsh = (double)st_all.lsh_sum / ns;
@@ -821,6 +1047,7 @@ int main(int argc, char **argv) {
             (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.r.csv);
     if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;
 done:
+    if (tp.on) slide_tlbtrace_free(&tp.tr);
     slide_counters_destroy(counters);
     free(blob);
     free(perm);

@@ -173,6 +173,7 @@ int slide_tlbsim_init(slide_tlbsim *s, const slide_tlb_geom *g, slide_err *err) 
     const slide_tlb_array arr[3] = {g->l1_4k, g->l1_2m, g->l2};
     for (int k = 0; k < 3; k++) {
         s->sets[k] = arr[k].entries / arr[k].ways;
+        s->set_mask[k] = (s->sets[k] & (s->sets[k] - 1)) == 0 ? (uint64_t)s->sets[k] - 1 : 0;
         s->tag[k] = malloc((size_t)arr[k].entries * sizeof(uint64_t));
         s->age[k] = malloc((size_t)arr[k].entries * sizeof(uint64_t));
         if (!s->tag[k] || !s->age[k]) {
@@ -210,32 +211,39 @@ void slide_tlbsim_reset_counts(slide_tlbsim *s) { memset(s->cnt, 0, sizeof s->cn
 static inline int lookup(slide_tlbsim *s, int k, int ways, uint64_t set, uint64_t t) {
     uint64_t *tg = s->tag[k] + set * (uint64_t)ways, *ag = s->age[k] + set * (uint64_t)ways;
     const uint64_t now = ++s->clock;
-    int victim = 0;
-    for (int w = 0; w < ways; w++) {
+    for (int w = 0; w < ways; w++)
         if (tg[w] == t) {
             ag[w] = now;
             return 1;
         }
-        if (ag[w] < ag[victim]) victim = w;
-    }
+    int victim = 0;
+    for (int w = 1; w < ways; w++) victim = ag[w] < ag[victim] ? w : victim;
     tg[victim] = t;
     ag[victim] = now;
     return 0;
 }
 
-int slide_tlbsim_access(slide_tlbsim *s, uint64_t addr, int huge, int tag) {
+static inline uint64_t set_of(const slide_tlbsim *s, int k, uint64_t vpn) {
+    return s->set_mask[k] || s->sets[k] == 1 ? vpn & s->set_mask[k] : vpn % (uint64_t)s->sets[k];
+}
+
+static inline int access_one(slide_tlbsim *s, uint64_t addr, int huge, int tag) {
     slide_tlb_counts *c = &s->cnt[tag];
     c->accesses++;
     const uint64_t vpn = addr >> (huge ? PAGE_2M_SHIFT : PAGE_4K_SHIFT);
     const uint64_t t = vpn << 1 | (uint64_t)(huge != 0);
     const int k1 = huge ? 1 : 0;
-    const slide_tlb_array a1 = huge ? s->g.l1_2m : s->g.l1_4k;
-    if (lookup(s, k1, a1.ways, vpn % (uint64_t)s->sets[k1], t)) return 0;
+    const int w1 = huge ? s->g.l1_2m.ways : s->g.l1_4k.ways;
+    if (lookup(s, k1, w1, set_of(s, k1, vpn), t)) return 0;
     c->l1_misses++;
     /* L1 already holds the entry now (lookup filled it); L2 is filled on a walk */
-    if (lookup(s, 2, s->g.l2.ways, vpn % (uint64_t)s->sets[2], t)) return 1;
+    if (lookup(s, 2, s->g.l2.ways, set_of(s, 2, vpn), t)) return 1;
     c->walks++;
     return 2;
+}
+
+int slide_tlbsim_access(slide_tlbsim *s, uint64_t addr, int huge, int tag) {
+    return access_one(s, addr, huge, tag);
 }
 
 /* ---------------------------------------------------------------- smaps */
@@ -317,6 +325,8 @@ int slide_tlbtrace_init(slide_tlbtrace *t, const slide_tlb_geom *g, int threads,
 }
 
 void slide_tlbtrace_free(slide_tlbtrace *t) {
+    for (int r = 0; r < t->n_regions; r++) free(t->region[r].huge);
+    t->n_regions = 0;
     if (t->sim)
         for (int i = 0; i < t->threads * SLIDE_PM_COUNT; i++) slide_tlbsim_free(&t->sim[i]);
     free(t->sim);
@@ -332,6 +342,14 @@ int slide_tlbtrace_region(slide_tlbtrace *t, const void *ptr, size_t bytes, doub
     if (!(thp_share >= 0 && thp_share <= 1))
         return slide_err_set(err, SLIDE_EINVAL, 0, "TLB trace: THP share %g outside [0, 1]",
                              thp_share);
+    const uint64_t lo = (uint64_t)(uintptr_t)ptr, hi = lo + bytes;
+    const uint64_t nc = ((hi + (1ULL << PAGE_2M_SHIFT) - 1) >> PAGE_2M_SHIFT) - (lo >> PAGE_2M_SHIFT);
+    uint8_t *hg = malloc(nc ? nc : 1);
+    if (!hg) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for a TLB trace region");
+    for (uint64_t i = 0; i < nc; i++)
+        hg[i] = floor((double)(i + 1) * thp_share) > floor((double)i * thp_share);
+    t->region[t->n_regions].huge = hg;
+    t->region[t->n_regions].n_chunks = nc;
     t->region[t->n_regions].lo = (uint64_t)(uintptr_t)ptr;
     t->region[t->n_regions].hi = (uint64_t)(uintptr_t)ptr + bytes;
     t->region[t->n_regions].thp_share = thp_share;
@@ -345,7 +363,7 @@ void slide_tlbtrace_touch(slide_tlbtrace *t, int thread, int phase, const void *
     int r = 0;
     while (r < t->n_regions && !(a >= t->region[r].lo && a < t->region[r].hi)) r++;
     if (r == t->n_regions) return;
-    const double share = t->region[r].thp_share;
+    const int tag = (t->region[r].layer > 0) * SLIDE_PH_COUNT + phase;
     const uint64_t base2m = t->region[r].lo >> PAGE_2M_SHIFT;
     slide_tlbsim *sims = t->sim + (size_t)thread * SLIDE_PM_COUNT;
     for (int m = 0; m < SLIDE_PM_COUNT; m++) {
@@ -353,27 +371,28 @@ void slide_tlbtrace_touch(slide_tlbtrace *t, int thread, int phase, const void *
         uint64_t x = a;
         while (x < e) {
             int huge = m == SLIDE_PM_2M;
-            if (m == SLIDE_PM_THP) {
-                const double i = (double)((x >> PAGE_2M_SHIFT) - base2m);
-                huge = floor((i + 1) * share) > floor(i * share);
-            }
+            if (m == SLIDE_PM_THP) huge = t->region[r].huge[(x >> PAGE_2M_SHIFT) - base2m];
             const int sh = huge ? PAGE_2M_SHIFT : PAGE_4K_SHIFT;
-            slide_tlbsim_access(s, x, huge, phase);
+            access_one(s, x, huge, tag);
             x = ((x >> sh) + 1) << sh;
         }
-        s->cnt[phase].rows++;
+        s->cnt[tag].rows++;
     }
 }
 
-slide_tlb_counts slide_tlbtrace_counts(const slide_tlbtrace *t, int mode, int phase) {
+slide_tlb_counts slide_tlbtrace_counts(const slide_tlbtrace *t, int mode, int group, int phase) {
     slide_tlb_counts c = {0, 0, 0, 0};
-    for (int th = 0; th < t->threads; th++) {
-        const slide_tlb_counts *x = &t->sim[(size_t)th * SLIDE_PM_COUNT + mode].cnt[phase];
-        c.rows += x->rows;
-        c.accesses += x->accesses;
-        c.l1_misses += x->l1_misses;
-        c.walks += x->walks;
-    }
+    for (int th = 0; th < t->threads; th++)
+        for (int g = 0; g < SLIDE_TLBTRACE_GROUPS; g++)
+            for (int ph = 0; ph < SLIDE_PH_COUNT; ph++) {
+                if ((group >= 0 && g != group) || (phase >= 0 && ph != phase)) continue;
+                const slide_tlbsim *s = &t->sim[(size_t)th * SLIDE_PM_COUNT + mode];
+                const slide_tlb_counts *x = &s->cnt[g * SLIDE_PH_COUNT + ph];
+                c.rows += x->rows;
+                c.accesses += x->accesses;
+                c.l1_misses += x->l1_misses;
+                c.walks += x->walks;
+            }
     return c;
 }
 

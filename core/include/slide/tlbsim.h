@@ -68,6 +68,7 @@ typedef struct {
     uint64_t *tag[3];  /* per array: sets x ways tags (page number << 1 | huge), ~0 = empty */
     uint64_t *age[3];  /* last use (LRU) */
     int sets[3];
+    uint64_t set_mask[3]; /* sets - 1 when a power of two (no division per lookup), else 0 */
     uint64_t clock;
     slide_tlb_counts cnt[SLIDE_TLBSIM_MAX_TAGS];
 } slide_tlbsim;
@@ -112,6 +113,10 @@ typedef enum {
 const char *slide_phase_name(int phase); /* "hash", "query", ... */
 
 #define SLIDE_TLBTRACE_MAX_REGIONS 8
+/* Layer groups a trace counts apart: the first layer's slab (input-major: the weights from the
+ * features to the hidden layer) and every later layer's (the output layer in the paper's
+ * shape). Counts of group g, phase ph live under tag g * SLIDE_PH_COUNT + ph. */
+#define SLIDE_TLBTRACE_GROUPS 2
 
 /* One simulated TLB per thread and page mode, and the memory regions (slabs) whose accesses it
  * replays. A thread's accesses go through its own TLBs (each core has its own), in the order
@@ -123,6 +128,8 @@ typedef struct {
         uint64_t lo, hi;   /* [lo, hi) */
         double thp_share;  /* 0..1 */
         int layer;         /* the network layer whose slab it is */
+        uint8_t *huge;     /* THP mode: per 2 MB chunk from lo's, 1 when on a 2 MB page */
+        uint64_t n_chunks;
     } region[SLIDE_TLBTRACE_MAX_REGIONS];
     int n_regions;
     double seconds;     /* wall seconds the network spent replaying into this trace */
@@ -140,8 +147,9 @@ int slide_tlbtrace_region(slide_tlbtrace *t, const void *ptr, size_t bytes, doub
  * translation per page it covers, under each page mode. Counts a slab-row access. Threads may
  * call this concurrently for different `thread` values. */
 void slide_tlbtrace_touch(slide_tlbtrace *t, int thread, int phase, const void *p, size_t bytes);
-/* Sum over threads of the counts of phase under page mode. */
-slide_tlb_counts slide_tlbtrace_counts(const slide_tlbtrace *t, int mode, int phase);
+/* Sum over threads of the counts of phase (-1: all phases) of layer group `group` (-1: both)
+ * under page mode. */
+slide_tlb_counts slide_tlbtrace_counts(const slide_tlbtrace *t, int mode, int group, int phase);
 /* Zeroes the counts (entries kept: the TLBs stay warm). */
 void slide_tlbtrace_reset_counts(slide_tlbtrace *t);
 
