@@ -195,22 +195,89 @@ int slide_opts_parse(slide_opt *opts, int argc, char **argv, const char **positi
             continue;
         }
         slide_opt *o = slide_opts_find(opts, name);
+        const char *set_name = name;
+        if (!o && !strncmp(name, "no-", 3)) { /* --no-x of flag x */
+            slide_opt *f = slide_opts_find(opts, name + 3);
+            if (f && f->type == SLIDE_OPT_FLAG) {
+                if (eq)
+                    return slide_err_set(err, SLIDE_EINVAL, 0, "option '--%s' takes no value "
+                                         "(use --%s=0|1)", name, name + 3);
+                o = f;
+                set_name = name + 3;
+                val = "0";
+            }
+        }
         if (!o) return slide_err_set(err, SLIDE_EINVAL, 0, "unknown option '--%s' (see --help)", name);
-        if (eq) val = eq + 1;
-        else if (o->type == SLIDE_OPT_FLAG) val = "1";
-        else {
+        if (val) {
+        } else if (eq) {
+            val = eq + 1;
+        } else if (o->type == SLIDE_OPT_FLAG) {
+            val = "1";
+            /* --x 0 / --x 1: a flag takes a following 0 or 1 as its value */
+            if (i + 1 < argc && (!strcmp(argv[i + 1], "0") || !strcmp(argv[i + 1], "1")))
+                val = argv[++i];
+        } else {
             if (i + 1 >= argc)
                 return slide_err_set(err, SLIDE_EINVAL, 0, "option '--%s' needs a value", name);
             val = argv[++i];
         }
-        int rc = slide_opts_set(opts, name, val, "command line", err);
+        int rc = slide_opts_set(opts, set_name, val, "command line", err);
         if (rc) return rc;
     }
     return SLIDE_OK;
 }
 
+/* Prints text (one line, no newline) wrapped at SLIDE_HELP_WIDTH columns between words;
+ * continuation lines are indented by `indent` spaces. A word longer than a line stays whole. */
+#define SLIDE_HELP_WIDTH 100
+static void print_wrapped(FILE *f, const char *text, int first_indent, int indent) {
+    int col = 0;
+    const char *p = text;
+    for (int k = 0; k < first_indent; k++, col++) fputc(' ', f);
+    /* keep the text's own leading spaces */
+    while (*p == ' ') {
+        fputc(' ', f);
+        p++;
+        col++;
+    }
+    int at_start = 1;
+    while (*p) {
+        const char *w = p;
+        while (*p && *p != ' ') p++;
+        const int wl = (int)(p - w);
+        int sp = 0;
+        while (*p == ' ') p++, sp++;
+        if (!at_start && col + 1 + wl > SLIDE_HELP_WIDTH) {
+            fputc('\n', f);
+            for (col = 0; col < indent; col++) fputc(' ', f);
+            at_start = 1;
+        }
+        if (!at_start) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(w, 1, (size_t)wl, f);
+        col += wl;
+        at_start = 0;
+        /* a run of spaces inside the text (column alignment) is kept when it fits */
+        if (sp > 1 && *p && col + sp - 1 + 1 <= SLIDE_HELP_WIDTH) {
+            for (int k = 0; k < sp - 1; k++) fputc(' ', f);
+            col += sp - 1;
+        }
+    }
+    fputc('\n', f);
+}
+
 void slide_opts_print_help(FILE *f, const char *usage, const slide_opt *opts) {
-    fprintf(f, "%s\n\noptions (also as `name = value` lines in --config FILE):\n", usage);
+    for (const char *p = usage; *p;) { /* each line of the usage text, wrapped */
+        const size_t len = strcspn(p, "\n");
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
+        print_wrapped(f, line, 0, 2);
+        p += len + (p[len] == '\n');
+    }
+    fprintf(f, "\noptions (also `name = value` lines in --config FILE; flags: --x, --no-x, "
+            "--x=0|1):\n");
     for (const slide_opt *o = opts; o->name; o++) {
         char def[96] = "";
         switch (o->type) {
@@ -234,10 +301,14 @@ void slide_opts_print_help(FILE *f, const char *usage, const slide_opt *opts) {
         }
         }
         char flag[160];
-        if (o->type == SLIDE_OPT_FLAG) snprintf(flag, sizeof flag, "--%s", o->name);
+        if (o->type == SLIDE_OPT_FLAG && strncmp(o->name, "no-", 3))
+            snprintf(flag, sizeof flag, "--[no-]%s", o->name);
+        else if (o->type == SLIDE_OPT_FLAG) snprintf(flag, sizeof flag, "--%s", o->name);
         else if (o->type == SLIDE_OPT_CHOICE) snprintf(flag, sizeof flag, "--%s %s", o->name, o->choices);
         else snprintf(flag, sizeof flag, "--%s X", o->name);
-        fprintf(f, "  %-28s %s [default: %s]\n", flag, o->help ? o->help : "", def);
+        char line[1024];
+        snprintf(line, sizeof line, "  %-28s %s [default: %s]", flag, o->help ? o->help : "", def);
+        print_wrapped(f, line, 0, 31);
     }
 }
 

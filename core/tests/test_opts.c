@@ -1,6 +1,7 @@
 /* Option parsing: command line and config files from one table, precedence (command line over
  * file), strict numbers and ranges, choices, flags, and errors naming file:line. */
 #include "slide/opts.h"
+#include "spawn_util.h"
 #include "test_util.h"
 
 typedef struct {
@@ -38,6 +39,79 @@ static int run(vals *v, int argc, char **argv, slide_err *err) {
     v->name = keep;
     slide_opts_free(o);
     return rc;
+}
+
+/* Boolean options: --x, --no-x, --x=0|1, --x 0|1; --no-x=1 is an error. */
+static void test_bool_forms(void) {
+    vals v;
+    slide_err err;
+    char *b1[] = {"prog", "--flag", "--no-flag", NULL};
+    CHECK(run(&v, 3, b1, &err) == 0 && v.flag == 0); /* the last one wins */
+    char *b2[] = {"prog", "--no-flag", "--flag=1", NULL};
+    CHECK(run(&v, 3, b2, &err) == 0 && v.flag == 1);
+    char *b3[] = {"prog", "--flag", "0", "--K", "3", NULL};
+    CHECK(run(&v, 5, b3, &err) == 0 && v.flag == 0 && v.k == 3);
+    char *b4[] = {"prog", "--flag", "1", NULL};
+    CHECK(run(&v, 3, b4, &err) == 0 && v.flag == 1);
+    char *b5[] = {"prog", "--flag", "--K", "2", NULL}; /* a flag does not eat a non-0/1 word */
+    CHECK(run(&v, 4, b5, &err) == 0 && v.flag == 1 && v.k == 2);
+    char *b6[] = {"prog", "--no-flag=1", NULL};
+    CHECK(run(&v, 2, b6, &err) == SLIDE_EINVAL && strstr(err.msg, "--no-flag"));
+    char *b7[] = {"prog", "--no-K", NULL}; /* only flags have a --no- form */
+    CHECK(run(&v, 2, b7, &err) == SLIDE_EINVAL && strstr(err.msg, "unknown option"));
+    char *b8[] = {"prog", "--flag", "2", NULL}; /* 2 is not a flag value: a stray argument */
+    CHECK(run(&v, 3, b8, &err) == SLIDE_EINVAL);
+}
+
+/* Longest line of a text. */
+static int widest(const char *t) {
+    int w = 0, c = 0;
+    for (; *t; t++) {
+        if (*t == '\n') c = 0;
+        else if (++c > w) w = c;
+    }
+    return w;
+}
+
+/* --help wraps at 100 columns, keeps every word, and every program's --help fits. */
+static void test_help_width(void) {
+    vals v;
+    memset(&v, 0, sizeof v);
+    slide_opt o[9];
+    table(o, &v);
+    static char longhelp[600];
+    for (int i = 0; i < 60; i++) memcpy(longhelp + 9 * i, "wordword ", 9);
+    longhelp[539] = '\0';
+    o[0].help = longhelp;
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    slide_opts_print_help(f, "usage: prog [options]\nA usage line that is long enough to need a "
+                          "wrap because it goes on and on and on past the hundredth column of "
+                          "the terminal.", o);
+    fclose(f);
+    CHECKF(widest(buf) <= 100, "help is %d columns wide", widest(buf));
+    int words = 0;
+    for (const char *p = buf; (p = strstr(p, "wordword")); p++) words++;
+    CHECKF(words == 60, "%d of 60 words kept", words);
+    CHECK(strstr(buf, "--[no-]flag") && strstr(buf, "hundredth"));
+    free(buf);
+    const char *progs[] = {"slide-train", "slide-dense", "slide-dense-gpu", "slide-bench-sgemm",
+                           "slide-data", "slide-gen", "slide-bench-kern", "slide-bench-parse",
+                           "slide-dense-cmp", "slide-gbench2csv"};
+    char log[512];
+    snprintf(log, sizeof log, "%s/help.log", test_tmpdir());
+    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+        char prog[PATH_MAX + 64];
+        if (!spawn_find_prog(progs[i], prog, sizeof prog)) continue;
+        unlink(log);
+        char *argv[] = {prog, "--help", NULL};
+        const int code = spawn_run(argv, log, 30);
+        char *t = spawn_read(log, NULL);
+        CHECKF(code == 0 && t && widest(t) <= 100, "%s --help: exit %d, %d columns", progs[i],
+               code, t ? widest(t) : -1);
+        free(t);
+    }
 }
 
 int main(void) {
@@ -101,5 +175,7 @@ int main(void) {
     CHECK(run(&v, 3, m, &err) == SLIDE_EIO);
     char *m2[] = {"prog", "--config", NULL};
     CHECK(run(&v, 2, m2, &err) == SLIDE_EINVAL);
+    test_bool_forms();
+    test_help_width();
     TEST_MAIN_END();
 }
