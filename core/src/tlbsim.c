@@ -175,8 +175,8 @@ int slide_tlbsim_init(slide_tlbsim *s, const slide_tlb_geom *g, slide_err *err) 
         s->sets[k] = arr[k].entries / arr[k].ways;
         s->set_mask[k] = (s->sets[k] & (s->sets[k] - 1)) == 0 ? (uint64_t)s->sets[k] - 1 : 0;
         s->tag[k] = malloc((size_t)arr[k].entries * sizeof(uint64_t));
-        s->age[k] = malloc((size_t)arr[k].entries * sizeof(uint64_t));
-        if (!s->tag[k] || !s->age[k]) {
+        s->ord[k] = malloc((size_t)arr[k].entries * sizeof(uint16_t));
+        if (!s->tag[k] || !s->ord[k]) {
             slide_tlbsim_free(s);
             return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for a TLB simulator");
         }
@@ -188,38 +188,42 @@ int slide_tlbsim_init(slide_tlbsim *s, const slide_tlb_geom *g, slide_err *err) 
 void slide_tlbsim_free(slide_tlbsim *s) {
     for (int k = 0; k < 3; k++) {
         free(s->tag[k]);
-        free(s->age[k]);
-        s->tag[k] = s->age[k] = NULL;
+        free(s->ord[k]);
+        s->tag[k] = NULL;
+        s->ord[k] = NULL;
     }
 }
 
 void slide_tlbsim_flush(slide_tlbsim *s) {
-    const int ent[3] = {s->g.l1_4k.entries, s->g.l1_2m.entries, s->g.l2.entries};
+    const slide_tlb_array arr[3] = {s->g.l1_4k, s->g.l1_2m, s->g.l2};
     for (int k = 0; k < 3; k++) {
         if (!s->tag[k]) continue;
-        for (int e = 0; e < ent[k]; e++) {
+        for (int e = 0; e < arr[k].entries; e++) {
             s->tag[k][e] = EMPTY_TAG;
-            s->age[k][e] = 0;
+            s->ord[k][e] = (uint16_t)(e % arr[k].ways);
         }
     }
 }
 
 void slide_tlbsim_reset_counts(slide_tlbsim *s) { memset(s->cnt, 0, sizeof s->cnt); }
 
-/* Looks tag t up in set `set` of array k; on a miss replaces the set's least recently used
- * entry (an empty one first: age 0). Returns 1 on a hit. */
+/* Looks tag t up in set `set` of array k, whose ways are kept in recency order (ord: way
+ * numbers, most recent first); on a miss the least recent way takes t. Returns 1 on a hit. */
 static inline int lookup(slide_tlbsim *s, int k, int ways, uint64_t set, uint64_t t) {
-    uint64_t *tg = s->tag[k] + set * (uint64_t)ways, *ag = s->age[k] + set * (uint64_t)ways;
-    const uint64_t now = ++s->clock;
+    uint64_t *tg = s->tag[k] + set * (uint64_t)ways;
+    uint16_t *od = s->ord[k] + set * (uint64_t)ways;
     for (int w = 0; w < ways; w++)
         if (tg[w] == t) {
-            ag[w] = now;
+            int p = 0;
+            while (od[p] != w) p++;
+            memmove(od + 1, od, (size_t)p * sizeof *od);
+            od[0] = (uint16_t)w;
             return 1;
         }
-    int victim = 0;
-    for (int w = 1; w < ways; w++) victim = ag[w] < ag[victim] ? w : victim;
-    tg[victim] = t;
-    ag[victim] = now;
+    const uint16_t v = od[ways - 1];
+    tg[v] = t;
+    memmove(od + 1, od, (size_t)(ways - 1) * sizeof *od);
+    od[0] = v;
     return 0;
 }
 

@@ -66,10 +66,9 @@ typedef struct {
 typedef struct {
     slide_tlb_geom g;
     uint64_t *tag[3];  /* per array: sets x ways tags (page number << 1 | huge), ~0 = empty */
-    uint64_t *age[3];  /* last use (LRU) */
+    uint16_t *ord[3];  /* per set: its ways, most recently used first (LRU order) */
     int sets[3];
     uint64_t set_mask[3]; /* sets - 1 when a power of two (no division per lookup), else 0 */
-    uint64_t clock;
     slide_tlb_counts cnt[SLIDE_TLBSIM_MAX_TAGS];
 } slide_tlbsim;
 
