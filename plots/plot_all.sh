@@ -151,6 +151,34 @@ draw bucket_insert "Hash-table insertion: FIFO vs reservoir (paper Table 3)" pre
     bucket_insert.gp "" "micro.csv (lsh_insert, lsh_build)" "$micro"
 draw hugepages "Hugepages none / thp / explicit" prep_hugepages.awk hugepages.gp "" \
     "hugepages.csv" "$run"/hugepages.csv "$run"/hugepages.breakdown.csv
+# table4: gnuplot reads the .tlb.csv files (slide-train --tlb-sim) by column name, no prep script
+has_cols() { # has_cols FILE COL...: the header names every COL and a data row follows
+    _f=$1; shift
+    [ "$(wc -l <"$_f")" -ge 2 ] || return 1
+    _h=",$(head -n 1 "$_f" | tr -d '\r'),"
+    for _c in "$@"; do case $_h in *",$_c,"*) ;; *) return 1 ;; esac; done
+}
+nfig=$((nfig + 1))
+tlbf=""
+for f in "$run"/*.tlb.csv; do
+    [ -f "$f" ] && has_cols "$f" host cpu_model dataset git_commit threads tlb_geometry \
+        tlb_geometry_source layer phase train_order page_mode miss_rate walks_per_sample &&
+        tlbf="$tlbf${tlbf:+ }$f"
+done
+hpf=""
+f="$run"/hugepages.breakdown.csv
+[ -f "$f" ] && has_cols "$f" hugepages_requested rusage_minflt samples_seen && hpf=$f
+if [ -z "$tlbf" ]; then
+    placeholder table4 "dTLB misses with 4 KB vs 2 MB pages (paper Table 4)" \
+        "*.tlb.csv (slide-train --tlb-sim) not in this run directory"
+elif gnuplot_run table4 table4.gp "TLBFILES='$tlbf'; HPFILE='$hpf'"; then
+    echo "[plots] table4: $out/table4.png, .svg (from: $tlbf${hpf:+ $hpf})"
+else
+    echo "[plots] table4: gnuplot failed" >&2
+    nfail=$((nfail + 1))
+    placeholder table4 "dTLB misses with 4 KB vs 2 MB pages (paper Table 4)" \
+        "gnuplot failed on table4.gp (see the messages above)"
+fi
 draw micro_hash "Hashing throughput vs K*L and threads" prep_micro_hash.awk micro_hash.gp "" \
     "micro.csv (hash_dense, hash_sparse)" "$micro"
 draw micro_query "Bucket-query latency" prep_micro_query.awk micro_query.gp "" \

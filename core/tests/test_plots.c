@@ -8,7 +8,7 @@
 static const char *const FIGURES[] = {
     "p1_vs_time",   "p1_vs_iter",  "threads",      "hash_families", "bucket_insert",
     "hugepages",    "micro_hash",  "micro_query",  "micro_matmul",  "micro_gather",
-    "breakdown",    "recall",      "kern",         "parse",
+    "breakdown",    "recall",      "kern",         "parse",        "table4",
 };
 #define N_FIGURES (sizeof FIGURES / sizeof FIGURES[0])
 
@@ -152,6 +152,11 @@ int main(void) {
                            "r,thp,2.0,1.0,1000,NA\n") == 0);
     snprintf(path, sizeof path, "%s/e2e.breakdown.csv", run);
     CHECK(write_file(path, "run_id,system,train_s,samples\nr,slide,0,0\n") == 0);
+    snprintf(path, sizeof path, "%s/odd.tlb.csv", run);
+    CHECK(write_file(path, "run_id,host,layer,phase\nr,h,output,all\n") == 0);
+    snprintf(path, sizeof path, "%s/hugepages.breakdown.csv", run);
+    CHECK(write_file(path, "run_id,hugepages_requested,train_s,samples_seen,rusage_minflt\n"
+                           "r,thp,1.0,1000,50\n") == 0);
     snprintf(path, sizeof path, "%s/e2e.recall.csv", run);
     CHECK(write_file(path, "run_id,dataset,iter,neurons_of,cos_lo,neurons,found\n"
                            "r,d,NA,top5,0.1,5,1\nr,d,3,top5,NA,5,1\nr,d,3,other,0.1,5,1\n"

@@ -1,0 +1,90 @@
+# table4.gp: paper Table 4 (dTLB miss rate 5.12 % on 4 KB pages -> 0.25 % with hugepages)
+# beside our simulated dTLB (slide-train --tlb-sim, <csv stem>.tlb.csv): miss rate per slab-row
+# access and page walks per sample on 4 KB, 2 MB and THP pages, and the measured page faults per
+# sample of the hugepages runs (hugepages.breakdown.csv), read by column name.
+# Set before loading: fmt, out, dir, TLBFILES (space-separated .tlb.csv files), HPFILE (a
+# hugepages breakdown CSV or "").
+FIG_TITLE = "dTLB misses with 4 KB vs 2 MB pages (paper Table 4) - ours SIMULATED"
+W = 1500; H = 700
+# context of the first row of the first file
+host = ""; cpu = ""; dset = ""; commit = ""; thr = ""; geo = ""
+f1 = word(TLBFILES, 1)
+set datafile separator ","
+set datafile columnheaders
+stats f1 using (host = strcol("host"), cpu = strcol("cpu_model"), dset = strcol("dataset"), \
+                commit = strcol("git_commit"), thr = strcol("threads"), \
+                geo = strcol("tlb_geometry")." (".strcol("tlb_geometry_source").")", 0) \
+      every ::0::0 nooutput
+CAPTION = sprintf("data: %s | %s, %s | threads %s | commit %s | simulated dTLB %s", dset, host, cpu, thr, commit, geo)
+load dir."/common.gp"
+set multiplot layout 1,3 title FULL_TITLE font ",12"
+set style fill solid 0.85 border lc rgb "#333333"
+set boxwidth 0.16
+set grid noxtics ytics
+set xrange [0.4:3.6]
+set xtics ("4 KB pages" 1, "2 MB pages" 2, "THP (smaps share)" 3) scale 0
+set logscale y
+set key below font ",8" maxrows 3
+# page mode -> x; series offsets
+px(m) = m eq "4k" ? 1 : m eq "2m" ? 2 : m eq "thp" ? 3 : NaN
+sel(l, o) = strcol("layer") eq l && strcol("phase") eq "all" && strcol("train_order") eq o
+pos(v) = v > 0 ? v : NaN
+# series: output layer row sweep / per sample, all slabs row sweep / per sample
+array SL[4] = ["output", "output", "all", "all"]
+array SO[4] = ["row-sweep", "per-sample", "row-sweep", "per-sample"]
+array ST[4] = ["ours: output layer, row sweep", "ours: output layer, per sample", \
+               "ours: all slabs, row sweep", "ours: all slabs, per sample"]
+array HAS[4] = [0, 0, 0, 0]
+OFF(i) = -0.16 + 0.16 * (i - 1)
+# which series have rows with a positive value (gnuplot warns about a series without points)
+do for [f in TLBFILES] {
+    stats f using (HAS[1] = HAS[1] || (sel(SL[1], SO[1]) && column("miss_rate") > 0), \
+                   HAS[2] = HAS[2] || (sel(SL[2], SO[2]) && column("miss_rate") > 0), \
+                   HAS[3] = HAS[3] || (sel(SL[3], SO[3]) && column("miss_rate") > 0), \
+                   HAS[4] = HAS[4] || (sel(SL[4], SO[4]) && column("miss_rate") > 0), 0) nooutput
+}
+# plot command of one column (miss rate in % or walks per sample) over the series present
+SER = "'%s' using (sel(SL[%d], SO[%d]) ? px(strcol('page_mode')) + OFF(%d) : NaN):(pos(%s)) with boxes lt %d title '%s'"
+set title "dTLB miss rate [%]\npaper: per load, measured\nours: L1 dTLB misses per slab-row access, simulated" font ",10"
+set ylabel "misses / access [%]"
+set yrange [0.001:100]
+set label 1 "5.12" at 1 - 0.32, 5.12 center offset 0, 0.7 font ",8"
+set label 2 "0.25" at 2 - 0.32, 0.25 center offset 0, 0.7 font ",8"
+$paper << EOD
+x,rate
+1,5.12
+2,0.25
+EOD
+cmd = "$paper using ($1 - 0.32):2 with boxes lc rgb '#999999' title 'paper (measured, Xeon)'"
+do for [i=1:4] { if (HAS[i]) { do for [f in TLBFILES] {
+    cmd = cmd.", ".sprintf(SER, f, i, i, i, "100 * column('miss_rate')", i, f eq f1 ? ST[i] : "")
+} } }
+eval "plot ".cmd
+unset label 1; unset label 2
+
+set title "page walks per training sample (simulated)\nL2 TLB misses, what PAPI_TLB_DM counts on Intel\n(no bar: 0 walks)" font ",10"
+set ylabel "walks / sample"
+set yrange [*:*]
+cmd = ""
+do for [i=1:4] { if (HAS[i]) { do for [f in TLBFILES] {
+    cmd = cmd.(cmd eq "" ? "" : ", ").sprintf(SER, f, i, i, i, "column('walks_per_sample')", i, f eq f1 ? ST[i] : "")
+} } }
+eval "plot ".cmd
+
+unset key
+set title "page faults per training sample\nMEASURED (getrusage, main thread)\nhugepages runs" font ",10"
+set ylabel "faults / sample"
+unset logscale y
+set yrange [0:*]
+set xrange [0.4:3.6]
+set xtics ("none (4 KB)" 1, "thp (2 MB)" 2, "explicit (2 MB)" 3) scale 0
+set boxwidth 0.5
+hx(m) = m eq "none" ? 1 : m eq "thp" ? 2 : m eq "explicit" ? 3 : NaN
+if (HPFILE ne "") {
+    plot HPFILE using (hx(strcol("hugepages_requested"))):(column("rusage_minflt") / column("samples_seen")) with boxes lt 3 notitle
+} else {
+    set label 3 "not recorded\n(no hugepages.breakdown.csv)" at 2, graph 0.5 center tc rgb "#b00000"
+    set yrange [0:1]
+    plot NaN notitle
+}
+unset multiplot
