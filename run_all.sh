@@ -207,6 +207,15 @@ if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
     T --config bench/e2e/configs/amazon670k.conf $(syn amazon670k) --dataset-name "synth-amazon670k-$MODE" \
       --epochs 0.5 --eval-every 0 --threads "$THREADS" --hugepages "$hp" --csv "$OUT/hugepages.csv" 2>>"$OUT/hugepages.log"
   done
+  # simulated dTLB (slide-train --tlb-sim: 4 warm-up + 8 profiled batches), both train orders:
+  # figure table4
+  echo "[e2e] simulated dTLB profile on synthetic amazon670k (all labels): row-sweep, per-sample"
+  for order in row-sweep per-sample; do
+    T --config bench/e2e/configs/amazon670k.conf $(syn amazon670k) --dataset-name "synth-amazon670k-$MODE" \
+      --epochs 0.7 --eval-every 0 --eval-n 300 --threads "$THREADS" --train-order "$order" --tlb-sim 8 \
+      --csv "$OUT/tlbsim.csv" 2>>"$OUT/tlbsim.log" || echo "[e2e] --tlb-sim $order failed (see $OUT/tlbsim.log)"
+  done
+  grep -h '^\[tlbsim\] [0-9]' "$OUT/tlbsim.log" | sed 's/^/  /' || true
 fi
 
 # ---- micro
