@@ -29,6 +29,8 @@ hardware count; best with the profile build (make profile-cache: phase functions
   --simd      kernel path, avx2 (default where the CPU has it, else scalar) or scalar;
               Debian 12's Valgrind 3.19 cannot run AVX-512 code
   --scale     fraction of the Amazon-670K-shape training points (default 0.05)
+  --valgrind-warmup  train the batches before the window under valgrind too (default: natively,
+              into a checkpoint that the profiled run resumes; the same state, one thread or not)
   --out       output directory (default results/cacheprof): DIR/train.csv (slide-train rows),
               DIR/train.cache.csv, DIR/callgrind.<data>.out, DIR/<data>.log
   --bin       program directory (default build/profile/bin)
@@ -160,7 +162,7 @@ summary() {
               r[o[i], "LL"], m[o[i], "D1"], m[o[i], "LL"] }' rid="$3" "$1"
 }
 
-DATA=both; N=20; WARMUP=10; WINDOW=""; THREADS=1; SIMD=""; SCALE=0.05
+DATA=both; N=20; WARMUP=10; WINDOW=""; THREADS=1; SIMD=""; SCALE=0.05; VG_WARMUP=0
 OUT=results/cacheprof; BIN=build/profile/bin; MODE=run; AFILE=""; ACSV=""; ASAMPLES=NA
 ABATCHES=NA
 while [ $# -gt 0 ]; do
@@ -172,6 +174,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=${2:?--threads needs a value}; shift ;;
     --simd) SIMD=${2:?--simd needs a value}; shift ;;
     --scale) SCALE=${2:?--scale needs a value}; shift ;;
+    --valgrind-warmup) VG_WARMUP=1 ;;
     --out) OUT=${2:?--out needs a directory}; shift ;;
     --bin) BIN=${2:?--bin needs a directory}; shift ;;
     --attribute) MODE=attribute; AFILE=${2:?--attribute needs a callgrind.out file}; shift ;;
@@ -256,19 +259,36 @@ for ds in $SETS; do
     A=$((B - N + 1))
   fi
   LOG=$OUT/$ds.log; CG=$OUT/callgrind.$ds.out
+  # The batches before A-1 (A-1 warms the simulated caches) natively, into a checkpoint: under
+  # valgrind they would cost most of the time (AVX2 FMA is emulated there).
+  RESUME=""
+  if [ "$VG_WARMUP" = 0 ] && [ "$A" -gt 2 ]; then
+    CK=$OUT/warmup.$ds.ckpt
+    echo "[profile-cache] $ds: batches 1..$((A - 2)) natively -> $CK" >&2
+    if ! SLIDE_NO_REEXEC=1 OMP_WAIT_POLICY=passive "$BIN/slide-train" --config "$CONF" \
+        --train "$TRAIN" --test "$TEST" --dataset-name "$NAME" --simd "$SIMD" \
+        --threads "$THREADS" --profile-batches "1:$((A - 2))" --epochs 100000 --eval-every 0 \
+        --eval-every-s 0 --progress 0 --run-id "$ID-$ds-warmup" --csv "$OUT/warmup.csv" \
+        --checkpoint "$CK" "$@" >"$OUT/$ds.warmup.log" 2>&1; then
+      grep 'slide-train:' "$OUT/$ds.warmup.log" >&2 || tail -n 5 "$OUT/$ds.warmup.log" >&2
+      exit 2
+    fi
+    RESUME="--resume $CK"
+  fi
   echo "[profile-cache] $ds: batches $A..$B under callgrind ($SIMD, $THREADS thread(s)), $GEOM" >&2
   # SLIDE_NO_REEXEC: slide-train's restart for OpenMP pinning would leave valgrind.
   if ! SLIDE_NO_REEXEC=1 OMP_WAIT_POLICY=passive "$VG" --tool=callgrind --cache-sim=yes \
       --branch-sim=no --instr-atstart=no --collect-atstart=no $GEOM --callgrind-out-file="$CG" \
       "$BIN/slide-train" --config "$CONF" --train "$TRAIN" --test "$TEST" --dataset-name "$NAME" \
       --simd "$SIMD" --threads "$THREADS" --profile-batches "$A:$B" --epochs 100000 \
-      --eval-every 0 --eval-every-s 0 --progress 0 --run-id "$ID-$ds" --csv "$CSV" "$@" \
+      --eval-every 0 --eval-every-s 0 --progress 0 --run-id "$ID-$ds" --csv "$CSV" $RESUME "$@" \
       >"$LOG" 2>&1; then
     grep 'slide-train:' "$LOG" >&2 || tail -n 5 "$LOG" >&2
     exit 2
   fi
   S=$(sed -n 's/^\[profile\] collected batches .* (\([0-9]*\) samples)$/\1/p' "$LOG")
   attribute "$CG" "$CSV" "${S:-NA}" "$A:$B" >/dev/null
+  [ -z "$RESUME" ] || rm -f "$CK"
   echo "[profile-cache] $ds: $(( $(date +%s) - t0 )) s wall (-> ${CSV%.csv}.cache.csv)" >&2
   echo "$ds ($NAME), batches $A..$B, ${S:-NA} samples:"
   summary "${CSV%.csv}.cache.csv" "$NAME" "$ID-$ds"
