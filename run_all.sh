@@ -6,12 +6,15 @@ cd "$(dirname "$0")"
 
 usage() {
   cat <<EOF
-usage: ./run_all.sh [--quick|--full] [--only e2e|micro|plots] [--data DIR] [--threads N] [--run-id ID]
+usage: ./run_all.sh [--quick|--full] [--only e2e|real|micro|plots] [--data DIR] [--threads N] [--run-id ID]
                     [--cache-profile] [--no-install]
   --quick      default: real Delicious (983 labels) + scaled synthetic presets, a few minutes on 2 cores
   --full       full-shape synthetic presets (amazon670k: 670,091 labels; needs ~3 GB and long runs)
   --only X     run only one stage
-  --data DIR   directory holding real data sets (DIR/<name>/train.txt, test.txt)
+  --data DIR   real data sets: DIR/amazon670k/ and/or DIR/delicious200k/ with train.txt, test.txt;
+               each trains with its paper config (bench/e2e/configs/<name>.conf) into real.csv
+               (quick mode: 120 s of training each; --full: the config's epochs); --only real
+               runs just that
   --threads N  training threads (default: nproc)
   --run-id ID  name of results/<ID>/ (default: UTC time); an existing run id is refused
   --no-install never install packages: each missing optional tool is skipped with one line
@@ -36,7 +39,17 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case "$ONLY" in ""|e2e|micro|plots) ;; *) echo "run_all.sh: --only must be e2e, micro or plots" >&2; exit 2 ;; esac
+case "$ONLY" in ""|e2e|real|micro|plots) ;; *) echo "run_all.sh: --only must be e2e, real, micro or plots" >&2; exit 2 ;; esac
+REAL_SETS=""
+if [ -n "$DATA_DIR" ]; then
+  [ -d "$DATA_DIR" ] || { echo "run_all.sh: --data $DATA_DIR: no such directory" >&2; exit 2; }
+  for real in amazon670k delicious200k; do
+    if [ -s "$DATA_DIR/$real/train.txt" ] && [ -s "$DATA_DIR/$real/test.txt" ]; then REAL_SETS="$REAL_SETS $real"; fi
+  done
+  [ -n "$REAL_SETS" ] || { echo "run_all.sh: --data $DATA_DIR: neither amazon670k/ nor delicious200k/ there holds train.txt and test.txt (datasets/README.md)" >&2; exit 2; }
+elif [ "$ONLY" = real ]; then
+  echo "run_all.sh: --only real needs --data DIR" >&2; exit 2
+fi
 case "$THREADS" in ''|*[!0-9]*) echo "run_all.sh: --threads must be a positive integer" >&2; exit 2 ;; esac
 
 # ---- dependencies: deps/debian.txt is the one package list (.ci/run installs it whole)
@@ -151,15 +164,12 @@ gen() { # gen NAME ARGS...
     "$BIN/slide-gen" "$@" --seed 1 --out "$dir" > "$OUT/gen-$name.log"
   fi
 }
-gen amazon670k $AMZ_ARGS
-gen amazon670k-ls $AMZLS_ARGS
-gen delicious200k $DEL_ARGS
-DEL="--train $DATA/delicious/train.txt --test $DATA/delicious/test.txt"
-if [ -n "$DATA_DIR" ]; then
-  for real in amazon670k delicious200k; do
-    if [ -s "$DATA_DIR/$real/train.txt" ]; then echo "[data] using real $real from $DATA_DIR"; fi
-  done
+if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
+  gen amazon670k $AMZ_ARGS
+  gen amazon670k-ls $AMZLS_ARGS
+  gen delicious200k $DEL_ARGS
 fi
+DEL="--train $DATA/delicious/train.txt --test $DATA/delicious/test.txt"
 syn() { echo "--train $DATA/$MODE/$1/train.txt --test $DATA/$MODE/$1/test.txt"; }
 NPROC=$(nproc 2>/dev/null || echo 2)
 THREAD_LIST=$(seq 1 "$NPROC" | tr '\n' ' ')
@@ -216,6 +226,21 @@ if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
       --csv "$OUT/tlbsim.csv" 2>>"$OUT/tlbsim.log" || echo "[e2e] --tlb-sim $order failed (see $OUT/tlbsim.log)"
   done
   grep -h '^\[tlbsim\] [0-9]' "$OUT/tlbsim.log" | sed 's/^/  /' || true
+fi
+
+# ---- real data sets (--data DIR): each with its paper config, rows named after the set
+if [ -n "$REAL_SETS" ] && { [ -z "$ONLY" ] || [ "$ONLY" = e2e ] || [ "$ONLY" = real ]; }; then
+  if [ "$MODE" = quick ]; then budget="--time-budget 120"; else budget=""; fi
+  for real in $REAL_SETS; do
+    echo "[real] $real from $DATA_DIR/$real with bench/e2e/configs/$real.conf ${budget:-(its epochs)}"
+    if T --config "bench/e2e/configs/$real.conf" --train "$DATA_DIR/$real/train.txt" \
+         --test "$DATA_DIR/$real/test.txt" --dataset-name "$real" --threads "$THREADS" $budget \
+         --csv "$OUT/real.csv" 2>>"$OUT/real-$real.log"; then
+      grep -h "full test set" "$OUT/real-$real.log" | tail -n 1 | sed "s/^/  $real: /" || true
+    else
+      echo "[real] $real failed (see $OUT/real-$real.log)"
+    fi
+  done
 fi
 
 # ---- micro
