@@ -11,7 +11,9 @@ usage: bench/e2e/ab_amazon.sh [--scale S] [--rounds N] [--epochs E] [--threads T
                               [--test-points N] [--out DIR] [--bin DIR] VARIANT VARIANT...
   VARIANT        slide-train options of one variant, as one argument ("" = the config as is),
                  e.g. "--train-order row-sweep" "--train-order per-sample"; this script's
-                 options come first (an unknown one would be taken for a variant and fail)
+                 options come first (an unknown one would be taken for a variant and fail).
+                 "@PATH options": the variant runs the slide-train binary at PATH (an A/B of
+                 two builds: "@/tmp/before/slide-train" "@build/bin/slide-train")
   --scale        fraction of the preset's training points (default 0.05, as bench_amazon.sh)
   --rounds       rounds; each runs every variant once (default 3; the summary gives medians)
   --epochs       epochs per run (default 1)
@@ -59,10 +61,13 @@ while [ "$r" -le "$ROUNDS" ]; do
   k=1
   for v in "$@"; do
     echo "[ab] round $r of $ROUNDS, v$k: ${v:-(config as is)}" >&2
+    prog="$BIN/slide-train"; opts=$v
+    case "$v" in @*) prog=${v%% *}; prog=${prog#@}; opts=${v#@"$prog"} ;; esac
+    [ -x "$prog" ] || { echo "ab_amazon.sh: $prog (v$k) is not an executable" >&2; exit 2; }
     # shellcheck disable=SC2086 # a variant is a list of options
-    if ! "$BIN/slide-train" --config bench/e2e/configs/amazon670k.conf --train "$DATA/train.txt" \
+    if ! "$prog" --config bench/e2e/configs/amazon670k.conf --train "$DATA/train.txt" \
         --test "$TEST" --dataset-name "synth-amazon670k-s$SCALE" --epochs "$EPOCHS" --eval-every 0 \
-        --threads "$THREADS" --run-id "$ID-v$k-r$r" --progress 0 --csv "$CSV" $v \
+        --threads "$THREADS" --run-id "$ID-v$k-r$r" --progress 0 --csv "$CSV" $opts \
         2>"$OUT/v$k-r$r.log"; then
       echo "ab_amazon.sh: slide-train failed (v$k: $v):" >&2; tail -n 5 "$OUT/v$k-r$r.log" >&2; exit 1
     fi
@@ -78,17 +83,21 @@ awk -F, -v id="$ID" '
   FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   index($c["run_id"], id "-v") == 1 && $c["eval_set"] == "full" {
     split(substr($c["run_id"], length(id) + 2), p, "-")
-    v = p[1]; n[v]++
+    v = p[1]; n[v]++; rd = substr(p[2], 2)
     sps[v, n[v]] = $c["samples_seen"] / $c["train_s"]; ts[v, n[v]] = $c["train_s"]
+    by_round[v, rd] = $c["samples_seen"] / $c["train_s"]; if (rd + 0 > nr) nr = rd + 0
     order[v] = $c["train_order"]; rss[v] = $c["peak_rss_mb"]
   }
   END {
-    printf "%-4s %5s %12s %10s %12s %8s %-11s %s\n", "var", "runs", "samples/s", "train_s", "peak_rss_mb", "vs v1", "train_order", "options"
+    printf "%-4s %5s %12s %10s %12s %8s %9s %-11s %s\n", "var", "runs", "samples/s", "train_s", "peak_rss_mb", "vs v1", "rounds/v1", "train_order", "options"
     for (k = 1; k <= nv; k++) {
       v = "v" k
       if (!n[v]) continue
       for (i = 1; i <= n[v]; i++) { a[i] = sps[v, i]; b[i] = ts[v, i] }
       m[v] = med(a, n[v]); t = med(b, n[v])
-      printf "%-4s %5d %12.1f %10.2f %12.1f %7.2fx %-11s %s\n", v, n[v], m[v], t, rss[v], (m["v1"] > 0 ? m[v] / m["v1"] : 0), order[v], opt[v] == "" ? "(config as is)" : opt[v]
+      # the median of the per-round ratios to v1 (each round's runs are close in time)
+      q = 0; for (r = 1; r <= nr; r++) if (by_round[v, r] > 0 && by_round["v1", r] > 0) q_[++q] = by_round[v, r] / by_round["v1", r]
+      rq = q ? med(q_, q) : 0
+      printf "%-4s %5d %12.1f %10.2f %12.1f %7.2fx %8.3fx %-11s %s\n", v, n[v], m[v], t, rss[v], (m["v1"] > 0 ? m[v] / m["v1"] : 0), rq, order[v], opt[v] == "" ? "(config as is)" : opt[v]
     }
   }' FS=, "$OUT/variants.txt" FS=, "$CSV" | tee "$OUT/summary.txt"
