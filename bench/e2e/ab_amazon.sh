@@ -95,7 +95,7 @@ awk -F, -v id="$ID" '
       if (!n[v]) continue
       for (i = 1; i <= n[v]; i++) { a[i] = sps[v, i]; b[i] = ts[v, i] }
       m[v] = med(a, n[v]); t = med(b, n[v])
-      # the median of the per-round ratios to v1 (each round's runs are close in time)
+      # the median of the per-round ratios to v1 (the runs of a round are close in time)
       q = 0; for (r = 1; r <= nr; r++) if (by_round[v, r] > 0 && by_round["v1", r] > 0) q_[++q] = by_round[v, r] / by_round["v1", r]
       rq = q ? med(q_, q) : 0
       printf "%-4s %5d %12.1f %10.2f %12.1f %7.2fx %8.3fx %-11s %s\n", v, n[v], m[v], t, rss[v], (m["v1"] > 0 ? m[v] / m["v1"] : 0), rq, order[v], opt[v] == "" ? "(config as is)" : opt[v]
