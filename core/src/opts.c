@@ -228,7 +228,8 @@ int slide_opts_parse(slide_opt *opts, int argc, char **argv, const char **positi
 }
 
 /* Prints text (one line, no newline) wrapped at SLIDE_HELP_WIDTH columns between words;
- * continuation lines are indented by `indent` spaces. A word longer than a line stays whole. */
+ * continuation lines are indented by `indent` spaces. A word longer than a line stays whole;
+ * '\001' joins two words with a space that never breaks. */
 #define SLIDE_HELP_WIDTH 100
 static void print_wrapped(FILE *f, const char *text, int first_indent, int indent) {
     int col = 0;
@@ -256,7 +257,7 @@ static void print_wrapped(FILE *f, const char *text, int first_indent, int inden
             fputc(' ', f);
             col++;
         }
-        fwrite(w, 1, (size_t)wl, f);
+        for (int k = 0; k < wl; k++) fputc(w[k] == '\001' ? ' ' : w[k], f);
         col += wl;
         at_start = 0;
         /* a run of spaces inside the text (column alignment) is kept when it fits */
@@ -307,7 +308,8 @@ void slide_opts_print_help(FILE *f, const char *usage, const slide_opt *opts) {
         else if (o->type == SLIDE_OPT_CHOICE) snprintf(flag, sizeof flag, "--%s %s", o->name, o->choices);
         else snprintf(flag, sizeof flag, "--%s X", o->name);
         char line[1024];
-        snprintf(line, sizeof line, "  %-28s %s [default: %s]", flag, o->help ? o->help : "", def);
+        /* \001: a space that does not break ("[default: X]" stays on one line) */
+        snprintf(line, sizeof line, "  %-28s %s [default:\001%s]", flag, o->help ? o->help : "", def);
         print_wrapped(f, line, 0, 31);
     }
 }

@@ -2,15 +2,22 @@
  * every key of that file must equal the default --help prints for it. */
 #include "test_util.h"
 
+/* The default --help prints for option key: its entry runs from "\n  --key " (or
+ * "\n  --[no-]key " for a flag) to the next option's line; wrapped continuation lines are
+ * indented, so "[default: ...]" may sit on one of them. */
 static int help_default(const char *help, const char *key, char *out, size_t n) {
     char pat[160];
     snprintf(pat, sizeof pat, "\n  --%s ", key);
     const char *p = strstr(help, pat);
+    if (!p) {
+        snprintf(pat, sizeof pat, "\n  --[no-]%s ", key);
+        p = strstr(help, pat);
+    }
     if (!p) return 0;
+    const char *next = strstr(p + 1, "\n  --");
     const char *d = strstr(p, "[default: ");
     const char *e = d ? strchr(d, ']') : NULL;
-    const char *nl = strchr(p + 1, '\n');
-    if (!d || !e || (nl && d > nl)) return 0;
+    if (!d || !e || (next && d > next)) return 0;
     d += 10;
     snprintf(out, n, "%.*s", (int)(e - d), d);
     return 1;
