@@ -3,6 +3,8 @@
 # train SLIDE and write everything into results/<run_id>/ (never overwriting an earlier run).
 set -euo pipefail
 cd "$(dirname "$0")"
+# run from inside make (a test, a make target): the builds below are top-level ones
+unset MAKELEVEL MAKEFLAGS MFLAGS
 
 usage() {
   cat <<EOF
@@ -102,7 +104,7 @@ mkdir -p "$OUT"
 echo "[run] $OUT (mode $MODE, $THREADS threads)"
 
 # ---- build
-make -j"$THREADS" all 2>&1 | grep -E '^\[config\]|error' || true
+make -j"$THREADS" all 2>&1 | grep -E '^\[config\]|error:' || true
 make -j"$THREADS" all >/dev/null
 BIN=build/bin
 
@@ -139,7 +141,7 @@ BIN=build/bin
   else
     echo "blas_kernel: NA (slide-bench-sgemm not built: needs libopenblas-dev)"
   fi
-  make --no-print-directory config 2>/dev/null | grep '^\[config\]'
+  make --no-print-directory config 2>/dev/null | grep '^\[config\]' || true
 } > "$OUT/context.txt"
 
 # ---- data
