@@ -3,6 +3,8 @@
 # "N passed, M failed". Exit status is nonzero when any test failed.
 pass=0; fail=0; failed=""
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+# sleeping waits: on a loaded machine a spinning thread waits for one that is descheduled
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export SLIDE_BIN="${BIN:-build/bin}"
