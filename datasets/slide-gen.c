@@ -4,6 +4,7 @@
 #include "slide/synth.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,8 @@ static void usage(FILE *f) {
             "  --scale S           fraction of points, in (0, 1] (default 1)\n"
             "  --label-scale S     fraction of labels and features, in (0, 1] (default 1)\n"
             "  --seed N            non-negative integer (default 1); same arguments, same files\n"
+            "  --threads N         OpenMP threads (default: OMP_NUM_THREADS, else the CPUs); the\n"
+            "                      files do not depend on it\n"
             "  --help              this text\n"
             "\n"
             "Exit status: 0 ok, 2 bad arguments, 1 generation or write failure.\n");
@@ -100,6 +103,7 @@ static void print_stats(const slide_synth_preset *ps, const slide_synth_params *
 int main(int argc, char **argv) {
     slide_synth_params p = slide_synth_params_default();
     p.preset = NULL;
+    p.threads = omp_get_max_threads(); /* OMP_NUM_THREADS, else the CPUs */
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -118,7 +122,7 @@ int main(int argc, char **argv) {
             snprintf(name, sizeof name, "%s", a);
         }
         if (strcmp(name, "--preset") && strcmp(name, "--out") && strcmp(name, "--scale") &&
-            strcmp(name, "--label-scale") && strcmp(name, "--seed"))
+            strcmp(name, "--label-scale") && strcmp(name, "--seed") && strcmp(name, "--threads"))
             return fail_usage("unknown option '%s'%s", a, "");
         if (!v) {
             if (i + 1 >= argc) return fail_usage("option %s needs a value%s", a, "");
@@ -134,6 +138,11 @@ int main(int argc, char **argv) {
         } else if (strcmp(name, "--label-scale") == 0) {
             if (parse_double(v, &p.label_scale) || !(p.label_scale > 0 && p.label_scale <= 1))
                 return fail_usage("--label-scale '%s': need a number in (0, 1]%s", v, "");
+        } else if (strcmp(name, "--threads") == 0) {
+            uint64_t t;
+            if (parse_u64(v, &t) || t < 1 || t > 1024)
+                return fail_usage("--threads '%s': need an integer in 1..1024%s", v, "");
+            p.threads = (int)t;
         } else {
             if (parse_u64(v, &p.seed))
                 return fail_usage("--seed '%s': need a non-negative integer%s", v, "");

@@ -138,17 +138,14 @@ void bm_hash_batch(benchmark::State &state, HashConfig c) {
     std::vector<float> dense((size_t)kBatch * kDenseDim);
     fill_uniform(dense.data(), dense.size(), 7, 1);
     std::vector<uint32_t> keys((size_t)kBatch * c.L);
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-    slide_hash_keys_dense_batch(h, dense.data(), kDenseDim, kBatch, keys.data());  // warm up
+    slide_hash_keys_dense_batch(h, dense.data(), kDenseDim, kBatch, keys.data(), threads);  // warm up
     Region region(state);
     for (auto _ : state) {
-        slide_hash_keys_dense_batch(h, dense.data(), kDenseDim, kBatch, keys.data());
+        slide_hash_keys_dense_batch(h, dense.data(), kDenseDim, kBatch, keys.data(), threads);
         benchmark::DoNotOptimize(keys.data());
         benchmark::ClobberMemory();
     }
     region.finish(state);
-    omp_set_num_threads(saved);
     // Validate after timing: the batch keys equal the single-vector keys.
     std::vector<uint32_t> one((size_t)c.L);
     for (int i = 0; i < kBatch; i += 97) {

@@ -100,7 +100,8 @@ bool ensure_keys(const TableConfig &c, std::string *why) {
             for (int64_t s = 0; s < c.n; s += kChunk) {
                 int64_t m = std::min(kChunk, c.n - s);
                 fill_uniform(rows.data(), (size_t)m * kDim, 5, (uint64_t)s);
-                slide_hash_keys_dense_batch(h, rows.data(), kDim, m, &g_keys.neuron[s * c.L]);
+                slide_hash_keys_dense_batch(h, rows.data(), kDim, m, &g_keys.neuron[s * c.L],
+                                            omp_get_max_threads());
             }
             g_keys.seconds = slide_now() - t0;
         }
@@ -123,6 +124,7 @@ slide_lsh *make_table(const TableConfig &c, int policy, std::string *why) {
     p.policy = policy;
     p.max_ids = c.n;
     p.seed = 77;
+    p.threads = omp_get_max_threads(); // the build's OpenMP threads (all CPUs unless limited)
     slide_lsh *t = nullptr;
     slide_err err;
     if (slide_lsh_create(&t, &p, &err) != SLIDE_OK) {

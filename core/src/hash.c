@@ -1119,20 +1119,21 @@ void slide_hash_keys_sparse(const slide_hash *h, const int32_t *idx, const float
 }
 
 void slide_hash_keys_dense_batch(const slide_hash *h, const float *x, int64_t stride, int64_t n,
-                                 uint32_t *keys) {
+                                 uint32_t *keys, int threads) {
+    threads = threads < 1 ? 1 : threads;
     const int64_t L = h->p.L;
     if (h->inner) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static)
         for (int64_t i = 0; i < n; i++) slide_hash_keys_dense(h, x + i * stride, 0, keys + i * L);
         return;
     }
     if (h->bprog) { /* SimHash, small dim: blocks of BATCH_LANES vectors (sim_batch_block) */
         const int64_t nb = n > 0 ? (n + BATCH_LANES - 1) / BATCH_LANES : 0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static)
         for (int64_t b = 0; b < nb; b++) sim_batch_block(h, x, stride, n, b * BATCH_LANES, keys);
         return;
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t i = 0; i < n; i++) slide_hash_keys_dense(h, x + i * stride, 0, keys + i * L);
 }
 

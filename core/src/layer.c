@@ -20,6 +20,7 @@ slide_layer_params slide_layer_params_default(void) {
     p.probes = 0;
     p.min_active_frac = 0.0;
     p.max_active_frac = 1.0;
+    p.threads = 1;
     return p;
 }
 
@@ -29,6 +30,7 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
     if (p->n_out > INT32_MAX || p->n_in > INT32_MAX) return "layer size above 2^31-1";
     if (p->act != SLIDE_ACT_RELU && p->act != SLIDE_ACT_SOFTMAX) return "unknown activation";
     if (!(p->init_std > 0 && p->init_std < 10)) return "init-std must be in (0, 10)";
+    if (p->threads < 1 || p->threads > 1024) return "layer threads must be in 1..1024";
     if (p->input_major && p->sampled) return "an input-major (first) layer cannot be sampled";
     if (p->input_major && p->bf16) return "bf16 weights apply to row-major layers only";
     if (p->input_major && p->adam_bf16) return "bf16 Adam moments apply to row-major layers only";
@@ -154,7 +156,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     const int64_t rows = ly->n_rows, ld = ly->ld;
     const slide_kern *ks = slide_kern_get(SLIDE_SIMD_SCALAR);
     int oom = 0;
-#pragma omp parallel reduction(| : oom)
+#pragma omp parallel num_threads(ly->p.threads) reduction(| : oom)
     {
         /* bf16_only: each row drawn in fp32 here, then rounded to nearest into Wh */
         float *tmp = ly->W ? NULL : malloc((size_t)ld * sizeof(float));
@@ -198,6 +200,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
         lp.policy = p->bucket_policy;
         lp.max_ids = p->n_out;
         lp.seed = seed ^ ((uint64_t)index * 0x9E3779B97F4A7C15ULL);
+        lp.threads = p->threads;
         rc = slide_lsh_create(&ly->lsh, &lp, err);
         if (rc) {
             slide_layer_free(ly);
@@ -281,7 +284,7 @@ void slide_layer_sync_bf16(slide_layer *ly) {
     /* Every path rounds identically; the scalar table is always there. */
     const slide_kern *k = slide_kern_get(SLIDE_SIMD_SCALAR);
     const int64_t rows = ly->n_rows, ld = ly->ld;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(ly->p.threads) schedule(static)
     for (int64_t r = 0; r < rows; r++) k->to_bf16(ly->Wh + r * ld, ly->W + r * ld, ld);
 }
 
@@ -333,7 +336,7 @@ int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
         const int64_t n = ly->p.n_out, d = ly->p.n_in, L = ly->p.hash.L;
         double mx = 0;
         int oom = 0;
-#pragma omp parallel reduction(max : mx) reduction(| : oom)
+#pragma omp parallel num_threads(ly->p.threads) reduction(max : mx) reduction(| : oom)
         {
             float *buf = ly->W ? NULL : malloc((size_t)d * sizeof(float));
             oom = !ly->W && !buf;
@@ -349,7 +352,7 @@ int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
         }
         if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory rebuilding tables");
         ly->mips_scale = mx > 0 ? (float)sqrt(mx) : 1.0f;
-#pragma omp parallel
+#pragma omp parallel num_threads(ly->p.threads)
         {
             float *buf = malloc((size_t)(d + 2) * sizeof(float));
 #pragma omp for schedule(static)
@@ -361,17 +364,18 @@ int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
             free(buf);
         }
     } else if (ly->W) {
-        slide_hash_keys_dense_batch(ly->hash, ly->W, ly->ld, ly->p.n_out, ly->keys);
+        slide_hash_keys_dense_batch(ly->hash, ly->W, ly->ld, ly->p.n_out, ly->keys, ly->p.threads);
     } else { /* bf16_only: chunks of rows widened (exactly), then hashed as a batch */
         const int64_t n = ly->p.n_out, ld = ly->ld, chunk = 4096;
         float *buf = malloc((size_t)(chunk * ld) * sizeof(float));
         if (!buf) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory rebuilding tables");
         for (int64_t r0 = 0; r0 < n; r0 += chunk) {
             const int64_t m = n - r0 < chunk ? n - r0 : chunk;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(ly->p.threads) schedule(static)
             for (int64_t r = 0; r < m; r++)
                 slide_bf16_widen(buf + r * ld, ly->Wh + (r0 + r) * ld, ld);
-            slide_hash_keys_dense_batch(ly->hash, buf, ld, m, ly->keys + r0 * ly->p.hash.L);
+            slide_hash_keys_dense_batch(ly->hash, buf, ld, m, ly->keys + r0 * ly->p.hash.L,
+                                        ly->p.threads);
         }
         free(buf);
     }
@@ -408,7 +412,7 @@ int64_t slide_layer_rehash_dirty(slide_layer *ly) {
     int64_t c = 0;
     for (int64_t i = 0; i < n; i++)
         if (ly->dirty[i]) ids[c++] = (uint32_t)i;
-#pragma omp parallel
+#pragma omp parallel num_threads(ly->p.threads)
     {
         float *buf = ly->p.mips || !ly->W ? malloc((size_t)(ly->p.n_in + 2) * sizeof(float))
                                             : NULL;

@@ -83,11 +83,13 @@ slide_lsh_params slide_lsh_params_default(void) {
     p.policy = SLIDE_BUCKET_FIFO;
     p.max_ids = 1 << 20;
     p.seed = 0x5EEDULL;
+    p.threads = 1;
     return p;
 }
 
 const char *slide_lsh_params_check(const slide_lsh_params *p) {
     if (!p) return "lsh params: NULL";
+    if (p->threads < 1 || p->threads > 1024) return "lsh params: threads must be in 1..1024";
     if (p->L < 1 || p->L > LSH_MAX_L) return "lsh params: L (tables) must be in 1..1024";
     if (p->range_bits < 1 || p->range_bits > LSH_MAX_RANGE_BITS)
         return "lsh params: range_bits must be in 1..20";
@@ -332,7 +334,7 @@ void slide_lsh_remove(slide_lsh *h, uint32_t id, const uint32_t *keys) {
 
 void slide_lsh_clear(slide_lsh *h) {
     if (!h) return;
-#pragma omp parallel for schedule(static) if ((size_t)h->p.L * h->nb >= LSH_PAR_MIN)
+#pragma omp parallel for num_threads(h->p.threads) schedule(static) if ((size_t)h->p.L * h->nb >= LSH_PAR_MIN)
     for (int t = 0; t < h->p.L; t++) table_reset(h, &h->t[t], t);
 }
 
@@ -447,7 +449,7 @@ int slide_lsh_build(slide_lsh *h, const uint32_t *keys, int64_t n, slide_err *er
     const int64_t nk = n * h->p.L;
     const uint32_t nb = h->nb;
     int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (nk >= LSH_PAR_MIN)
+#pragma omp parallel for num_threads(h->p.threads) schedule(static) reduction(| : bad) if (nk >= LSH_PAR_MIN)
     for (int64_t i = 0; i < nk; i++) bad |= keys[i] >= nb;
     if (bad) {
         int64_t i = 0;
@@ -463,11 +465,11 @@ int slide_lsh_build(slide_lsh *h, const uint32_t *keys, int64_t n, slide_err *er
      * to keep every thread busy). Per-thread scratch: G columns + n (key, id) pairs, i.e.
      * (4 G + 8) bytes per id, freed before returning. */
     const int L = h->p.L;
-    int G = L / omp_get_max_threads();
+    int G = L / h->p.threads;
     G = G < 1 ? 1 : G > LSH_GATHER_MAX ? LSH_GATHER_MAX : G;
     const int ngroups = (L + G - 1) / G;
     int fail = 0;
-#pragma omp parallel if (nk >= LSH_PAR_MIN)
+#pragma omp parallel num_threads(h->p.threads) if (nk >= LSH_PAR_MIN)
     {
         const size_t cols_bytes = (size_t)n * G * sizeof(uint32_t);
         const size_t part_bytes = (size_t)n * sizeof(uint64_t);

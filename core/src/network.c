@@ -87,6 +87,7 @@ static slide_layer_params layer_params(const slide_net_params *p, int i) {
     lp.bf16 = (p->bf16 || p->bf16_only) && !lp.input_major;
     lp.adam_bf16 = (p->adam_bf16 || p->bf16_only) && !lp.input_major;
     lp.bf16_only = p->bf16_only && !lp.input_major;
+    lp.threads = p->threads;
     return lp;
 }
 
@@ -199,7 +200,6 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
     net->p = *p;
     net->kern = slide_kern_get(p->simd);
     net->hp_in_effect = p->hugepages;
-    omp_set_num_threads(p->threads);
     int64_t maxn = 1;
     for (int l = 0; l < p->n_layers; l++) {
         int eff = p->hugepages;

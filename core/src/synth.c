@@ -61,6 +61,7 @@ slide_synth_params slide_synth_params_default(void) {
     p.scale = 1.0;
     p.label_scale = 1.0;
     p.seed = 1;
+    p.threads = 1;
     return p;
 }
 
@@ -69,6 +70,7 @@ const char *slide_synth_params_check(const slide_synth_params *p) {
     if (!p->preset) return "no preset given (valid: amazon670k, delicious200k, tiny)";
     if (!slide_synth_preset_find(p->preset))
         return "unknown preset (valid: amazon670k, delicious200k, tiny)";
+    if (p->threads < 1 || p->threads > 1024) return "threads must be in 1..1024";
     if (!(p->scale > 0.0 && p->scale <= 1.0)) return "scale must be in (0, 1]";
     if (!(p->label_scale > 0.0 && p->label_scale <= 1.0)) return "label_scale must be in (0, 1]";
     return NULL;
@@ -119,6 +121,7 @@ typedef struct {
     uint64_t lab_a, lab_c;       /* label rank -> id */
     uint64_t feat_a, feat_c;     /* noise feature rank -> id */
     uint64_t seed_pts, seed_cnt, seed_char, seed_topic;
+    int threads;                 /* OpenMP threads (slide_synth_params.threads) */
 } gen;
 
 static uint64_t gcd_u64(uint64_t a, uint64_t b) {
@@ -414,7 +417,7 @@ static int gen_split(const gen *g, int64_t n, uint64_t stream0, slide_data *out,
         return slide_err_set(err, SLIDE_ENOMEM, 0, "synth: out of memory (%lld points)",
                              (long long)n);
     /* Pass 1: counts only (the first draws of each stream), so the CSR can be laid out. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(g->threads) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         slide_rng r;
         slide_rng_seed(&r, g->seed_pts, stream0 + (uint64_t)i);
@@ -436,7 +439,7 @@ static int gen_split(const gen *g, int64_t n, uint64_t stream0, slide_data *out,
     }
     /* Pass 2: each point regenerates its stream and fills its own slice. */
     int fail = 0;
-#pragma omp parallel
+#pragma omp parallel num_threads(g->threads)
     {
         scratch s;
         int ok = scratch_init(&s, g->kmax, g->mmax) == 0;
@@ -470,6 +473,7 @@ int slide_synth_generate(const slide_synth_params *p, slide_data *train, slide_d
     if (msg) return slide_err_set(err, SLIDE_EINVAL, 0, "synth: %s", msg);
     gen g;
     gen_init(&g, p);
+    g.threads = p->threads;
     const slide_synth_preset *ps = &g.pd->p;
     int64_t n_train = scaled(ps->n_train, p->scale, 8), n_test = scaled(ps->n_test, p->scale, 8);
     int rc = gen_split(&g, n_train, 0, train, err);

@@ -878,7 +878,7 @@ static void test_batch_and_range(void) {
         float *x = malloc((size_t)n * stride * sizeof *x);
         fill_gauss(&r, x, (int64_t)n * stride);
         uint32_t *kb = malloc((size_t)n * 20 * 4), k1[20];
-        slide_hash_keys_dense_batch(h, x, stride, n, kb);
+        slide_hash_keys_dense_batch(h, x, stride, n, kb, 2);
         long bad = 0;
         for (int i = 0; i < n; i++) {
             slide_hash_keys_dense(h, x + (size_t)i * stride, 0, k1);
@@ -1015,7 +1015,7 @@ static void test_sim_batch(void) {
                     const int64_t n = ns[q];
                     if (n > 17 && quick && dim != 128) continue;
                     const int64_t off = (int64_t)q * 5 % (nmax - n + 1); /* vary the rows */
-                    slide_hash_keys_dense_batch(h, x + off * stride, stride, n, kb);
+                    slide_hash_keys_dense_batch(h, x + off * stride, stride, n, kb, 2);
                     long bad = 0;
                     for (int64_t i = 0; i < n; i++) {
                         slide_hash_keys_dense(h, x + (off + i) * stride, 0, k1);

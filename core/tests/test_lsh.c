@@ -23,8 +23,11 @@ static int small_mode(void) {
     return T_SANITIZED || (e && strcmp(e, "1") == 0);
 }
 
+static int g_threads = 2; /* slide_lsh_params.threads of the tables make() creates */
+
 static slide_lsh *make(int L, int rb, int cap, int policy, int64_t max_ids, uint64_t seed) {
     slide_lsh_params p = slide_lsh_params_default();
+    p.threads = g_threads;
     p.L = L;
     p.range_bits = rb;
     p.bucket_cap = cap;
@@ -610,8 +613,7 @@ static void amazon_shape(int skewed, int policy) {
            "build %.3f s, rebuild %.3f s, %d threads\n",
            small ? " [small]" : "", slide_bucket_policy_name(policy), (long long)n, L, rb, cap,
            skewed ? "skewed" : "uniform", mem / 1e6, floor_bytes / 1e6,
-           (rss1 - rss0) / 1024.0, (long long)slide_lsh_size(h), t1 - t0, t2 - t1,
-           omp_get_max_threads());
+           (rss1 - rss0) / 1024.0, (long long)slide_lsh_size(h), t1 - t0, t2 - t1, g_threads);
     CHECK(slide_lsh_size(h) == expect);
     CHECK(mem >= floor_bytes);
     double limit = 300e6 * (small ? (double)n / 670091 : 1.0) + 1e6;
@@ -640,17 +642,20 @@ static void test_parallel_build(int policy) {
     const int L = 16, rb = 10;
     const int64_t n = 100000; /* ~98 offers per bucket, cap 32 */
     uint32_t *keys = random_keys(n, L, rb, 51);
-    slide_lsh *a = make(L, rb, 32, policy, n, 6), *b = make(L, rb, 32, policy, n, 6);
+    const int saved = g_threads;
+    g_threads = 1;
+    slide_lsh *a = make(L, rb, 32, policy, n, 6);
+    g_threads = 2;
+    slide_lsh *b = make(L, rb, 32, policy, n, 6);
+    g_threads = 5;
     slide_lsh *c = make(L, rb, 32, policy, n, 6);
+    g_threads = saved;
     slide_err e;
-    int saved = omp_get_max_threads();
+    /* the process-wide OpenMP setting must not matter: only the tables' own thread count */
     omp_set_num_threads(1);
     CHECK(slide_lsh_build(a, keys, n, &e) == 0);
-    omp_set_num_threads(2);
     CHECK(slide_lsh_build(b, keys, n, &e) == 0);
-    omp_set_num_threads(5);
     CHECK(slide_lsh_build(c, keys, n, &e) == 0);
-    omp_set_num_threads(saved);
     CHECKF(same_tables(a, b) && same_tables(a, c), "%s build depends on thread count",
            slide_bucket_policy_name(policy));
     CHECK(slide_lsh_size(a) == (int64_t)L * (1 << rb) * 32);

@@ -28,6 +28,7 @@ static void lsh_paths(void) {
     p.policy = SLIDE_BUCKET_RESERVOIR;
     p.max_ids = n;
     p.seed = 7;
+    p.threads = THREADS;
     slide_lsh *h = NULL;
     slide_err err;
     CHECK(slide_lsh_create(&h, &p, &err) == 0);
@@ -80,7 +81,7 @@ static void hash_paths(void) {
         slide_err err;
         CHECK(slide_hash_create(&h, &hp, &err) == 0);
         uint32_t *kb = malloc((size_t)n * hp.L * sizeof *kb), one[64];
-        slide_hash_keys_dense_batch(h, x, dim, n, kb);
+        slide_hash_keys_dense_batch(h, x, dim, n, kb, THREADS);
         int same = 1;
         for (int64_t i = 0; i < n; i++) {
             slide_hash_keys_dense(h, x + i * dim, 0, one);
@@ -129,9 +130,9 @@ static void data_paths(slide_data *train, slide_data *test) {
     sp.seed = 9;
     slide_err err;
     slide_data t1, e1;
-    omp_set_num_threads(1);
+    sp.threads = 1;
     CHECK(slide_synth_generate(&sp, &t1, &e1, &err) == 0);
-    omp_set_num_threads(THREADS);
+    sp.threads = THREADS;
     CHECK(slide_synth_generate(&sp, train, test, &err) == 0);
     CHECK(t1.nnz == train->nnz && memcmp(t1.feat, train->feat, (size_t)t1.nnz * 4) == 0);
     slide_data_free(&t1);

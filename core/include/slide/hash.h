@@ -99,7 +99,7 @@ int64_t slide_hash_rotate(const slide_hash *h, const float *x, float *out);
  * rows in SIMD lanes; about 64 * (2 * dim + 1) bytes of stack per thread); rows holding an inf
  * or NaN, other families and larger dims go row by row. */
 void slide_hash_keys_dense_batch(const slide_hash *h, const float *x, int64_t stride, int64_t n,
-                                 uint32_t *keys);
+                                 uint32_t *keys, int threads);
 
 #ifdef __cplusplus
 }

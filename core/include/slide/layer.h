@@ -20,6 +20,8 @@ typedef struct {
     int64_t n_in, n_out;
     int act;            /* slide_activation */
     int sampled;        /* 1: active set from LSH tables; 0: all neurons */
+    int threads;        /* OpenMP threads of initialisation and table rebuilds, 1..1024 (the
+                           network sets its own); default 1 */
     int input_major;    /* 1: W is [n_in][n_out] (full first layer over sparse input) */
     float init_std;     /* weights ~ N(0, init_std^2); biases 0 */
     /* sampled layers only */

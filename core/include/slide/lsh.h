@@ -19,6 +19,7 @@ typedef struct {
     int policy;         /* slide_bucket_policy */
     int64_t max_ids;    /* ids are in [0, max_ids); 1..2^31-1 */
     uint64_t seed;      /* reservoir sampling randomness */
+    int threads;        /* OpenMP threads of build and clear, 1..1024; default 1 */
 } slide_lsh_params;
 
 slide_lsh_params slide_lsh_params_default(void);

@@ -26,6 +26,7 @@ typedef struct {
     double scale;        /* (0, 1]: fraction of points */
     double label_scale;  /* (0, 1]: fraction of labels and features */
     uint64_t seed;
+    int threads;         /* OpenMP threads, 1..1024 (default 1); the data do not depend on it */
 } slide_synth_params;
 
 slide_synth_params slide_synth_params_default(void);
