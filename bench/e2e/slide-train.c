@@ -568,8 +568,10 @@ int main(int argc, char **argv) {
         slide_opts_free(opts);
         return 2;
     }
-    int simd = slide_simd_parse(!strcmp(a.simd, "auto") && !slide_opts_find(opts, "simd")->was_set
-                                    ? NULL : a.simd, &err);
+    /* --simd, else the SLIDE_SIMD variable (read here: the library reads no environment) */
+    const int simd_env = !slide_opts_find(opts, "simd")->was_set && getenv("SLIDE_SIMD");
+    int simd = slide_simd_parse_from(simd_env ? getenv("SLIDE_SIMD") : a.simd,
+                                     simd_env ? "SLIDE_SIMD" : "--simd", &err);
     if (simd < 0) {
         fprintf(stderr, "slide-train: --simd: %s\n", err.msg);
         slide_opts_free(opts);

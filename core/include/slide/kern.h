@@ -132,9 +132,12 @@ int slide_simd_available(int simd);
  * is. Static string; for messages such as "avx512: skipped: CPU lacks avx512f". */
 const char *slide_simd_unavailable_reason(int simd);
 const char *slide_simd_name(int simd);
-/* Parses "scalar" | "avx2" | "avx512" | "auto" (NULL or "" = auto; also reads SLIDE_SIMD when
- * name is NULL). Returns the path or -1 with err set (unknown name, or not available here). */
+/* Parses "scalar" | "avx2" | "avx512" | "auto" (NULL or "" = auto: the best this CPU runs).
+ * Returns the path or -1 with err set (unknown name, or not available here). Reads no
+ * environment variable: a driver that honours SLIDE_SIMD passes its value. */
 int slide_simd_parse(const char *name, slide_err *err);
+/* The same; messages say the name came from `from` (e.g. "SLIDE_SIMD", "--simd"). */
+int slide_simd_parse_from(const char *name, const char *from, slide_err *err);
 /* Kernel table of a path; NULL when the path is not available (check slide_simd_available or
  * use slide_simd_parse first). The table is static: never freed. */
 const slide_kern *slide_kern_get(int simd);

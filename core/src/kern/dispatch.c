@@ -1,5 +1,5 @@
 /* Runtime choice of the kernel table: what the build compiled in (SLIDE_HAVE_*) and what this
- * CPU supports (__builtin_cpu_supports), parsed from a name or the SLIDE_SIMD variable. */
+ * CPU supports (__builtin_cpu_supports), parsed from a name (drivers read SLIDE_SIMD themselves). */
 #include "kern_internal.h"
 
 #include <string.h>
@@ -65,11 +65,10 @@ static void available_list(char *buf, size_t cap) {
 }
 
 int slide_simd_parse(const char *name, slide_err *err) {
-    const char *from = "argument";
-    if (name == NULL) {
-        name = getenv("SLIDE_SIMD");
-        from = "SLIDE_SIMD";
-    }
+    return slide_simd_parse_from(name, "argument", err);
+}
+
+int slide_simd_parse_from(const char *name, const char *from, slide_err *err) {
     if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) return slide_simd_best();
     char avail[64];
     available_list(avail, sizeof avail);
