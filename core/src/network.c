@@ -911,11 +911,10 @@ static int xin_reserve(slide_net *net, int64_t n, slide_err *err) {
 
 /* Whether batches train by row sweep: the network has the paper's shape (an input-major full
  * layer, then the row-major output layer), and the sweep was asked for, or (auto) the output
- * layer's fp32 weights exceed SLIDE_ROW_SWEEP_AUTO_BYTES, about a last-level cache (32 MB per
- * Zen 3 core complex): rows that stay cached are cheap to read at random, and there the sweep's
- * sort and extra passes cost more than they save (Delicious, 983 labels: 0.87-1.04 s vs
- * 0.70-0.77 s for 2 epochs; 670,091 labels: up to 1.2x faster, REPRODUCE.md). A constant, not
- * the machine's cache size, so that a configuration trains in the same order everywhere. */
+ * layer's fp32 weights exceed SLIDE_ROW_SWEEP_AUTO_BYTES, about a last-level cache: rows that
+ * stay cached are cheap to read at random, and there the sweep's sort and extra passes cost
+ * more than they save (measurements in REPRODUCE.md, "row sweep"). A constant, not the
+ * machine's cache size, so that a configuration trains in the same order everywhere. */
 static int use_row_sweep(const slide_net *net) {
     const slide_net_params *p = &net->p;
     if (!(p->n_layers == 2 && p->layer[0].input_major && !p->layer[0].sampled &&
@@ -1154,7 +1153,7 @@ static void tlb_trace_tables(slide_net *net) {
 }
 
 /* One batch by row sweep. The per-sample path reads each sample's ~3,000 active rows of the
- * output layer at random (memory latency bound: ~150 ns a row here), reads them again in its
+ * output layer at random (bound by memory latency), reads them again in its
  * backward, and the update then walks the touched rows in order. Here the samples first only
  * select their active sets; the (row, slot) entries are sorted by row; one ordered pass over the
  * touched rows computes every logit (each row read once, streaming); each sample's softmax

@@ -89,9 +89,9 @@ typedef struct {
      * sum in double, a multiply by (float)(1.0 / sum). Fast paths use a polynomial exp
      * (Cephes-style, rel. error ~2e-7, exactly 0 for x[i] - max <= -87.3, where expf gives at
      * most 1.2e-38) and the same normalisation: |fast - scalar| <= 1e-6 * scalar + 1e-12 per
-     * element, and 0 wherever scalar gives 0 (core/tests/test_kern.c checks both). 1e-6 is
-     * about 4x the measured worst (2.4e-7 * scalar: exp error plus the sum's), 8 ulp; a
-     * one-step range reduction (3e-3) or a polynomial two terms short (3e-6) breaks it. */
+     * element, and 0 wherever scalar gives 0 (core/tests/test_kern.c checks both; the bound
+     * is a few times the error of the polynomial plus the sum's, so a coarser range reduction
+     * or a shorter polynomial breaks it; REPRODUCE.md has the measured errors). */
     void (*softmax)(float *x, int64_t n);
 } slide_kern;
 
