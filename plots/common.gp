@@ -33,4 +33,28 @@ set linetype 7 lc rgb "#7f7f7f" lw 2 pt 3 ps 0.9
 set linetype 8 lc rgb "#bcbd22" lw 2 pt 2 ps 0.9
 set linetype 9 lc rgb "#17becf" lw 2 pt 4 ps 0.9
 set linetype cycle 9
-FULL_TITLE = FIG_TITLE.((exists("SUBTITLE") && SUBTITLE ne "") ? " - ".SUBTITLE : "")."\n".CAPTION
+FULL_TITLE = FIG_TITLE."\n".(exists("CAPTION") ? CAPTION : "")
+set style fill solid 0.85 border lc rgb "#333333"
+# Helpers for the figure scripts. Word lists hold values without spaces (datasets, run ids, args).
+# hdr(f): ",header," of a CSV; has(c): column c in the header HD of the file being read
+# (strcol() of an absent column is an error); sc(c) / nc(c): its text ("NA" if absent) / number.
+hdr(f) = ",".system("head -n 1 '".f."' | tr -d '\\r'").","
+has(c) = strstrt(HD, ",".c.",") > 0
+sc(c) = has(c) ? strcol(c) : "NA"
+nc(c) = has(c) ? column(c) : NaN
+uadd(L, v) = (v eq "" || v eq "NA" || strstrt(" ".L." ", " ".v." ") > 0) ? L : (L eq "" ? v : L." ".v)
+idx_(w, L, i) = i > words(L) ? NaN : word(L, i) eq w ? i : idx_(w, L, i + 1)
+idx(w, L) = idx_(w, L, 1)
+# micro.csv args "fifo/n:205443/K:9": first item, akey(a, "K"): value of "K" ("NA" when absent)
+upto(s, i) = s[1:i - 1]
+from(s, i) = s[i:]
+first(a) = upto(a."/", strstrt(a."/", "/"))
+arg_(s, k) = strstrt(s, "/".k.":") ? first(from(s, strstrt(s, "/".k.":") + strlen(k) + 2)) : "NA"
+akey(a, k) = arg_("/".a, k)
+isna(s) = s eq "" || s eq "NA"
+err(x) = isna(sc("error_message")) ? "" : sc("error_message")
+subst(s, a, b) = strstrt(s, a) ? upto(s, strstrt(s, a)).b.subst(from(s, strstrt(s, a) + 1), a, b) : s
+NOTE = "with labels rotate by 90 left offset 0, 0.5 font ',9' tc rgb '#b00000' notitle"
+VLAB = "with labels offset 0, 0.7 font ',8' notitle"
+# nodata(why): ends a figure script with the placeholder; plot_all.sh reads the reason from out.nodata
+NODATA = "set print out.'.nodata'; print WHY; set print; load dir.'/nodata.gp'; exit"

@@ -126,6 +126,44 @@ draw() {
     fi
 }
 
+# has_cols FILE COL...: the header names every COL and a data row follows
+has_cols() {
+    _f=$1; shift
+    [ "$(wc -l <"$_f")" -ge 2 ] || return 1
+    _h=",$(head -n 1 "$_f" | tr -d '\r'),"
+    for _c in "$@"; do case $_h in *",$_c,"*) ;; *) return 1 ;; esac; done
+}
+
+# fig NAME TITLE SCRIPT.gp "COL..." WHAT FILE...: draws SCRIPT over the FILEs that have the columns
+# COL (gnuplot gets them as FILES); the script itself draws the placeholder when its filters leave
+# nothing, and writes why to OUT/NAME.nodata.
+fig() {
+    name=$1; title=$2; gp=$3; cols=$4; what=$5
+    shift 5
+    nfig=$((nfig + 1))
+    files=""
+    for f in "$@"; do
+        # shellcheck disable=SC2086 # $cols is a list of column names
+        [ -f "$f" ] && has_cols "$f" $cols && files="$files${files:+ }$f"
+    done
+    if [ -z "$files" ]; then
+        placeholder "$name" "$title" "$what not in this run directory (or without $cols)"
+        return
+    fi
+    rm -f "$out/$name.nodata"
+    if ! gnuplot_run "$name" "$gp" "FILES='$files'"; then
+        echo "[plots] $name: gnuplot failed" >&2
+        nfail=$((nfail + 1))
+        placeholder "$name" "$title" "gnuplot failed on $gp (see the messages above)"
+    elif [ -f "$out/$name.nodata" ]; then
+        echo "[plots] $name: no data: $(head -n 1 "$out/$name.nodata")"
+        nplace=$((nplace + 1))
+        rm -f "$out/$name.nodata"
+    else
+        echo "[plots] $name: $out/$name.png, .svg (from: $*)"
+    fi
+}
+
 # The flat Google Benchmark CSV: micro.csv, else the newest micro-*.csv of the run.
 micro=$run/micro.csv
 if [ ! -f "$micro" ]; then
@@ -137,6 +175,11 @@ kern=$run/slide-bench-kern.csv
 [ -f "$kern" ] || kern=$run/bench_kern.csv
 parse=$run/slide-bench-parse.csv
 [ -f "$parse" ] || parse=$run/bench_parse.csv
+# repetitions collapsed to their median (one row per configuration, same columns)
+med() { # med FILE KEYS OUT
+    [ -f "$1" ] && awk -v keys="$2" -f "$here/median.awk" "$1" >"$3" && has_cols "$3" $(echo "$2" | tr , ' ')
+}
+med "$micro" family,args,threads "$tmp/micro.csv" && micro=$tmp/micro.csv
 
 echo "[plots] run $run -> $out"
 draw p1_vs_time "P@1 vs training time" prep_curves.awk p1_vs_time.gp "-v xcol=train_s -v xlog=1" \
@@ -147,17 +190,11 @@ draw threads "Convergence time vs threads" prep_threads.awk threads.gp "-v targe
     "threads.csv" "$run"/threads.csv
 draw hash_families "Hash families across thread counts" prep_hash.awk hash_families.gp "" \
     "hash.csv" "$run"/hash.csv
-draw bucket_insert "Hash-table insertion: FIFO vs reservoir (paper Table 3)" prep_bucket.awk \
-    bucket_insert.gp "" "micro.csv (lsh_insert, lsh_build)" "$micro"
+fig bucket_insert "Hash-table insertion: FIFO vs reservoir (paper Table 3)" bucket_insert.gp \
+    "family args" "micro.csv (lsh_insert, lsh_build)" "$micro"
 draw hugepages "Hugepages none / thp / explicit" prep_hugepages.awk hugepages.gp "" \
     "hugepages.csv" "$run"/hugepages.csv "$run"/hugepages.breakdown.csv
 # table4: gnuplot reads the .tlb.csv files (slide-train --tlb-sim) by column name, no prep script
-has_cols() { # has_cols FILE COL...: the header names every COL and a data row follows
-    _f=$1; shift
-    [ "$(wc -l <"$_f")" -ge 2 ] || return 1
-    _h=",$(head -n 1 "$_f" | tr -d '\r'),"
-    for _c in "$@"; do case $_h in *",$_c,"*) ;; *) return 1 ;; esac; done
-}
 nfig=$((nfig + 1))
 tlbf=""
 for f in "$run"/*.tlb.csv; do
