@@ -53,7 +53,7 @@ arg_(s, k) = strstrt(s, "/".k.":") ? first(from(s, strstrt(s, "/".k.":") + strle
 akey(a, k) = arg_("/".a, k)
 isna(s) = s eq "" || s eq "NA"
 err(x) = isna(sc("error_message")) ? "" : sc("error_message")
-subst(s, a, b) = strstrt(s, a) ? upto(s, strstrt(s, a)).b.subst(from(s, strstrt(s, a) + 1), a, b) : s
+subst(s, a, b) = strstrt(s, a) ? upto(s, strstrt(s, a)).b.subst(from(s, strstrt(s, a) + strlen(a)), a, b) : s
 NOTE = "with labels rotate by 90 left offset 0, 0.5 font ',9' tc rgb '#b00000' notitle"
 VLAB = "with labels offset 0, 0.7 font ',8' notitle"
 # nodata(why): ends a figure script with the placeholder; plot_all.sh reads the reason from out.nodata

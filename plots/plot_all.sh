@@ -218,7 +218,7 @@ else
 fi
 draw micro_hash "Hashing throughput vs K*L and threads" prep_micro_hash.awk micro_hash.gp "" \
     "micro.csv (hash_dense, hash_sparse)" "$micro"
-draw micro_query "Bucket-query latency" prep_micro_query.awk micro_query.gp "" \
+fig micro_query "Bucket-query latency" micro_query.gp "family args" \
     "micro.csv (lsh_query)" "$micro"
 draw micro_matmul "Active-set sparse matmul: scalar vs AVX2 vs AVX-512" prep_micro_matmul.awk \
     micro_matmul.gp "" "micro.csv (matmul_fwd, matmul_bwd)" "$micro"
