@@ -180,6 +180,8 @@ med() { # med FILE KEYS OUT
     [ -f "$1" ] && awk -v keys="$2" -f "$here/median.awk" "$1" >"$3" && has_cols "$3" $(echo "$2" | tr , ' ')
 }
 med "$micro" family,args,threads "$tmp/micro.csv" && micro=$tmp/micro.csv
+med "$kern" bench,simd,regime,active "$tmp/kern.csv" && kern=$tmp/kern.csv
+med "$parse" bench "$tmp/parse.csv" && parse=$tmp/parse.csv
 
 echo "[plots] run $run -> $out"
 draw p1_vs_time "P@1 vs training time" prep_curves.awk p1_vs_time.gp "-v xcol=train_s -v xlog=1" \
@@ -228,9 +230,9 @@ draw breakdown "Training time breakdown" prep_breakdown.awk breakdown.gp "" \
     "*.breakdown.csv" "$run"/*.breakdown.csv
 draw recall "Recall diagnosis" prep_recall.awk recall.gp "" \
     "e2e.recall.csv" "$run"/e2e.recall.csv
-draw kern "Kernel paths (slide-bench-kern)" prep_kern.awk kern.gp "" \
+fig kern "Kernel paths (slide-bench-kern)" kern.gp "bench simd regime rows_per_s" \
     "slide-bench-kern.csv" "$kern"
-draw parse "Data loading (slide-bench-parse)" prep_parse.awk parse.gp "" \
+fig parse "Data loading (slide-bench-parse)" parse.gp "bench mb_per_s" \
     "slide-bench-parse.csv" "$parse"
 
 echo "[plots] $nfig figures in $out ($nplace placeholders, $nfail failed, $nmsg gnuplot messages)"
