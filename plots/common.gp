@@ -52,7 +52,9 @@ first(a) = upto(a."/", strstrt(a."/", "/"))
 arg_(s, k) = strstrt(s, "/".k.":") ? first(from(s, strstrt(s, "/".k.":") + strlen(k) + 2)) : "NA"
 akey(a, k) = arg_("/".a, k)
 isna(s) = s eq "" || s eq "NA"
-err(x) = isna(sc("error_message")) ? "" : sc("error_message")
+shorte(e) = strlen(e) <= 40 ? e : strstrt(e, "(") && strstrt(e, ")") > strstrt(e, "(") + 1 ? \
+    from(upto(e, strstrt(e, ")")), strstrt(e, "(") + 1) : upto(e, 38)."..."
+err(x) = isna(sc("error_message")) ? "" : shorte(sc("error_message"))
 subst(s, a, b) = strstrt(s, a) ? upto(s, strstrt(s, a)).b.subst(from(s, strstrt(s, a) + strlen(a)), a, b) : s
 NOTE = "with labels rotate by 90 left offset 0, 0.5 font ',9' tc rgb '#b00000' notitle"
 VLAB = "with labels offset 0, 0.7 font ',8' notitle"

@@ -222,9 +222,9 @@ draw micro_hash "Hashing throughput vs K*L and threads" prep_micro_hash.awk micr
     "micro.csv (hash_dense, hash_sparse)" "$micro"
 fig micro_query "Bucket-query latency" micro_query.gp "family args" \
     "micro.csv (lsh_query)" "$micro"
-draw micro_matmul "Active-set sparse matmul: scalar vs AVX2 vs AVX-512" prep_micro_matmul.awk \
-    micro_matmul.gp "" "micro.csv (matmul_fwd, matmul_bwd)" "$micro"
-draw micro_gather "Gather rate vs page size" prep_micro_gather.awk micro_gather.gp "" \
+fig micro_matmul "Active-set sparse matmul: scalar vs AVX2 vs AVX-512" micro_matmul.gp "family args" \
+    "micro.csv (matmul_fwd, matmul_bwd)" "$micro"
+fig micro_gather "Gather rate vs page size" micro_gather.gp "family args" \
     "micro.csv (hugepages_gather)" "$micro"
 draw breakdown "Training time breakdown" prep_breakdown.awk breakdown.gp "" \
     "*.breakdown.csv" "$run"/*.breakdown.csv
