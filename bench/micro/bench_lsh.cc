@@ -168,6 +168,9 @@ void bm_query(benchmark::State &state, TableConfig c) {
     }
     Pin pin(state);
     std::vector<uint32_t> out((size_t)c.n);
+    std::vector<uint64_t> taken(((size_t)c.n + 63) / 64, 0);
+    slide_rng rng;
+    slide_rng_seed(&rng, 1, 2);
     std::vector<double> lat;
     lat.reserve(1 << 16);
     int per_table = 1 + c.probes;
@@ -178,7 +181,11 @@ void bm_query(benchmark::State &state, TableConfig c) {
         const uint32_t *qk = &g_keys.query[(size_t)(i++ % kQueries) * per_q];
         slide_lsh_query_stats st;
         int64_t t0 = now_ns();
-        int64_t n = slide_lsh_query(g_table.t, qk, per_table, out.data(), c.n, scratch, &st);
+        // the query training runs: a bitmap of chosen ids (emptied after, as training does)
+        // and the thread's rng for ties at the room (c.n: no truncation here)
+        int64_t n = slide_lsh_query_ranked(g_table.t, qk, per_table, c.n, out.data(),
+                                           taken.data(), &rng, scratch, &st);
+        for (int64_t j = 0; j < n; j++) taken[out[j] >> 6] = 0;
         int64_t t1 = now_ns();
         benchmark::DoNotOptimize(n);
         lat.push_back((double)(t1 - t0) * 1e-3);

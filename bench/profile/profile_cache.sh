@@ -50,6 +50,9 @@ select_active>slide_hash_keys_dense     hash
 select_active>slide_layer_query_vector  hash
 select_active                           query
 slide_lsh_bucket                        query
+slide_lsh_query_ranked                  query
+query_buckets                           query
+keep_most_collided                      query
 slide_lsh_prefetch                      query
 forward_layers                          forward
 output_delta_of                         forward

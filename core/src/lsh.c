@@ -67,10 +67,16 @@ struct slide_lsh {
     lsh_table *t;
 };
 
+/* A query's per-thread state: each id's collision count (0 between queries), the candidate
+ * list, the count histogram and the buckets of the query (both grown on demand). */
 struct slide_lsh_scratch {
-    uint32_t *mark;
+    uint16_t *cnt;
+    uint32_t *cand;
     int64_t n;
-    uint32_t epoch;
+    int32_t *hist;
+    const uint32_t **bk_ids;
+    int *bk_n;
+    int64_t cap_keys; /* entries of bk_ids / bk_n; hist has cap_keys + 1 */
 };
 
 /* ------------------------------------------------------------------ parameters */
@@ -506,15 +512,29 @@ int slide_lsh_build(slide_lsh *h, const uint32_t *keys, int64_t n, slide_err *er
 
 /* ------------------------------------------------------------------ queries */
 
+/* Room in s for a query of nkeys keys (its buckets and the count histogram). */
+static int scratch_keys(slide_lsh_scratch *s, int64_t nkeys) {
+    if (nkeys <= s->cap_keys) return 0;
+    const uint32_t **bi = realloc(s->bk_ids, (size_t)nkeys * sizeof *bi);
+    if (bi) s->bk_ids = bi;
+    int *bn = realloc(s->bk_n, (size_t)nkeys * sizeof *bn);
+    if (bn) s->bk_n = bn;
+    int32_t *hi = realloc(s->hist, (size_t)(nkeys + 1) * sizeof *hi);
+    if (hi) s->hist = hi;
+    if (!bi || !bn || !hi) return -1;
+    s->cap_keys = nkeys;
+    return 0;
+}
+
 slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *h) {
     if (!h) return NULL;
-    slide_lsh_scratch *s = malloc(sizeof *s);
+    slide_lsh_scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->n = h->p.max_ids;
-    s->epoch = 0;
-    s->mark = calloc((size_t)s->n, sizeof *s->mark);
-    if (!s->mark) {
-        free(s);
+    s->cnt = calloc((size_t)s->n, sizeof *s->cnt);
+    s->cand = malloc((size_t)s->n * sizeof *s->cand);
+    if (!s->cnt || !s->cand || scratch_keys(s, (int64_t)h->p.L)) {
+        slide_lsh_scratch_destroy(s);
         return NULL;
     }
     return s;
@@ -522,62 +542,125 @@ slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *h) {
 
 void slide_lsh_scratch_destroy(slide_lsh_scratch *s) {
     if (!s) return;
-    free(s->mark);
+    free(s->cnt);
+    free(s->cand);
+    free(s->hist);
+    free(s->bk_ids);
+    free(s->bk_n);
     free(s);
 }
 
-int64_t slide_lsh_query(const slide_lsh *h, const uint32_t *keys, int per_table, uint32_t *out,
-                        int64_t max_out, slide_lsh_scratch *s, slide_lsh_query_stats *stats) {
+/* The non-empty buckets keys select (a key repeated within a table's probes counts once), their
+ * headers and first ids prefetched: the buckets are scattered over the tables, and walking them
+ * one by one costs a dependent miss each. Returns how many; counts probes and raw ids. */
+static int query_buckets(const slide_lsh *h, const uint32_t *keys, int per, slide_lsh_scratch *s,
+                         int64_t *probed, int64_t *raw) {
+    const int L = h->p.L;
+    for (int t = 0; t < L; t++)
+        for (int q = 0; q < per; q++) __builtin_prefetch(&h->t[t].b[keys[t * per + q]]);
+    int nbk = 0;
+    for (int t = 0; t < L; t++) {
+        const lsh_table *tb = &h->t[t];
+        const uint32_t *tk = keys + (int64_t)t * per;
+        for (int q = 0; q < per; q++) {
+            int dup = 0;
+            for (int r = 0; r < q; r++) dup |= tk[r] == tk[q];
+            if (dup) continue;
+            ++*probed;
+            const lsh_bucket *bk = &tb->b[tk[q]];
+            if (bk->count == 0) continue; /* words may be NULL */
+            const uint32_t *b = tb->words + bk->off;
+            __builtin_prefetch(b);
+            s->bk_ids[nbk] = b;
+            s->bk_n[nbk++] = (int)bk->count;
+            *raw += bk->count;
+        }
+    }
+    return nbk;
+}
+
+/* Keeps `room` of the nc candidates (nc > room): every id whose count is above the threshold,
+ * and of those at the threshold an unbiased sample (selection sampling with rng), not the first
+ * in table order, which after a rebuild is id order and would favour low ids query after query
+ * (rng NULL: the first found). Compacts them in place, marks them in taken, zeroes every count;
+ * returns room. */
+static int64_t keep_most_collided(slide_lsh_scratch *s, int64_t nc, int64_t room, int maxc,
+                                  uint64_t *taken, slide_rng *rng) {
+    uint32_t *cand = s->cand;
+    uint16_t *cnt = s->cnt;
+    int32_t *hist = s->hist;
+    memset(hist, 0, (size_t)(maxc + 1) * sizeof *hist);
+    for (int64_t j = 0; j < nc; j++) hist[cnt[cand[j]]]++;
+    int thr = maxc;
+    int64_t above = 0; /* ids with count > thr */
+    while (thr > 1 && above + hist[thr] <= room) above += hist[thr--];
+    int64_t at_thr = room - above, n_tie = hist[thr], kept = 0;
+    for (int64_t j = 0; j < nc; j++) {
+        const uint32_t id = cand[j];
+        const int c = cnt[id];
+        cnt[id] = 0;
+        int keep = c > thr;
+        if (c == thr) {
+            keep = rng ? (int64_t)slide_rng_below(rng, (uint32_t)n_tie) < at_thr : at_thr > 0;
+            at_thr -= keep;
+            n_tie--;
+        }
+        if (keep) {
+            if (taken) taken[id >> 6] |= (uint64_t)1 << (id & 63);
+            cand[kept++] = id;
+        }
+    }
+    return kept;
+}
+
+int64_t slide_lsh_query_ranked(const slide_lsh *h, const uint32_t *keys, int per_table,
+                               int64_t room, uint32_t *out, uint64_t *taken, slide_rng *rng,
+                               slide_lsh_scratch *s, slide_lsh_query_stats *stats) {
     if (stats) memset(stats, 0, sizeof *stats);
-    if (!h || !keys || !s || per_table < 1 || (max_out > 0 && !out) || s->n < h->p.max_ids)
+    if (!h || !keys || !s || per_table < 1 || (room > 0 && !out) || s->n < h->p.max_ids)
         return -SLIDE_EINVAL;
     const int64_t nkeys = (int64_t)h->p.L * per_table;
     for (int64_t i = 0; i < nkeys; i++)
         if (keys[i] >= h->nb) return -SLIDE_EINVAL;
-    if (max_out <= 0) return 0;
-    if (++s->epoch == 0) { /* wrapped: old marks could alias the new epoch */
-        memset(s->mark, 0, (size_t)s->n * sizeof *s->mark);
-        s->epoch = 1;
-    }
-    const uint32_t ep = s->epoch;
-    uint32_t *mark = s->mark;
-    int64_t cnt = 0, raw = 0, probed = 0;
-    for (int t = 0; t < h->p.L; t++) {
-        const lsh_table *tb = &h->t[t];
-        const uint32_t *tk = keys + (int64_t)t * per_table;
-        for (int p = 0; p < per_table; p++) {
-            uint32_t k = tk[p];
-            int dup = 0;
-            for (int q = 0; q < p; q++) dup |= tk[q] == k;
-            if (dup) continue;
-            const lsh_bucket *bk = &tb->b[k];
-            const uint32_t n = bk->count;
-            probed++;
-            if (n == 0) continue; /* words may be NULL */
-            const uint32_t *ids = tb->words + bk->off;
-            for (uint32_t j = 0; j < n; j++) {
-                uint32_t id = ids[j];
-                if (mark[id] == ep) continue;
-                mark[id] = ep;
-                out[cnt++] = id;
-                if (cnt == max_out) {
-                    raw += j + 1;
-                    goto done;
-                }
-            }
-            raw += n;
+    if (room <= 0) return 0;
+    if (nkeys > 65535) return -SLIDE_EINVAL; /* collision counts are 16-bit */
+    if (scratch_keys(s, nkeys)) return -SLIDE_ENOMEM;
+    int64_t probed = 0, raw = 0, nc = 0;
+    const int nbk = query_buckets(h, keys, per_table, s, &probed, &raw);
+    uint16_t *cnt = s->cnt;
+    uint32_t *cand = s->cand;
+    for (int q = 0; q < nbk; q++) {
+        const uint32_t *b = s->bk_ids[q];
+        for (int e = 0; e < s->bk_n[q]; e++) {
+            const uint32_t id = b[e];
+            if (taken && ((taken[id >> 6] >> (id & 63)) & 1u)) continue; /* chosen already */
+            if (cnt[id]++ == 0) cand[nc++] = id;
         }
     }
-done:
+    int64_t kept = nc;
+    if (nc <= room) {
+        for (int64_t j = 0; j < nc; j++) {
+            const uint32_t id = cand[j];
+            if (taken) taken[id >> 6] |= (uint64_t)1 << (id & 63);
+            cnt[id] = 0;
+        }
+    } else {
+        kept = keep_most_collided(s, nc, room, (int)nkeys, taken, rng);
+    }
+    memcpy(out, cand, (size_t)kept * sizeof *out);
     if (stats) {
         stats->buckets_probed = probed;
         stats->candidates_raw = raw;
-        stats->candidates = cnt;
+        stats->union_ids = nc;
+        stats->candidates = kept;
     }
-    return cnt;
+    return kept;
 }
 
-/* ------------------------------------------------------------------ inspection */
+int64_t slide_lsh_query(const slide_lsh *h, const uint32_t *keys, int per_table, uint32_t *out,
+                        int64_t max_out, slide_lsh_scratch *s, slide_lsh_query_stats *stats) {
+    return slide_lsh_query_ranked(h, keys, per_table, max_out, out, NULL, NULL, s, stats);
+}
 
 int slide_lsh_bucket(const slide_lsh *h, int table, uint32_t key, const uint32_t **ids) {
     if (ids) *ids = NULL;

@@ -36,12 +36,8 @@ typedef struct {
     uint64_t *mark[SLIDE_MAX_LAYERS]; /* sampled layers: bit per neuron, set while select_active
                                          builds the set (84 KB at 670K neurons: stays in L2) */
     uint32_t *keys;
-    const uint32_t **bk_ids;         /* select_active: the query's nonempty buckets */
-    int *bk_n;                       /* and their sizes (L * (1 + probes) at most) */
     float *qvec;                     /* query vector of a sampled layer (n_in + 2) */
-    uint16_t *cnt[SLIDE_MAX_LAYERS]; /* sampled layers: collisions of each neuron in this query */
-    int32_t *hist;                   /* histogram of collision counts (L * (1 + probes) + 1) */
-    slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS];
+    slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS]; /* sampled layers: the ranked query's state */
     float *full_scores;    /* n_out of the last layer, for evaluation */
     uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */
     int64_t n_rows[SLIDE_MAX_LAYERS];

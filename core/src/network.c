@@ -125,20 +125,16 @@ static void ws_free(slide_ws *w, int n_layers) {
         free(w->cid[l]);
         free(w->mark[l]);
         free(w->rows[l]);
-        free(w->cnt[l]);
         free(w->ge[l]);
         if (w->scratch[l]) slide_lsh_scratch_destroy(w->scratch[l]);
     }
     free(w->keys);
-    free(w->bk_ids);
-    free(w->bk_n);
     free(w->wrow);
     free(w->bids);
     free(w->sl);
     free(w->av);
     free(w->gbuf);
     free(w->bcnt);
-    free(w->hist);
     free(w->qvec);
     free(w->full_scores);
 }
@@ -162,17 +158,11 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
         if (ly->p.sampled) {
             if (!(w->mark[l] = calloc((n + 63) / 64, sizeof(uint64_t)))) return -1;
             if (!(w->scratch[l] = slide_lsh_scratch_create(ly->lsh))) return -1;
-            if (!(w->cnt[l] = calloc(n, sizeof(uint16_t)))) return -1;
             size_t k = (size_t)ly->p.hash.L * (size_t)(1 + ly->p.probes);
             if (k > maxkeys) maxkeys = k;
         }
     }
     w->keys = malloc(maxkeys * sizeof(uint32_t));
-    w->bk_ids = malloc(maxkeys * sizeof *w->bk_ids);
-    w->bk_n = malloc(maxkeys * sizeof *w->bk_n);
-    if (!w->bk_ids || !w->bk_n) return -1;
-    w->hist = malloc((maxkeys + 1) * sizeof(int32_t));
-    if (!w->hist) return -1;
     int64_t maxin = 1;
     for (int l = 0; l < p->n_layers; l++)
         if (p->layer[l].n_in + 2 > maxin) maxin = p->layer[l].n_in + 2;
@@ -317,78 +307,15 @@ static void select_active(const slide_net *net, slide_ws *w, int l, const float 
     slide_hash_keys_dense(ly->hash, x, ly->p.probes, w->keys);
     double t1 = slide_now();
     w->t_hash += t1 - t0;
-    int64_t room = ly->max_active - w->n_act[l];
+    /* the LSH candidates, most collided first (slide_lsh_query_ranked: the labels are marked
+     * in the bitmap already, ties sampled with the thread's rng) */
+    const int64_t room = ly->max_active - w->n_act[l];
     if (room > 0) {
-        /* Union of the buckets with each neuron's collision count (tables and probes it was
-         * found in). When the union exceeds the room left, the neurons found most often win
-         * (collision count estimates similarity); ties are sampled uniformly. */
-        const int L = ly->p.hash.L;
-        uint16_t *cnt = w->cnt[l];
-        uint32_t *cand = w->ids[l] + w->n_act[l];
-        int64_t nc = 0;
-        /* The buckets are scattered over the tables: prefetch every header, then every
-         * bucket's first ids, then walk them (one dependent miss per bucket otherwise). */
-        for (int t = 0; t < L; t++)
-            for (int q = 0; q < per; q++) slide_lsh_prefetch(ly->lsh, t, w->keys[t * per + q]);
-        int nbk = 0;
-        for (int t = 0; t < L; t++) {
-            const uint32_t *tk = w->keys + (int64_t)t * per;
-            for (int q = 0; q < per; q++) {
-                int dup = 0;
-                for (int r = 0; r < q; r++) dup |= tk[r] == tk[q];
-                if (dup) continue;
-                const uint32_t *b = NULL;
-                int nb = slide_lsh_bucket(ly->lsh, t, tk[q], &b);
-                if (nb <= 0) continue;
-                __builtin_prefetch(b);
-                w->bk_ids[nbk] = b;
-                w->bk_n[nbk++] = nb;
-            }
-        }
-        for (int q = 0; q < nbk; q++) {
-            const uint32_t *b = w->bk_ids[q];
-            for (int e = 0; e < w->bk_n[q]; e++) {
-                uint32_t id = b[e];
-                if (is_marked(w, l, id)) continue; /* a label */
-                if (cnt[id]++ == 0) cand[nc++] = id;
-            }
-        }
-        int64_t base = w->n_act[l], kept = 0;
-        if (nc <= room) {
-            for (int64_t j = 0; j < nc; j++) {
-                set_mark(w, l, cand[j]);
-                cnt[cand[j]] = 0;
-            }
-            kept = nc;
-        } else {
-            int maxc = L * per;
-            int32_t *h = w->hist;
-            memset(h, 0, (size_t)(maxc + 1) * sizeof(int32_t));
-            for (int64_t j = 0; j < nc; j++) h[cnt[cand[j]]]++;
-            int thr = maxc;
-            int64_t above = 0; /* neurons with count > thr */
-            while (thr > 1 && above + h[thr] <= room) above += h[thr--];
-            /* Of the n_tie neurons with count == thr, at_thr still fit: an unbiased sample of
-             * them (selection sampling), not the first in table order, which after a rebuild
-             * is id order and would favour low ids batch after batch. */
-            int64_t at_thr = room - above, n_tie = h[thr];
-            for (int64_t j = 0; j < nc; j++) {
-                uint32_t id = cand[j];
-                int c = cnt[id];
-                cnt[id] = 0;
-                int keep = c > thr;
-                if (c == thr) {
-                    keep = (int64_t)slide_rng_below(&w->rng, (uint32_t)n_tie) < at_thr;
-                    at_thr -= keep;
-                    n_tie--;
-                }
-                if (keep) {
-                    set_mark(w, l, id);
-                    cand[kept++] = id;
-                }
-            }
-        }
-        w->n_act[l] = base + kept;
+        const int64_t kept = slide_lsh_query_ranked(ly->lsh, w->keys, per, room,
+                                                    w->ids[l] + w->n_act[l], w->mark[l], &w->rng,
+                                                    w->scratch[l], NULL);
+        SLIDE_ASSERT(kept >= 0); /* keys come from the layer's own hash */
+        w->n_act[l] += kept;
     }
     w->last_lsh = w->n_act[l] - n_labels > 0 ? w->n_act[l] - n_labels : 0;
     if (train && ly->fill) /* the batch's shared list, in order: mostly the same ids */

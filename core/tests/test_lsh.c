@@ -502,6 +502,8 @@ static void test_dedup_reference(int policy) {
     slide_lsh_scratch *s = slide_lsh_scratch_create(h);
     uint32_t *out = malloc((size_t)n * sizeof *out), *raw = malloc(50000 * sizeof *raw);
     uint32_t *ref = malloc((size_t)n * sizeof *ref), *seen = calloc((size_t)n, sizeof *seen);
+    uint32_t *cnt_of = calloc((size_t)n, sizeof *cnt_of), *keep_of = calloc((size_t)n, 4);
+    uint32_t *expect = malloc((size_t)n * sizeof *expect);
     uint32_t q[L * 3];
     slide_rng r;
     slide_rng_seed(&r, 4, 0);
@@ -539,10 +541,28 @@ static void test_dedup_reference(int policy) {
         qsort(out, (size_t)c, sizeof *out, cmp_u32);
         for (int64_t j = 1; j < c; j++) bad_dup += out[j] == out[j - 1];
         bad_set += u != c || memcmp(raw, out, (size_t)c * sizeof *out) != 0;
-        /* max_out: a prefix of the full answer, stats consistent */
+        /* max_out: the m most collided ids (collision count = buckets holding the id; ties:
+         * the first found), in the order found; stats consistent */
         int64_t m = nref / 2 + 1;
+        for (int64_t j = 0; j < nref; j++) cnt_of[ref[j]] = 0;
+        for (int t = 0; t < L; t++)
+            for (int p = 0; p < pt; p++) {
+                int dup = 0;
+                for (int p2 = 0; p2 < p; p2++) dup |= q[t * pt + p2] == q[t * pt + p];
+                if (dup) continue;
+                const uint32_t *ids;
+                int cb = slide_lsh_bucket(h, t, q[t * pt + p], &ids);
+                for (int j = 0; j < cb; j++) cnt_of[ids[j]]++;
+            }
+        int64_t nexp = 0;
+        for (int cc = L * pt; cc >= 1 && nexp < m; cc--) /* by count, found order within one */
+            for (int64_t j = 0; j < nref && nexp < m; j++)
+                if (cnt_of[ref[j]] == (uint32_t)cc) keep_of[ref[j]] = (uint32_t)it + 1, nexp++;
+        int64_t k2 = 0;
+        for (int64_t j = 0; j < nref; j++)
+            if (keep_of[ref[j]] == (uint32_t)it + 1) expect[k2++] = ref[j];
         c = slide_lsh_query(h, q, pt, out, m, s, &st);
-        bad_cap += c != (m < nref ? m : nref) || memcmp(out, ref, (size_t)c * sizeof *out) != 0;
+        bad_cap += c != (m < nref ? m : nref) || memcmp(out, expect, (size_t)c * sizeof *out) != 0;
         bad_stats += st.candidates != c || st.candidates_raw < st.candidates ||
                      st.candidates_raw > nraw || st.buckets_probed > probed;
     }
@@ -557,6 +577,9 @@ static void test_dedup_reference(int policy) {
     free(raw);
     free(ref);
     free(seen);
+    free(cnt_of);
+    free(keep_of);
+    free(expect);
     slide_lsh_scratch_destroy(s);
     slide_lsh_destroy(h);
     free(keys);
@@ -703,7 +726,62 @@ static void test_concurrent_queries(void) {
     slide_lsh_destroy(h);
 }
 
+/* The ranked query training runs: ids marked taken are skipped and the kept ones get marked;
+ * above `room` the most collided win and ties are sampled uniformly with the rng; counts are
+ * left zero for the next query. */
+static void test_ranked_query(void) {
+    const int L = 4;
+    slide_lsh *h = make(L, 4, 64, SLIDE_BUCKET_FIFO, 100, 3);
+    uint32_t keys[100 * 4];
+    for (int i = 0; i < 100; i++)
+        for (int t = 0; t < L; t++) /* ids 0..9 in every bucket 0; 10..39 in tables 0, 1 */
+            keys[i * L + t] = i < 10 ? 0 : (i < 40 && t < 2) ? 0 : 1 + (uint32_t)(i % 15);
+    slide_err e;
+    CHECK(slide_lsh_build(h, keys, 100, &e) == 0);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    const uint32_t q[4] = {0, 0, 0, 0};
+    uint32_t out[100];
+    uint64_t taken[2] = {0, 0};
+    taken[0] |= (uint64_t)1 << 3; /* a "label" */
+    slide_lsh_query_stats st;
+    int64_t c = slide_lsh_query_ranked(h, q, 1, 100, out, taken, NULL, s, &st);
+    CHECKF(c == 39 && st.union_ids == 39 && st.candidates == 39, "all but the taken one: %lld",
+           (long long)c);
+    int marked = 0, has3 = 0;
+    for (int64_t j = 0; j < c; j++) has3 |= out[j] == 3;
+    for (int i = 0; i < 40; i++) marked += (int)((taken[i >> 6] >> (i & 63)) & 1u);
+    CHECK(!has3 && marked == 40);
+    /* room 19: the 9 ids found 4 times (not 3: taken), then 10 of the 30 found twice */
+    int kept_tie[40] = {0};
+    slide_rng r;
+    slide_rng_seed(&r, 5, 6);
+    const int rounds = 3000;
+    int bad = 0;
+    for (int k = 0; k < rounds; k++) {
+        taken[0] = (uint64_t)1 << 3;
+        taken[1] = 0;
+        c = slide_lsh_query_ranked(h, q, 1, 19, out, taken, &r, s, NULL);
+        int top = 0;
+        for (int64_t j = 0; j < c; j++) {
+            if (out[j] < 10) top++;
+            else kept_tie[out[j]]++;
+        }
+        bad += c != 19 || top != 9;
+    }
+    CHECKF(bad == 0, "%d queries did not keep 19 with the 9 most collided", bad);
+    int off = 0; /* each tied id kept with p = 10/30; 5 standard errors */
+    const double p = 10.0 / 30.0, tol = 5.0 * sqrt(p * (1 - p) / rounds);
+    for (int i = 10; i < 40; i++) off += fabs((double)kept_tie[i] / rounds - p) > tol;
+    CHECKF(off == 0, "%d tied ids kept at a rate off 1/3", off);
+    /* without an rng: the first found among the ties */
+    c = slide_lsh_query_ranked(h, q, 1, 19, out, NULL, NULL, s, NULL);
+    CHECK(c == 19);
+    slide_lsh_scratch_destroy(s);
+    slide_lsh_destroy(h);
+}
+
 int main(void) {
+    test_ranked_query();
     test_params();
     test_found_by_own_keys(SLIDE_BUCKET_FIFO);
     test_found_by_own_keys(SLIDE_BUCKET_RESERVOIR);

@@ -5,6 +5,7 @@
 #define SLIDE_LSH_H
 
 #include "slide/common.h"
+#include "slide/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,8 +46,9 @@ void slide_lsh_clear(slide_lsh *t);
 int slide_lsh_build(slide_lsh *t, const uint32_t *keys, int64_t n, slide_err *err);
 
 typedef struct {
-    int64_t buckets_probed;
-    int64_t candidates_raw;   /* ids seen before dedup */
+    int64_t buckets_probed;   /* distinct (table, key) pairs looked up */
+    int64_t candidates_raw;   /* ids in those buckets, before dedup */
+    int64_t union_ids;        /* distinct ids among them (not taken already) */
     int64_t candidates;       /* ids returned */
 } slide_lsh_query_stats;
 
@@ -55,10 +57,21 @@ typedef struct slide_lsh_scratch slide_lsh_scratch;
 slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *t);
 void slide_lsh_scratch_destroy(slide_lsh_scratch *s);
 
-/* Union of buckets: keys has L * per_table entries (layout of slide_hash_keys_*: per table the
- * main key then probes; per_table = 1 + n_probes). Writes at most max_out distinct ids to out and
- * returns the count. Safe to call concurrently from many threads (each with its own scratch) when
- * no insert/remove/build runs. stats may be NULL. */
+/* The query training runs (and slide-micro measures). The union of the buckets keys select
+ * (L * per_table entries, as slide_hash_keys_* lay them out: per table the main key, then
+ * probes; a key repeated within a table counts once), skipping ids marked in `taken` (a bitmap
+ * of max_ids bits; may be NULL). Each id's collision count is the number of those buckets
+ * holding it. When more than `room` ids remain, the most collided win (the count estimates
+ * similarity) and ties at the threshold are kept by selection sampling with rng (NULL: the
+ * first found). Writes the kept ids to out in the order found (out holds room ids), marks them
+ * in taken, and returns how many (-SLIDE_EINVAL for bad arguments, -SLIDE_ENOMEM). Safe to call
+ * concurrently from many threads, each with its own scratch (and bitmap, rng), when no
+ * insert/remove/build runs. stats may be NULL. */
+int64_t slide_lsh_query_ranked(const slide_lsh *t, const uint32_t *keys, int per_table,
+                               int64_t room, uint32_t *out, uint64_t *taken, slide_rng *rng,
+                               slide_lsh_scratch *s, slide_lsh_query_stats *stats);
+/* slide_lsh_query_ranked without a bitmap or rng: at most max_out ids (all of them, in the order
+ * found, when the union fits). */
 int64_t slide_lsh_query(const slide_lsh *t, const uint32_t *keys, int per_table, uint32_t *out,
                         int64_t max_out, slide_lsh_scratch *s, slide_lsh_query_stats *stats);
 
