@@ -2,8 +2,8 @@
 # Set before loading: fmt ('png' or 'svg'), out (path without extension); optional W, H (pixels).
 # PNG uses pngcairo when this gnuplot has it, else the libgd png terminal. Text is noenhanced
 # (so "P@1" prints as is).
-if (!exists("W")) W = 1200
-if (!exists("H")) H = 800
+if (!exists("W")) { W = 1200 }
+if (!exists("H")) { H = 800 }
 if (fmt eq "svg") {
     set terminal svg size W,H dynamic noenhanced font "Sans,11" background rgb "white"
 } else {
