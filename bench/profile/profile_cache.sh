@@ -57,11 +57,16 @@ slide_lsh_prefetch                      query
 forward_layers                          forward
 output_delta_of                         forward
 slide_net_train_batch._omp_fn.0         forward   # per sample: forward, then backward
-train_batch_sweep._omp_fn.0             forward   # row sweep 1: hidden layer, active sets
-train_batch_sweep>sort_entries          forward   # row sweep 2: entries sorted by row
-train_batch_sweep._omp_fn.1             forward   # row sweep 3: logits row by row
-train_batch_sweep._omp_fn.2             forward   # row sweep 4: softmax, deltas
-train_batch_sweep._omp_fn.3             backward  # row sweep 6: dx, hidden layer backward
+sweep_select                            forward   # row sweep 1: hidden layer, active sets
+sweep_select._omp_fn.0                  forward
+sweep_record                            forward
+sweep_sort                              forward   # row sweep 2: entries sorted by row
+sweep_logits                            forward   # row sweep 3: logits row by row
+sweep_logits._omp_fn.0                  forward
+sweep_softmax                           forward   # row sweep 4: softmax, deltas
+sweep_softmax._omp_fn.0                 forward
+sweep_hidden_backward                   backward  # row sweep 6: dx, hidden layer backward
+sweep_hidden_backward._omp_fn.0         backward
 backward                                backward
 backward_input_major                    backward
 slide_hogwild_axpy                      backward

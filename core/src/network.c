@@ -339,21 +339,29 @@ static inline void layer_dot(const slide_kern *k, const slide_layer *ly, float *
     else k->gather_dot(out, ly->W, ly->ld, ly->b, ids, n, x, ly->p.n_in);
 }
 
-/* The active set of layer l >= 1 for its input x, into w->ids[l] / w->n_act[l]: force_act
- * when given (the output layer only), the sampled set when the layer is sampled and not `full`
+/* How a forward pass runs (instead of bare flags at every call). */
+typedef struct {
+    int train;             /* training: labels join the sampled output set, softmax applied */
+    int full;              /* every layer computes all its neurons (sampling off) */
+    const uint32_t *force; /* the output layer's active set when given (gradient tests) */
+    int64_t n_force;
+    int upto;              /* layers 0..upto-1 are computed; 0 = all */
+} fwd_mode;
+
+/* The active set of layer l >= 1 for its input x, into w->ids[l] / w->n_act[l]: m.force when
+ * given (the output layer only), the sampled set when the layer is sampled and not m.full
  * (with the labels first when training the output layer), else every neuron. */
 SLIDE_PROFILE_NOINLINE
 static void pick_active(const slide_net *net, slide_ws *w, int l, const float *x,
-                        const int32_t *labels, int64_t n_labels, int train, int full,
-                        const uint32_t *force_act, int64_t n_force) {
+                        const int32_t *labels, int64_t n_labels, fwd_mode m) {
     const slide_layer *ly = &net->layer[l];
     const int last = l == net->p.n_layers - 1;
-    if (last && force_act) {
-        memcpy(w->ids[l], force_act, (size_t)n_force * sizeof(uint32_t));
-        w->n_act[l] = n_force;
-    } else if (ly->p.sampled && !full) {
-        select_active(net, w, l, x, (train && last) ? labels : NULL,
-                      (train && last) ? n_labels : 0, train);
+    if (last && m.force) {
+        memcpy(w->ids[l], m.force, (size_t)m.n_force * sizeof(uint32_t));
+        w->n_act[l] = m.n_force;
+    } else if (ly->p.sampled && !m.full) {
+        select_active(net, w, l, x, (m.train && last) ? labels : NULL,
+                      (m.train && last) ? n_labels : 0, m.train);
     } else {
         memcpy(w->ids[l], net->iota, (size_t)ly->p.n_out * sizeof(uint32_t));
         w->n_act[l] = ly->p.n_out;
@@ -365,9 +373,9 @@ static void pick_active(const slide_net *net, slide_ws *w, int l, const float *x
  * the last layer's val holds softmax probabilities (train) or raw logits (!train). */
 SLIDE_PROFILE_NOINLINE
 static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
-                           int train, int full, const uint32_t *force_act, int64_t n_force,
-                           int upto) {
+                           fwd_mode m) {
     const slide_kern *k = net->kern;
+    const int upto = m.upto > 0 ? m.upto : net->p.n_layers;
     const int32_t *labels = ds->lab + ds->lab_ptr[i];
     const int64_t n_labels = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
     for (int l = 0; l < upto; l++) {
@@ -383,7 +391,7 @@ static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *
             memcpy(w->ids[0], net->iota, (size_t)n_out * sizeof(uint32_t));
         } else {
             const float *x = w->dense[l - 1];
-            pick_active(net, w, l, x, labels, n_labels, train, full, force_act, n_force);
+            pick_active(net, w, l, x, labels, n_labels, m);
             layer_dot(k, ly, outv, w->ids[l], w->n_act[l], x);
         }
         const int64_t na = w->n_act[l];
@@ -396,15 +404,10 @@ static void forward_layers(const slide_net *net, slide_ws *w, const slide_data *
                 memset(d, 0, (size_t)n_out * sizeof(float));
                 for (int64_t j = 0; j < na; j++) d[w->ids[l][j]] = outv[j];
             }
-        } else if (train) {
+        } else if (m.train) {
             k->softmax(outv, na);
         }
     }
-}
-
-static void forward(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int train,
-                    int full, const uint32_t *force_act, int64_t n_force) {
-    forward_layers(net, w, ds, i, train, full, force_act, n_force, net->p.n_layers);
 }
 
 /* ------------------------------------------------------------------ backward */
@@ -1089,24 +1092,48 @@ static void tlb_trace_tables(slide_net *net) {
  * per-sample path's (the same dot products, deltas, gradients and Adam steps; only the
  * rounding of a dot product's summation and of dx's sum over rows may differ), so a batch
  * learns what it learns there (core/tests/test_network.c compares the two). */
+/* What the row sweep's phases count for the batch's statistics. */
+typedef struct {
+    double loss;
+    int64_t active, n_lab, n_lsh;
+    double t0, ts0, ts1, ts2, t2, t3, t4, t5, t6; /* phase boundaries (slide_now) */
+} sweep_counts;
+
+/* Appends sample s's active set (w->ids[1]) to the thread's list and gradient entries. Returns
+ * nonzero when the list cannot grow. */
+static int sweep_record(slide_net *net, slide_ws *w, int tid, int64_t s) {
+    const int64_t na = w->n_act[1];
+    if (w->n_bids + na > w->cap_bids) {
+        int64_t nc = w->cap_bids ? w->cap_bids : 4096;
+        while (nc < w->n_bids + na) nc *= 2;
+        if (grow((void **)&w->bids, (size_t)nc * sizeof(uint32_t))) return 1;
+        w->cap_bids = nc;
+    }
+    slide_gentry *ge = ge_reserve(w, 1, na);
+    const int64_t off = w->n_bids;
+    memcpy(w->bids + off, w->ids[1], (size_t)na * sizeof(uint32_t));
+    for (int64_t j = 0; j < na; j++) {
+        ge[j].row = w->ids[1][j];
+        ge[j].s = (uint32_t)s;
+        ge[j].idx = (uint32_t)(off + j);
+    }
+    w->n_ge[1] += na;
+    w->n_bids += na;
+    net->bs_t[s] = tid;
+    net->bs_off[s] = off;
+    net->bs_n[s] = na;
+    return 0;
+}
+
+/* Phase 1, per sample: the hidden layer, the query, the active set (entries with local idx). */
 SLIDE_PROFILE_NOINLINE
-static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
-                             slide_train_stats *st, slide_err *err) {
-    int rc = sweep_reserve(net, n, err);
-    if (rc) return rc;
-    const slide_kern *k = net->kern;
-    slide_layer *ly = &net->layer[1];
-    const int64_t ld = ly->ld, n_in = ly->p.n_in, n_hid = net->layer[0].p.n_out;
-    float *xin = net->xin[1];
-    const float scale = 1.0f / (float)n;
+static int sweep_select(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                        sweep_counts *c, slide_err *err) {
     const uint64_t step = (uint64_t)net->step;
-    const float lr_t = adam_lr(net);
-    double loss = 0;
+    const int64_t ld = net->layer[1].ld;
     int64_t active = 0, n_lab = 0, n_lsh = 0;
-    for (int l = 0; l < 2; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, step);
-    double t0 = slide_now();
-    /* 1. per sample: the hidden layer, the query, the active set (entries with local idx) */
-#pragma omp parallel num_threads(net->n_ws) reduction(+ : active, n_lab, n_lsh)
+    int oom = 0;
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : active, n_lab, n_lsh) reduction(| : oom)
     {
         const int tid = omp_get_thread_num();
         slide_ws *w = &net->ws[tid];
@@ -1114,65 +1141,61 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
         w->n_bids = 0;
 #pragma omp for schedule(dynamic, 4)
         for (int64_t s = 0; s < n; s++) {
-            int64_t i = ids[s];
+            const int64_t i = ids[s];
             slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
             w->last_labels = w->last_lsh = 0;
-            forward_layers(net, w, ds, i, 1, 0, NULL, 0, 1);
-            memcpy(xin + s * ld, w->dense[0], (size_t)ld * sizeof(float));
+            forward_layers(net, w, ds, i, (fwd_mode){.train = 1, .upto = 1});
+            memcpy(net->xin[1] + s * ld, w->dense[0], (size_t)ld * sizeof(float));
             pick_active(net, w, 1, w->dense[0], ds->lab + ds->lab_ptr[i],
-                        ds->lab_ptr[i + 1] - ds->lab_ptr[i], 1, 0, NULL, 0);
+                        ds->lab_ptr[i + 1] - ds->lab_ptr[i], (fwd_mode){.train = 1});
             n_lab += w->last_labels;
             n_lsh += w->last_lsh;
-            const int64_t na = w->n_act[1];
-            active += na;
-            if (w->n_bids + na > w->cap_bids) {
-                int64_t nc = w->cap_bids ? w->cap_bids : 4096;
-                while (nc < w->n_bids + na) nc *= 2;
-                const int bad = grow((void **)&w->bids, (size_t)nc * sizeof(uint32_t));
-                SLIDE_ASSERT(!bad);
-                w->cap_bids = nc;
-            }
-            slide_gentry *ge = ge_reserve(w, 1, na);
-            const int64_t off = w->n_bids;
-            memcpy(w->bids + off, w->ids[1], (size_t)na * sizeof(uint32_t));
-            for (int64_t j = 0; j < na; j++) {
-                ge[j].row = w->ids[1][j];
-                ge[j].s = (uint32_t)s;
-                ge[j].idx = (uint32_t)(off + j);
-            }
-            w->n_ge[1] += na;
-            w->n_bids += na;
-            net->bs_t[s] = tid;
-            net->bs_off[s] = off;
-            net->bs_n[s] = na;
+            active += w->n_act[1];
+            oom |= sweep_record(net, w, tid, s);
         }
     }
-    if (net->tlb) tlb_trace_inputs(net, ds, ids, n, 0);
-    /* 2. the entries sorted by (row, slot); each slot's first idx */
+    c->active = active;
+    c->n_lab = n_lab;
+    c->n_lsh = n_lsh;
+    if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for the batch's active sets");
+    return SLIDE_OK;
+}
+
+/* Phase 2: the entries sorted by (row, slot); each slot's first entry (bs_g). */
+SLIDE_PROFILE_NOINLINE
+static int sweep_sort(slide_net *net, int64_t n, slide_err *err) {
     int64_t base[1024], total = 0;
     for (int t = 0; t < net->n_ws; t++) {
         base[t] = total;
         total += net->ws[t].n_bids;
     }
-    SLIDE_ASSERT(total < (int64_t)UINT32_MAX);
+    if (total >= (int64_t)UINT32_MAX)
+        return slide_err_set(err, SLIDE_EINVAL, 0, "a batch of %lld active entries is too large",
+                             (long long)total);
     if (total > net->cap_seq) {
         const size_t nc = (size_t)(total + total / 4);
         int bad = grow((void **)&net->zseq, nc * sizeof(float));
         bad |= grow((void **)&net->dseq, nc * sizeof(float));
         bad |= grow((void **)&net->pos, nc * sizeof(uint32_t));
-        SLIDE_ASSERT(!bad);
+        if (bad) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for the batch's logits");
         net->cap_seq = (int64_t)nc;
     }
     for (int64_t s = 0; s < n; s++) net->bs_g[s] = base[net->bs_t[s]] + net->bs_off[s];
-    const double ts0 = slide_now();
     sort_entries(net, 1, base);
-    const double ts1 = slide_now();
-    /* 3. every logit, row by row in order (each touched row read once), in entry order; and
-     * where each entry went (a sample's logits and deltas are gathered and scattered through
-     * pos: independent accesses, not a dependent miss per entry) */
+    return SLIDE_OK;
+}
+
+/* Phase 3: every logit, row by row in order (each touched row read once), in entry order; and
+ * where each entry went (a sample's logits and deltas are gathered and scattered through pos:
+ * independent accesses, not a dependent miss per entry). */
+SLIDE_PROFILE_NOINLINE
+static void sweep_logits(slide_net *net) {
+    const slide_kern *k = net->kern;
+    const slide_layer *ly = &net->layer[1];
+    const int64_t ld = ly->ld, n_in = ly->p.n_in, nb = row_buckets(ly->n_rows);
     const slide_gentry *all = net->gall;
-    const int64_t nb = row_buckets(ly->n_rows);
-    float *zseq = net->zseq, *dseq = net->dseq;
+    const float *xin = net->xin[1];
+    float *zseq = net->zseq;
     uint32_t *pos = net->pos;
 #pragma omp parallel num_threads(net->n_ws)
     {
@@ -1213,9 +1236,17 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
             }
         }
     }
-    if (net->tlb) tlb_trace_logits(net);
-    const double ts2 = slide_now();
-    /* 4. per sample: softmax over its active set, deltas, loss */
+}
+
+/* Phase 4, per sample: softmax over its active set, deltas, loss (returned). */
+SLIDE_PROFILE_NOINLINE
+static double sweep_softmax(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n) {
+    const slide_kern *k = net->kern;
+    const float scale = 1.0f / (float)n;
+    const float *zseq = net->zseq;
+    float *dseq = net->dseq;
+    const uint32_t *pos = net->pos;
+    double loss = 0;
 #pragma omp parallel num_threads(net->n_ws) reduction(+ : loss)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
@@ -1232,14 +1263,17 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
             for (int64_t j = 0; j < na; j++) dseq[ps[j]] = dv[j];
         }
     }
-    double t2 = slide_now();
-    /* 5. the output layer's update, with each row's share of its samples' dx first */
-    update_rows(net, 1, lr_t, dseq, net->dxp, n);
-    if (net->tlb) tlb_trace_update_rows(net, 1, dseq);
-    double t3 = slide_now();
-    /* 6. per sample: dx (the partials in range order), through the ReLU, the hidden layer's
-     * backward */
-    const float *dxp = net->dxp;
+    return loss;
+}
+
+/* Phase 6, per sample: dx (the update's partials in range order), through the ReLU, the hidden
+ * layer's backward. */
+SLIDE_PROFILE_NOINLINE
+static void sweep_hidden_backward(slide_net *net, const slide_data *ds, const int64_t *ids,
+                                  int64_t n) {
+    const int64_t ld = net->layer[1].ld, n_in = net->layer[1].p.n_in;
+    const int64_t n_hid = net->layer[0].p.n_out;
+    const float *dxp = net->dxp, *xin = net->xin[1];
 #pragma omp parallel num_threads(net->n_ws)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
@@ -1256,38 +1290,79 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
             backward_input_major(net, w, ds, ids[s], pdv, n_hid);
         }
     }
+}
+
+/* The row sweep's share of the batch statistics. */
+static void sweep_stats(const slide_net *net, const sweep_counts *c, int64_t n,
+                        slide_train_stats *st) {
+    double th = 0, tq = 0;
+    for (int t = 0; t < net->n_ws; t++) {
+        th += net->ws[t].t_hash;
+        tq += net->ws[t].t_query;
+    }
+    th /= net->n_ws;
+    tq /= net->n_ws;
+    st->t_hash += th;
+    st->t_query += tq;
+    st->t_fwd += (c->t2 - c->t0) - th - tq;
+    st->t_bwd += c->t4 - c->t3;
+    st->t_sort += c->ts1 - c->ts0;
+    st->t_logits += c->ts2 - c->ts1;
+    st->t_softmax += c->t2 - c->ts2;
+    st->loss_sum += c->loss;
+    st->samples += n;
+    st->active_sum += c->active;
+    st->label_sum += c->n_lab;
+    st->lsh_sum += c->n_lsh;
+    st->t_forward += (c->t2 - c->t0) + (c->t4 - c->t3);
+    st->t_update += (c->t3 - c->t2) + (c->t5 - c->t4);
+    st->t_rehash += c->t6 - c->t5;
+}
+
+/* One batch by row sweep. The per-sample path reads each sample's ~3,000 active rows of the
+ * output layer at random (bound by memory latency), reads them again in its backward, and the
+ * update then walks the touched rows in order. Here the samples first only select their active
+ * sets (phase 1); the (row, slot) entries are sorted by row (2); one ordered pass over the
+ * touched rows computes every logit (3, each row read once, streaming); each sample's softmax
+ * gives its deltas (4); the update's ordered pass adds each row's delta * row to its samples'
+ * dx before updating the row, besides building the row's gradient (5); then the hidden layer's
+ * backward (6). The arithmetic is the per-sample path's (the same dot products, deltas,
+ * gradients and Adam steps; only the rounding of a dot product's summation and of dx's sum over
+ * rows may differ), so a batch learns what it learns there (core/tests/test_network.c compares
+ * the two). */
+SLIDE_PROFILE_NOINLINE
+static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                             slide_train_stats *st, slide_err *err) {
+    int rc = sweep_reserve(net, n, err);
+    if (rc) return rc;
+    const float lr_t = adam_lr(net);
+    sweep_counts c;
+    memset(&c, 0, sizeof c);
+    for (int l = 0; l < 2; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, (uint64_t)net->step);
+    c.t0 = slide_now();
+    if ((rc = sweep_select(net, ds, ids, n, &c, err))) return rc;
+    if (net->tlb) tlb_trace_inputs(net, ds, ids, n, 0);
+    c.ts0 = slide_now();
+    if ((rc = sweep_sort(net, n, err))) return rc;
+    c.ts1 = slide_now();
+    sweep_logits(net);
+    if (net->tlb) tlb_trace_logits(net);
+    c.ts2 = slide_now();
+    c.loss = sweep_softmax(net, ds, ids, n);
+    c.t2 = slide_now();
+    update_rows(net, 1, lr_t, net->dseq, net->dxp, n); /* 5 */
+    if (net->tlb) tlb_trace_update_rows(net, 1, net->dseq);
+    c.t3 = slide_now();
+    sweep_hidden_backward(net, ds, ids, n);
     if (net->tlb) tlb_trace_inputs(net, ds, ids, n, 1);
-    double t4 = slide_now();
+    c.t4 = slide_now();
     update_input_major(net, lr_t);
     net->step++;
-    double t5 = slide_now();
+    c.t5 = slide_now();
     if (net->tlb) tlb_trace_tables(net);
     rc = run_schedule(net, st, err);
-    double t6 = slide_now();
-    if (st) {
-        double th = 0, tq = 0;
-        for (int t = 0; t < net->n_ws; t++) {
-            th += net->ws[t].t_hash;
-            tq += net->ws[t].t_query;
-        }
-        th /= net->n_ws;
-        tq /= net->n_ws;
-        st->t_hash += th;
-        st->t_query += tq;
-        st->t_fwd += (t2 - t0) - th - tq;
-        st->t_bwd += t4 - t3;
-        st->t_sort += ts1 - ts0;
-        st->t_logits += ts2 - ts1;
-        st->t_softmax += t2 - ts2;
-        st->loss_sum += loss;
-        st->samples += n;
-        st->active_sum += active;
-        st->label_sum += n_lab;
-        st->lsh_sum += n_lsh;
-        st->t_forward += (t2 - t0) + (t4 - t3);
-        st->t_update += (t3 - t2) + (t5 - t4);
-        st->t_rehash += t6 - t5;
-    }
+    c.t6 = slide_now();
+    if (st) sweep_stats(net, &c, n, st);
     return rc;
 }
 
@@ -1320,7 +1395,7 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
             slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
             double a = slide_now();
             w->last_labels = w->last_lsh = 0;
-            forward(net, w, ds, i, 1, 0, NULL, 0);
+            forward_layers(net, w, ds, i, (fwd_mode){.train = 1});
             n_lab += w->last_labels;
             n_lsh += w->last_lsh;
             const int32_t *labels = ds->lab + ds->lab_ptr[i];
@@ -1373,7 +1448,8 @@ double slide_net_loss_point(slide_net *net, const slide_data *ds, int64_t i, con
                             int64_t n_act) {
     slide_ws *w = &net->ws[0];
     const int nl = net->p.n_layers;
-    forward(net, w, ds, i, 1, act == NULL, act, n_act);
+    forward_layers(net, w, ds, i,
+                   (fwd_mode){.train = 1, .full = act == NULL, .force = act, .n_force = n_act});
     const int32_t *labels = ds->lab + ds->lab_ptr[i];
     int64_t nlab = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
     return output_delta(w, nl - 1, labels, nlab, 1.0f);
@@ -1410,7 +1486,7 @@ void slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const
 void slide_net_forward_full(slide_net *net, const slide_data *ds, int64_t i, float *out) {
     slide_ws *w = &net->ws[0];
     const int nl = net->p.n_layers;
-    forward(net, w, ds, i, 0, 1, NULL, 0);
+    forward_layers(net, w, ds, i, (fwd_mode){.full = 1});
     memcpy(out, w->val[nl - 1], (size_t)net->p.layer[nl - 1].n_out * sizeof(float));
 }
 
@@ -1511,7 +1587,7 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                     continue;
                 }
                 /* Hidden layers in full; the output layer is scored below, blocked. */
-                forward_layers(net, w, ds, i, 0, 1, NULL, 0, nl - 1);
+                forward_layers(net, w, ds, i, (fwd_mode){.full = 1, .upto = nl - 1});
                 memcpy(hid + (int64_t)cnt * H, w->dense[nl - 2], (size_t)H * sizeof(float));
                 pts[cnt++] = i;
             }
