@@ -2,6 +2,7 @@
  * independent of the thread count, and LSH table maintenance for sampled layers. */
 #include "slide/layer.h"
 #include "slide/rng.h"
+#include "slide/transform.h"
 
 #include <math.h>
 #include <omp.h>
@@ -301,18 +302,8 @@ void slide_layer_row_vector(const slide_layer *ly, int64_t r, float *out) {
         else slide_bf16_widen(out, ly->Wh + r * ly->ld, d);
         return;
     }
-    /* out doubles as the widening buffer: each out[j] is written after w[j] is read */
-    const float *w = slide_layer_row(ly, r, out);
-    const float inv = 1.0f / ly->mips_scale;
-    double s = 0;
-    for (int64_t j = 0; j < d; j++) {
-        out[j] = w[j] * inv;
-        s += (double)out[j] * out[j];
-    }
-    out[d] = ly->b[r] * inv;
-    s += (double)out[d] * out[d];
-    /* Rows rehashed after growing beyond M are clamped onto the sphere. */
-    out[d + 1] = s < 1.0 ? (float)sqrt(1.0 - s) : 0.0f;
+    /* out doubles as the widening buffer: slide_mips_row allows w == out */
+    slide_mips_row(slide_layer_row(ly, r, out), ly->b[r], d, ly->mips_scale, out);
 }
 
 void slide_layer_query_vector(const slide_layer *ly, const float *x, float *out) {
@@ -321,12 +312,7 @@ void slide_layer_query_vector(const slide_layer *ly, const float *x, float *out)
         memcpy(out, x, (size_t)d * sizeof(float));
         return;
     }
-    double s = 1.0;
-    for (int64_t j = 0; j < d; j++) s += (double)x[j] * x[j];
-    const float inv = (float)(1.0 / sqrt(s));
-    for (int64_t j = 0; j < d; j++) out[j] = x[j] * inv;
-    out[d] = inv;
-    out[d + 1] = 0.0f;
+    slide_mips_query(x, d, out);
 }
 
 int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
@@ -343,15 +329,13 @@ int slide_layer_rebuild_tables(slide_layer *ly, slide_err *err) {
 #pragma omp for schedule(static)
             for (int64_t r = 0; r < n; r++) {
                 if (oom) continue;
-                const float *w = slide_layer_row(ly, r, buf);
-                double s = (double)ly->b[r] * ly->b[r];
-                for (int64_t j = 0; j < d; j++) s += (double)w[j] * w[j];
+                const double s = slide_mips_sqnorm(slide_layer_row(ly, r, buf), ly->b[r], d);
                 if (s > mx) mx = s;
             }
             free(buf);
         }
         if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory rebuilding tables");
-        ly->mips_scale = mx > 0 ? (float)sqrt(mx) : 1.0f;
+        ly->mips_scale = slide_mips_scale(mx);
 #pragma omp parallel num_threads(ly->p.threads)
         {
             float *buf = malloc((size_t)(d + 2) * sizeof(float));

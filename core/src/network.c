@@ -88,6 +88,7 @@ static slide_layer_params layer_params(const slide_net_params *p, int i) {
     lp.adam_bf16 = (p->adam_bf16 || p->bf16_only) && !lp.input_major;
     lp.bf16_only = p->bf16_only && !lp.input_major;
     lp.threads = p->threads;
+    lp.hash.simd = p->simd; /* --simd scalar means scalar hashing too */
     return lp;
 }
 

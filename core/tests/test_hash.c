@@ -1,6 +1,8 @@
 /* Tests for the LSH hash families: parameter checks, scalar references (SimHash projections,
  * WTA/DWTA winners and densification), collision statistics, dense == sparse, keys and probes. */
 #include "slide/hash.h"
+#include "slide/kern.h"
+#include "slide/network.h"
 #include "slide/rng.h"
 #include "test_util.h"
 
@@ -8,9 +10,13 @@
 
 static int quick; /* SLIDE_TEST_QUICK: fewer samples */
 
-static slide_hash *mk(int fam, int K, int L, int64_t dim, int range_bits, int bin, int sparsity,
-                      uint64_t seed) {
+/* A hash with the given kernels (simd: -1 best, SLIDE_SIMD_SCALAR, ...) and DWTA densification
+ * strategy (0 auto, 1 forward, 2 inverse). */
+static slide_hash *mk_with(int fam, int K, int L, int64_t dim, int range_bits, int bin,
+                           int sparsity, uint64_t seed, int simd, int densify) {
     slide_hash_params p = slide_hash_params_default();
+    p.simd = simd;
+    p.densify = densify;
     p.family = fam;
     p.K = K;
     p.L = L;
@@ -27,6 +33,11 @@ static slide_hash *mk(int fam, int K, int L, int64_t dim, int range_bits, int bi
            L, (long long)dim, err.msg);
     if (!h) exit(1);
     return h;
+}
+
+static slide_hash *mk(int fam, int K, int L, int64_t dim, int range_bits, int bin, int sparsity,
+                      uint64_t seed) {
+    return mk_with(fam, K, L, dim, range_bits, bin, sparsity, seed, -1, 0);
 }
 
 static void fill_gauss(slide_rng *r, float *x, int64_t n) {
@@ -143,6 +154,14 @@ static void test_params(void) {
     p = d; p.family = SLIDE_HASH_WTA; p.dim = 4; expect_reject(p, "dim");
     p = d; p.family = SLIDE_HASH_DWTA; p.dim = ((int64_t)1 << 24) + 1; expect_reject(p, "dim");
     p = d; p.family = SLIDE_HASH_SIMHASH; p.sparsity = 0; expect_reject(p, "sparsity");
+    p = d; p.simd = -2; expect_reject(p, "simd");
+    p = d; p.simd = 3; expect_reject(p, "simd");
+    for (int s = SLIDE_SIMD_AVX2; s <= SLIDE_SIMD_AVX512; s++)
+        if (!slide_simd_available(s)) {
+            p = d; p.simd = s; expect_reject(p, "simd");
+        }
+    p = d; p.densify = -1; expect_reject(p, "densify");
+    p = d; p.densify = 3; expect_reject(p, "densify");
     /* Parameters of the other families are not looked at. */
     p = d; p.family = SLIDE_HASH_SIMHASH; p.bin_size = 0; p.dim = 1;
     CHECK(slide_hash_params_check(&p) == NULL);
@@ -364,13 +383,11 @@ static void test_sim_angle_sparse(void) {
 
 /* Exact ties: small-integer inputs make exact-zero projections common; they must give bit 0,
  * in any order of the sparse entries (integer sums are exact). Also the scalar kernel (forced
- * with SLIDE_SIMD=scalar) must give the same codes as the default one. */
+ * with simd = SLIDE_SIMD_SCALAR) must give the same codes as the default one. */
 static void test_sim_ties_and_paths(void) {
     const int dim = 48, K = 10, L = 20, KL = K * L;
     slide_hash *h = mk(SLIDE_HASH_SIMHASH, K, L, dim, 24, 8, 2, 9);
-    setenv("SLIDE_SIMD", "scalar", 1);
-    slide_hash *hs = mk(SLIDE_HASH_SIMHASH, K, L, dim, 24, 8, 2, 9);
-    unsetenv("SLIDE_SIMD");
+    slide_hash *hs = mk_with(SLIDE_HASH_SIMHASH, K, L, dim, 24, 8, 2, 9, SLIDE_SIMD_SCALAR, 0);
     CHECK(strcmp(slide_hash_simd_path(hs), "scalar") == 0);
     fprintf(stderr, "simhash kernel: %s (compared against scalar)\n", slide_hash_simd_path(h));
     slide_rng r;
@@ -426,9 +443,7 @@ static void test_wta_paths(void) {
         for (int b = 0; b < 3; b++) {
             const int fam = dwta ? SLIDE_HASH_DWTA : SLIDE_HASH_WTA, K = 5, L = 13, dim = 96;
             slide_hash *h = mk(fam, K, L, dim, 24, Bs[b], 3, 21);
-            setenv("SLIDE_SIMD", "scalar", 1);
-            slide_hash *hs = mk(fam, K, L, dim, 24, Bs[b], 3, 21);
-            unsetenv("SLIDE_SIMD");
+            slide_hash *hs = mk_with(fam, K, L, dim, 24, Bs[b], 3, 21, SLIDE_SIMD_SCALAR, 0);
             float x[96];
             uint32_t c1[65], c2[65], k1[13 * 6], k2[13 * 6];
             long bad = 0;
@@ -594,11 +609,8 @@ static void test_dwta_densify(void) {
 static void test_dwta_strategies(void) {
     const int64_t dim = 3000;
     const int K = 6, L = 40, KL = K * L;
-    setenv("SLIDE_HASH_DENSIFY", "forward", 1);
-    slide_hash *hf = mk(SLIDE_HASH_DWTA, K, L, dim, 18, 8, 3, 8);
-    setenv("SLIDE_HASH_DENSIFY", "inverse", 1);
-    slide_hash *hi = mk(SLIDE_HASH_DWTA, K, L, dim, 18, 8, 3, 8);
-    unsetenv("SLIDE_HASH_DENSIFY");
+    slide_hash *hf = mk_with(SLIDE_HASH_DWTA, K, L, dim, 18, 8, 3, 8, -1, 1);
+    slide_hash *hi = mk_with(SLIDE_HASH_DWTA, K, L, dim, 18, 8, 3, 8, -1, 2);
     slide_hash *ha = mk(SLIDE_HASH_DWTA, K, L, dim, 18, 8, 3, 8);
     slide_rng r;
     slide_rng_seed(&r, 45, 0);
@@ -905,7 +917,7 @@ static void test_batch_and_range(void) {
 }
 
 /* The fast paths of the benchmark-shaped configurations against their references: the default
- * (AVX2) kernel against SLIDE_SIMD=scalar on codes and keys, keys without probes (their own
+ * (AVX2) kernel against simd = SLIDE_SIMD_SCALAR on codes and keys, keys without probes (their own
  * packing loop) against the main keys of a probing call, and dense against sparse keys. Odd
  * dims, raw and mixed keys, zeros, -0.0, negatives and ties (small integers). */
 static void test_fast_paths(void) {
@@ -921,9 +933,8 @@ static void test_fast_paths(void) {
             const int fam = cfg[c][0], K = cfg[c][1], L = cfg[c][2], KL = K * L, P = 3;
             const int64_t dim = dims[d];
             slide_hash *h = mk(fam, K, L, dim, cfg[c][4], cfg[c][3], 3, 50 + c);
-            setenv("SLIDE_SIMD", "scalar", 1);
-            slide_hash *hs = mk(fam, K, L, dim, cfg[c][4], cfg[c][3], 3, 50 + c);
-            unsetenv("SLIDE_SIMD");
+            slide_hash *hs = mk_with(fam, K, L, dim, cfg[c][4], cfg[c][3], 3, 50 + c,
+                                     SLIDE_SIMD_SCALAR, 0);
             float x[129], val[129];
             int32_t idx[129];
             uint32_t c1[450], c2[450], k1[50], k2[50], k3[50], kp[50 * (1 + 3)];
@@ -978,10 +989,9 @@ static void test_sim_batch(void) {
                 const int K = kl[c][0], L = kl[c][1];
                 const int64_t dim = dims[d], stride = dim + 3;
                 if (K * L > 450 && dim > 129) continue; /* keep the test short */
-                if (path) setenv("SLIDE_SIMD", "scalar", 1);
                 const int rb = K <= 24 ? K : 12, sparsity = c == 3 ? 1 : 3; /* raw, mixed keys */
-                slide_hash *h = mk(SLIDE_HASH_SIMHASH, K, L, dim, rb, 8, sparsity, 90 + c);
-                unsetenv("SLIDE_SIMD");
+                slide_hash *h = mk_with(SLIDE_HASH_SIMHASH, K, L, dim, rb, 8, sparsity, 90 + c,
+                                        path ? SLIDE_SIMD_SCALAR : -1, 0);
                 CHECK(strcmp(slide_hash_simd_path(h), "scalar") == 0 || !path);
                 const int64_t nmax = ns[sizeof ns / sizeof *ns - 1];
                 float *x = malloc((size_t)(nmax * stride) * sizeof *x);
@@ -1134,6 +1144,61 @@ static void test_rotate(void) {
     CHECK(slide_hash_params_check(&p) != NULL);
 }
 
+/* params.simd picks the kernels, not the environment: scalar reports and runs the scalar path,
+ * -1 the best this CPU runs (avx2 wherever it is available, also on AVX-512 machines), with
+ * identical keys; a network passes its simd to the hashes of its sampled layers. */
+static void test_simd_choice(void) {
+    const int best = slide_simd_best();
+    const char *fast = best >= SLIDE_SIMD_AVX2 ? "avx2" : "scalar";
+    for (int fam = 0; fam < 3; fam++) {
+        slide_hash *hs = mk_with(fam, 6, 20, 128, 18, 8, 3, 5, SLIDE_SIMD_SCALAR, 0);
+        slide_hash *hb = mk_with(fam, 6, 20, 128, 18, 8, 3, 5, -1, 0);
+        slide_hash *hx = mk_with(fam, 6, 20, 128, 18, 8, 3, 5, best, 0);
+        CHECK(strcmp(slide_hash_simd_path(hs), "scalar") == 0);
+        CHECKF(strcmp(slide_hash_simd_path(hb), fast) == 0, "simd -1 gave %s, expected %s",
+               slide_hash_simd_path(hb), fast);
+        CHECK(strcmp(slide_hash_simd_path(hx), fast) == 0);
+        slide_rng r;
+        slide_rng_seed(&r, 77, (uint64_t)fam);
+        float x[128];
+        uint32_t ks[20 * 3], kb[20 * 3];
+        long bad = 0;
+        for (int v = 0; v < 50; v++) {
+            fill_gauss(&r, x, 128);
+            for (int i = 0; i < 128; i++)
+                if (slide_rng_uniform(&r) < 0.5f) x[i] = 0.0f;
+            slide_hash_keys_dense(hs, x, 2, ks);
+            slide_hash_keys_dense(hb, x, 2, kb);
+            bad += memcmp(ks, kb, sizeof ks) != 0;
+        }
+        CHECKF(bad == 0, "%s: scalar and %s keys differ on %ld vectors",
+               slide_hash_family_name(fam), fast, bad);
+        slide_hash_destroy(hs);
+        slide_hash_destroy(hb);
+        slide_hash_destroy(hx);
+    }
+    for (int s = 0; s <= best; s++) {
+        slide_net_params p = slide_net_params_default();
+        p.layer[0].n_out = 8;
+        p.layer[1].sampled = 1;
+        p.layer[1].hash.family = SLIDE_HASH_DWTA;
+        p.layer[1].hash.K = 2;
+        p.layer[1].hash.L = 4;
+        p.layer[1].hash.range_bits = 6;
+        slide_net_params_shape(&p, 32, 40);
+        p.simd = s;
+        slide_net *net = NULL;
+        slide_err err;
+        slide_err_clear(&err);
+        CHECKF(slide_net_create(&net, &p, &err) == SLIDE_OK, "net: %s", err.msg);
+        if (!net) continue;
+        const char *path = slide_hash_simd_path(slide_net_layer(net, 1)->hash);
+        CHECKF(strcmp(path, s == SLIDE_SIMD_SCALAR ? "scalar" : "avx2") == 0,
+               "network with simd %s hashes with %s", slide_simd_name(s), path);
+        slide_net_destroy(net);
+    }
+}
+
 int main(void) {
     quick = getenv("SLIDE_TEST_QUICK") != NULL;
     test_params();
@@ -1146,6 +1211,7 @@ int main(void) {
     test_sim_angle();
     test_sim_angle_sparse();
     test_sim_ties_and_paths();
+    test_simd_choice();
 
     test_wta_bins();
     test_wta_paths();

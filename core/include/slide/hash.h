@@ -37,7 +37,15 @@ typedef struct {
                          ignore what all coordinates share (adding c to every coordinate changes
                          no argmax), while inner products and cosines do not; after R the shared
                          part is spread over the coordinates, so collisions follow the cosine of
-                         dense vectors as for Gaussian ones. R preserves inner products. */
+                         dense vectors as for Gaussian ones. R preserves inner products
+                         (slide/transform.h). */
+    /* Run-time choices, not model state (checkpoints do not store them); keys are identical
+     * whatever they are set to. */
+    int simd;         /* kernels (slide_simd, slide/kern.h): SLIDE_SIMD_SCALAR, _AVX2 or _AVX512
+                         (which uses the AVX2 kernels); -1 (the default) = the best this CPU runs */
+    int densify;      /* DWTA: how an empty bin finds its source (same codes either way): 0 auto
+                         (the cheaper side per call, the default), 1 forward probing only,
+                         2 from the non-empty bins only */
 } slide_hash_params;
 #define SLIDE_HASH_MAX_ROTATE_DIM 4096
 
@@ -84,10 +92,8 @@ int slide_hash_bin_dims(const slide_hash *h, int j, const int32_t **dims);
 /* SimHash: the projection entry (-1, 0 or +1) of function j at input dimension f; 0 for other
  * families or out-of-range arguments. */
 int slide_hash_simhash_entry(const slide_hash *h, int64_t f, int j);
-/* Which kernels this object uses: "avx2" or "scalar" (chosen at creation from the CPU;
- * SLIDE_SIMD=scalar in the environment forces "scalar"). Both give identical codes. Likewise
- * SLIDE_HASH_DENSIFY=forward|inverse forces one of DWTA densification's two (equivalent)
- * strategies; by default each call picks the cheaper one. Both knobs exist for tests. */
+/* Which kernels this object uses: "avx2" or "scalar" (chosen at creation from params.simd).
+ * Both give identical codes. */
 const char *slide_hash_simd_path(const slide_hash *h);
 /* With rotate: writes R x (padded dimension, returned) into out (room for that many floats);
  * returns 0 without rotate. For tests. */
