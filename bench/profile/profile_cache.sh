@@ -242,12 +242,12 @@ for ds in $SETS; do
     delicious)
       D=$(sh datasets/prepare_delicious.sh) || die "datasets/prepare_delicious.sh failed"
       CONF=bench/e2e/configs/delicious.conf; NAME=delicious; TRAIN=$D/train.txt
-      TEST=$(sh bench/e2e/test_subset.sh "$D/test.txt" 100) ;;
+      TEST=$(sh bench/e2e/test_subset.sh "$D/test.txt" 1) ;;
     amazon)
       [ -x "$BIN/slide-gen" ] || die "$BIN/slide-gen missing"
       D=$(sh bench/e2e/amazon_data.sh "$BIN" "$SCALE") || die "amazon_data.sh failed"
       CONF=bench/e2e/configs/amazon670k.conf; NAME=synth-amazon670k-s$SCALE; TRAIN=$D/train.txt
-      TEST=$(sh bench/e2e/test_subset.sh "$D/test.txt" 100) ;;
+      TEST=$(sh bench/e2e/test_subset.sh "$D/test.txt" 1) ;;
     tiny)
       [ -x "$BIN/slide-gen" ] || die "$BIN/slide-gen missing"
       D=$OUT/data-tiny
@@ -256,6 +256,8 @@ for ds in $SETS; do
       CONF=bench/e2e/configs/delicious.conf; NAME=synth-tiny; TRAIN=$D/train.txt
       TEST=$D/test.txt ;;
   esac
+  # (one test point: the run ends with an evaluation, which valgrind makes slow - minutes for
+  # 100 points of the Amazon shape - and which the profile does not need)
   if [ -n "$WINDOW" ]; then
     A=${WINDOW%%:*}; B=${WINDOW#*:}
   else
