@@ -60,7 +60,7 @@ slide_net_train_batch._omp_fn.0         forward   # per sample: forward, then ba
 sweep_select                            forward   # row sweep 1: hidden layer, active sets
 sweep_select._omp_fn.0                  forward
 sweep_record                            forward
-sweep_sort                              forward   # row sweep 2: entries sorted by row
+sweep_sort>sort_entries                 forward   # row sweep 2: entries sorted by row
 sweep_logits                            forward   # row sweep 3: logits row by row
 sweep_logits._omp_fn.0                  forward
 sweep_softmax                           forward   # row sweep 4: softmax, deltas

@@ -117,7 +117,7 @@ static void test_fixture(const char *dir) {
     /* Hand-computed from the fixture (see its functions): the phase table, the clone and
      * recursion suffixes, calls split by their references (slide_hash_keys_dense: 1/5 hash from
      * select_active, 4/5 rehash), outlined OpenMP bodies with their parent (sort_entries: 3/4
-     * update from adam_update, 1/4 forward from train_batch_sweep). */
+     * update from adam_update, 1/4 forward from the row sweep's sweep_sort). */
     static const struct {
         const char *phase, *level;
         double refs, misses, rate, per_sample;
@@ -185,8 +185,9 @@ static void test_phase_table(const char *dir) {
         {"select_active", "query"},
         {"slide_lsh_bucket", "query"},
         {"forward_layers.constprop.1", "forward"},
-        {"train_batch_sweep._omp_fn.0", "forward"},
-        {"train_batch_sweep._omp_fn.3", "backward"},
+        {"sweep_select._omp_fn.0", "forward"},
+        {"sweep_hidden_backward._omp_fn.0", "backward"},
+        {"slide_lsh_query_ranked", "query"},
         {"touch_row.constprop.0", "backward"},
         {"backward'2", "backward"},
         {"update_rows._omp_fn.0", "update"},
