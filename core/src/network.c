@@ -1367,24 +1367,16 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
     return rc;
 }
 
-int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
-                          slide_train_stats *st, slide_err *err) {
+/* Per-sample path: each sample's forward and backward (its gradient entries and HOGWILD input
+ * rows), samples spread over the threads; counts into c (t0..t2 unused). */
+SLIDE_PROFILE_NOINLINE
+static void persample_fwd_bwd(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                              sweep_counts *c) {
     const int nl = net->p.n_layers;
-    if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
-        return slide_err_set(err, SLIDE_EINVAL, 0,
-                             "data set shape (D=%lld, L=%lld) does not match the network "
-                             "(%lld inputs, %lld outputs)",
-                             (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
-                             (long long)net->p.layer[nl - 1].n_out);
-    int xrc = xin_reserve(net, n, err);
-    if (xrc) return xrc;
-    if (use_row_sweep(net)) return train_batch_sweep(net, ds, ids, n, st, err);
-    double t0 = slide_now();
-    double loss = 0;
-    int64_t active = 0, n_lab = 0, n_lsh = 0;
     const float scale = 1.0f / (float)n;
     const uint64_t step = (uint64_t)net->step;
-    for (int l = 0; l < nl; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, step);
+    double loss = 0;
+    int64_t active = 0, n_lab = 0, n_lsh = 0;
 #pragma omp parallel num_threads(net->n_ws) reduction(+ : loss, active, n_lab, n_lsh)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
@@ -1409,37 +1401,65 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
             w->t_bwd += slide_now() - b;
         }
     }
-    double t1 = slide_now();
+    c->loss = loss;
+    c->active = active;
+    c->n_lab = n_lab;
+    c->n_lsh = n_lsh;
+}
+
+/* The per-sample path's share of the batch statistics (t0: start, t2: after the samples, t3:
+ * after the update, t6: after the table schedule). */
+static void persample_stats(const slide_net *net, const sweep_counts *c, int64_t n,
+                            slide_train_stats *st) {
+    double th = 0, tq = 0, tf = 0, tb = 0;
+    for (int t = 0; t < net->n_ws; t++) {
+        th += net->ws[t].t_hash;
+        tq += net->ws[t].t_query;
+        tf += net->ws[t].t_fwd;
+        tb += net->ws[t].t_bwd;
+    }
+    /* Forward time includes hashing and query: report them separately. */
+    st->t_hash += th / net->n_ws;
+    st->t_query += tq / net->n_ws;
+    st->t_fwd += (tf - th - tq) / net->n_ws;
+    st->t_bwd += tb / net->n_ws;
+    st->loss_sum += c->loss;
+    st->samples += n;
+    st->active_sum += c->active;
+    st->label_sum += c->n_lab;
+    st->lsh_sum += c->n_lsh;
+    st->t_forward += c->t2 - c->t0; /* forward + backward of the samples */
+    st->t_update += c->t3 - c->t2;
+    st->t_rehash += c->t6 - c->t3;
+}
+
+int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                          slide_train_stats *st, slide_err *err) {
+    const int nl = net->p.n_layers;
+    if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
+        return slide_err_set(err, SLIDE_EINVAL, 0,
+                             "data set shape (D=%lld, L=%lld) does not match the network "
+                             "(%lld inputs, %lld outputs)",
+                             (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
+                             (long long)net->p.layer[nl - 1].n_out);
+    int rc = xin_reserve(net, n, err);
+    if (rc) return rc;
+    if (use_row_sweep(net)) return train_batch_sweep(net, ds, ids, n, st, err);
+    sweep_counts c;
+    memset(&c, 0, sizeof c);
+    c.t0 = slide_now();
+    for (int l = 0; l < nl; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, (uint64_t)net->step);
+    persample_fwd_bwd(net, ds, ids, n, &c);
+    c.t2 = slide_now();
     if (net->tlb) tlb_trace_persample(net, ds, ids);
     adam_update(net);
     if (net->tlb) tlb_trace_update_rows(net, nl - 1, NULL);
     net->step++;
-    double t2 = slide_now();
+    c.t3 = slide_now();
     if (net->tlb) tlb_trace_tables(net);
-    int rc = run_schedule(net, st, err);
-    double t3 = slide_now();
-    if (st) {
-        double th = 0, tq = 0, tf = 0, tb = 0;
-        for (int t = 0; t < net->n_ws; t++) {
-            th += net->ws[t].t_hash;
-            tq += net->ws[t].t_query;
-            tf += net->ws[t].t_fwd;
-            tb += net->ws[t].t_bwd;
-        }
-        /* Forward time includes hashing and query: report them separately. */
-        st->t_hash += th / net->n_ws;
-        st->t_query += tq / net->n_ws;
-        st->t_fwd += (tf - th - tq) / net->n_ws;
-        st->t_bwd += tb / net->n_ws;
-        st->loss_sum += loss;
-        st->samples += n;
-        st->active_sum += active;
-        st->label_sum += n_lab;
-        st->lsh_sum += n_lsh;
-        st->t_forward += t1 - t0; /* forward + backward of the samples */
-        st->t_update += t2 - t1;
-        st->t_rehash += t3 - t2;
-    }
+    rc = run_schedule(net, st, err);
+    c.t6 = slide_now();
+    if (st) persample_stats(net, &c, n, st);
     return rc;
 }
 
@@ -1541,6 +1561,209 @@ void slide_metrics_point(const uint32_t *pred, int n_pred, const int32_t *labels
 #define EVAL_CHUNK 64
 #define EVAL_ROWS 512
 
+/* One thread's sums over an evaluation. */
+typedef struct {
+    double p[6], nd[6], rec, act;
+    int64_t n_eval, n_skip;
+    int64_t rc_n[2][SLIDE_RECALL_BINS], rc_f[2][SLIDE_RECALL_BINS], rc_t[2][SLIDE_RECALL_BINS];
+} eval_acc;
+
+/* One thread's buffers: a chunk's hidden outputs, a block of scores, and for the recall probe
+ * the query's and a neuron's hashed vectors and the neuron's keys. */
+typedef struct {
+    float *hid, *sc, *qv, *nv;
+    uint32_t *nk;
+} eval_bufs;
+
+static void eval_bufs_free(eval_bufs *b) {
+    free(b->hid);
+    free(b->sc);
+    free(b->qv);
+    free(b->nv);
+    free(b->nk);
+    memset(b, 0, sizeof *b);
+}
+
+/* Returns nonzero when out of memory (b freed). */
+static int eval_bufs_init(eval_bufs *b, const slide_layer *out) {
+    const int64_t H = out->p.n_in;
+    memset(b, 0, sizeof *b);
+    b->hid = malloc((size_t)EVAL_CHUNK * (size_t)H * sizeof(float));
+    b->sc = malloc((size_t)EVAL_ROWS * sizeof(float));
+    int bad = !b->hid || !b->sc;
+    if (out->p.sampled) {
+        b->qv = malloc((size_t)(H + 2) * sizeof(float));
+        b->nv = malloc((size_t)(H + 2) * sizeof(float));
+        b->nk = malloc((size_t)out->p.hash.L * sizeof(uint32_t));
+        bad |= !b->qv || !b->nv || !b->nk;
+    }
+    if (bad) eval_bufs_free(b);
+    return bad;
+}
+
+/* The labelled points of chunk c (points without labels are counted as skipped): hidden layers
+ * in full, outputs into hid; their ids into pts. Returns how many. */
+static int eval_chunk_hidden(const slide_net *net, slide_ws *w, const slide_data *ds,
+                             const int64_t *ids, int64_t n, int64_t c, float *hid, int64_t *pts,
+                             eval_acc *a) {
+    const int nl = net->p.n_layers;
+    const int64_t H = net->layer[nl - 1].p.n_in;
+    int cnt = 0;
+    for (int64_t s = c * EVAL_CHUNK; s < n && s < (c + 1) * EVAL_CHUNK; s++) {
+        const int64_t i = ids ? ids[s] : s;
+        if (ds->lab_ptr[i + 1] == ds->lab_ptr[i]) {
+            a->n_skip++;
+            continue;
+        }
+        /* Hidden layers in full; the output layer is scored blocked (eval_exact_top5). */
+        forward_layers(net, w, ds, i, (fwd_mode){.full = 1, .upto = nl - 1});
+        memcpy(hid + (int64_t)cnt * H, w->dense[nl - 2], (size_t)H * sizeof(float));
+        pts[cnt++] = i;
+    }
+    return cnt;
+}
+
+/* The exact top-5 output neurons of each of cnt points, output rows in blocks of EVAL_ROWS
+ * (a block stays in cache while every point of the chunk reads it). */
+static void eval_exact_top5(const slide_net *net, const float *hid, int cnt, float *sc,
+                            uint32_t exact[][5], int *nex) {
+    const slide_layer *out = &net->layer[net->p.n_layers - 1];
+    const int64_t H = out->p.n_in, n_out = out->p.n_out;
+    float best[EVAL_CHUNK][5];
+    for (int q = 0; q < cnt; q++) nex[q] = 0;
+    for (int64_t r0 = 0; r0 < n_out; r0 += EVAL_ROWS) {
+        const int64_t nr = n_out - r0 < EVAL_ROWS ? n_out - r0 : EVAL_ROWS;
+        for (int q = 0; q < cnt; q++) {
+            layer_dot(net->kern, out, sc, net->iota + r0, nr, hid + (int64_t)q * H);
+            topk_update(best[q], exact[q], &nex[q], 5, sc, net->iota + r0, nr);
+        }
+    }
+}
+
+/* Bin of a cosine: clamped to [-1, 1]; a NaN cosine (non-finite weights, e.g. from a
+ * checkpoint) goes to the lowest bin, not through an int cast. */
+static int recall_bin(double cs) {
+    const double u = (cs + 1.0) * 0.5 * SLIDE_RECALL_BINS;
+    return !(u >= 1.0) ? 0 : u >= SLIDE_RECALL_BINS - 1 ? SLIDE_RECALL_BINS - 1 : (int)u;
+}
+
+/* The recall probe of one point with query x, after select_active left its sampled set in
+ * w->ids and its keys in w->keys: set 0, the exact top-5 (exact[0..nex)), set 1, as many
+ * neurons drawn uniformly with w->rng; each binned by the cosine of its hashed vector with the
+ * query's, counting whether the sampler found it and how many tables' main keys matched.
+ * Returns how many of the exact top-5 were found. */
+static int recall_probe(const slide_net *net, slide_ws *w, const float *x, const uint32_t *exact,
+                        int nex, eval_bufs *b, eval_acc *a) {
+    const int nl = net->p.n_layers;
+    const slide_layer *out = &net->layer[nl - 1];
+    const int L = out->p.hash.L, per = 1 + out->p.probes;
+    const int64_t dv = out->p.mips ? out->p.n_in + 2 : out->p.n_in, na = w->n_act[nl - 1];
+    slide_layer_query_vector(out, x, b->qv);
+    double qq = 0;
+    for (int64_t j = 0; j < dv; j++) qq += (double)b->qv[j] * b->qv[j];
+    uint32_t rnd[5];
+    for (int e = 0; e < nex; e++) rnd[e] = slide_rng_below(&w->rng, (uint32_t)out->p.n_out);
+    int in = 0;
+    for (int set = 0; set < 2; set++)
+        for (int e = 0; e < nex; e++) {
+            const uint32_t id = set ? rnd[e] : exact[e];
+            int found = 0;
+            for (int64_t j = 0; j < na && !found; j++) found = w->ids[nl - 1][j] == id;
+            if (!set) in += found;
+            slide_layer_row_vector(out, id, b->nv);
+            slide_hash_keys_dense(out->hash, b->nv, 0, b->nk);
+            int tm = 0;
+            for (int t = 0; t < L; t++) tm += b->nk[t] == w->keys[(int64_t)t * per];
+            double nn = 0, qn = 0;
+            for (int64_t j = 0; j < dv; j++) {
+                nn += (double)b->nv[j] * b->nv[j];
+                qn += (double)b->nv[j] * b->qv[j];
+            }
+            const int bin = recall_bin(nn > 0 && qq > 0 ? qn / sqrt(nn * qq) : 0);
+            a->rc_n[set][bin]++;
+            a->rc_f[set][bin] += found;
+            a->rc_t[set][bin] += tm;
+        }
+    return in;
+}
+
+/* Top-5 among the sampled active set only (sampled inference); returns how many. */
+static int sampled_top5(const slide_net *net, const slide_ws *w, const float *x, float *sc,
+                        uint32_t *pred) {
+    const int nl = net->p.n_layers;
+    const slide_layer *out = &net->layer[nl - 1];
+    const int64_t na = w->n_act[nl - 1];
+    float sb[5];
+    int npred = 0;
+    for (int64_t j0 = 0; j0 < na; j0 += EVAL_ROWS) {
+        const int64_t nj = na - j0 < EVAL_ROWS ? na - j0 : EVAL_ROWS;
+        layer_dot(net->kern, out, sc, w->ids[nl - 1] + j0, nj, x);
+        topk_update(sb, pred, &npred, 5, sc, w->ids[nl - 1] + j0, nj);
+    }
+    return npred;
+}
+
+/* Point i's metrics (exact or sampled inference) and, for a sampled output layer, its active
+ * set's size and recall probe. */
+static void eval_point(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
+                       const float *x, const uint32_t *exact, int nex, int sampled_inference,
+                       eval_bufs *b, eval_acc *a) {
+    const int nl = net->p.n_layers;
+    uint32_t pred[5];
+    int npred = nex;
+    memcpy(pred, exact, sizeof pred);
+    if (net->layer[nl - 1].p.sampled) {
+        /* The active set sampling would give for this input (no labels added). */
+        slide_rng_seed(&w->rng, net->p.seed, 0xE7A1000000000000ULL ^ (uint64_t)i);
+        select_active(net, w, nl - 1, x, NULL, 0, 0);
+        a->act += (double)w->n_act[nl - 1];
+        const int in = recall_probe(net, w, x, exact, nex, b, a);
+        a->rec += nex ? (double)in / nex : 0;
+        if (sampled_inference) npred = sampled_top5(net, w, x, b->sc, pred);
+    }
+    double pa[6], na6[6];
+    slide_metrics_point(pred, npred, ds->lab + ds->lab_ptr[i],
+                        (int)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]), pa, na6);
+    for (int k = 1; k <= 5; k++) {
+        a->p[k] += pa[k];
+        a->nd[k] += na6[k];
+    }
+    a->n_eval++;
+}
+
+static void eval_acc_add(eval_acc *to, const eval_acc *a) {
+    for (int k = 1; k <= 5; k++) {
+        to->p[k] += a->p[k];
+        to->nd[k] += a->nd[k];
+    }
+    to->rec += a->rec;
+    to->act += a->act;
+    to->n_eval += a->n_eval;
+    to->n_skip += a->n_skip;
+    for (int set = 0; set < 2; set++)
+        for (int b = 0; b < SLIDE_RECALL_BINS; b++) {
+            to->rc_n[set][b] += a->rc_n[set][b];
+            to->rc_f[set][b] += a->rc_f[set][b];
+            to->rc_t[set][b] += a->rc_t[set][b];
+        }
+}
+
+static void eval_result(const slide_net *net, const eval_acc *a, slide_eval_result *res) {
+    const slide_layer *out = &net->layer[net->p.n_layers - 1];
+    const int64_t ne = a->n_eval;
+    res->n_eval = ne;
+    res->n_skipped = a->n_skip;
+    for (int k = 1; k <= 5; k++) {
+        res->p_at[k] = ne ? a->p[k] / ne : 0;
+        res->ndcg_at[k] = ne ? a->nd[k] / ne : 0;
+    }
+    res->recall_at_5 = out->p.sampled && ne ? a->rec / ne : NAN;
+    res->active_avg = out->p.sampled && ne ? a->act / ne : (double)out->p.n_out;
+    memcpy(res->rc_n, a->rc_n, sizeof res->rc_n);
+    memcpy(res->rc_found, a->rc_f, sizeof res->rc_found);
+    memcpy(res->rc_tables, a->rc_t, sizeof res->rc_tables);
+}
+
 int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                        int sampled_inference, slide_eval_result *res, slide_err *err) {
     memset(res, 0, sizeof *res);
@@ -1551,159 +1774,34 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
                              "evaluation set shape (D=%lld, L=%lld) does not match the network",
                              (long long)ds->d, (long long)ds->l);
     if (!ids) n = ds->n;
-    const int sampled_out = out->p.sampled;
-    const int64_t H = out->p.n_in, n_out = out->p.n_out;
-    const int64_t n_chunks = (n + EVAL_CHUNK - 1) / EVAL_CHUNK;
-    double p_sum[6] = {0}, n_sum[6] = {0}, rec_sum = 0, act_sum = 0;
-    int64_t n_eval = 0, n_skip = 0;
+    const int64_t H = out->p.n_in, n_chunks = (n + EVAL_CHUNK - 1) / EVAL_CHUNK;
+    eval_acc tot;
+    memset(&tot, 0, sizeof tot);
     int oom = 0;
-#pragma omp parallel num_threads(net->n_ws) reduction(+ : rec_sum, act_sum, n_eval, n_skip, oom)
+#pragma omp parallel num_threads(net->n_ws) reduction(| : oom)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
-        float *hid = malloc((size_t)EVAL_CHUNK * (size_t)H * sizeof(float));
-        float *sc = malloc((size_t)EVAL_ROWS * sizeof(float));
-        double lp[6] = {0}, ln[6] = {0};
-        int64_t rc_n[2][SLIDE_RECALL_BINS] = {{0}}, rc_f[2][SLIDE_RECALL_BINS] = {{0}},
-                rc_t[2][SLIDE_RECALL_BINS] = {{0}};
-        /* recall diagnosis: the query's and a neuron's hashed vectors, the neuron's keys */
-        float *qv = sampled_out ? malloc((size_t)(H + 2) * sizeof(float)) : NULL;
-        float *nv = sampled_out ? malloc((size_t)(H + 2) * sizeof(float)) : NULL;
-        uint32_t *nk = sampled_out ? malloc((size_t)out->p.hash.L * sizeof(uint32_t)) : NULL;
-        if (!hid || !sc || (sampled_out && (!qv || !nv || !nk))) {
-            free(hid);
-            free(sc);
-            hid = NULL;
-            sc = NULL;
-            oom = 1;
-        }
+        eval_acc a;
+        memset(&a, 0, sizeof a);
+        eval_bufs b;
+        oom = eval_bufs_init(&b, out);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t c = 0; c < n_chunks; c++) {
-            if (!hid || !sc) continue;
+            if (oom) continue;
             int64_t pts[EVAL_CHUNK];
-            int cnt = 0;
-            for (int64_t s = c * EVAL_CHUNK; s < n && s < (c + 1) * EVAL_CHUNK; s++) {
-                int64_t i = ids ? ids[s] : s;
-                if (ds->lab_ptr[i + 1] == ds->lab_ptr[i]) {
-                    n_skip++;
-                    continue;
-                }
-                /* Hidden layers in full; the output layer is scored below, blocked. */
-                forward_layers(net, w, ds, i, (fwd_mode){.full = 1, .upto = nl - 1});
-                memcpy(hid + (int64_t)cnt * H, w->dense[nl - 2], (size_t)H * sizeof(float));
-                pts[cnt++] = i;
-            }
-            float best[EVAL_CHUNK][5];
             uint32_t exact[EVAL_CHUNK][5];
             int nex[EVAL_CHUNK];
-            memset(nex, 0, sizeof nex);
-            for (int64_t r0 = 0; r0 < n_out; r0 += EVAL_ROWS) {
-                int64_t nr = n_out - r0 < EVAL_ROWS ? n_out - r0 : EVAL_ROWS;
-                for (int q = 0; q < cnt; q++) {
-                    layer_dot(net->kern, out, sc, net->iota + r0, nr, hid + (int64_t)q * H);
-                    topk_update(best[q], exact[q], &nex[q], 5, sc, net->iota + r0, nr);
-                }
-            }
-            for (int q = 0; q < cnt; q++) {
-                int64_t i = pts[q];
-                const int32_t *labels = ds->lab + ds->lab_ptr[i];
-                int nlab = (int)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]);
-                uint32_t pred[5];
-                int npred = nex[q];
-                memcpy(pred, exact[q], sizeof pred);
-                if (sampled_out) {
-                    const float *x = hid + (int64_t)q * H;
-                    /* The active set sampling would give for this input (no labels added). */
-                    slide_rng_seed(&w->rng, net->p.seed, 0xE7A1000000000000ULL ^ (uint64_t)i);
-                    select_active(net, w, nl - 1, x, NULL, 0, 0);
-                    int64_t na = w->n_act[nl - 1];
-                    act_sum += (double)na;
-                    int in = 0;
-                    const int L = out->p.hash.L, per = 1 + out->p.probes;
-                    const int64_t dv = out->p.mips ? H + 2 : H;
-                    slide_layer_query_vector(out, x, qv);
-                    double qq = 0;
-                    for (int64_t j = 0; j < dv; j++) qq += (double)qv[j] * qv[j];
-                    /* set 0: the exact top-5; set 1: as many neurons drawn uniformly */
-                    uint32_t rnd[5];
-                    for (int e = 0; e < nex[q]; e++) rnd[e] = slide_rng_below(&w->rng, (uint32_t)n_out);
-                    for (int set = 0; set < 2; set++)
-                        for (int e = 0; e < nex[q]; e++) {
-                            const uint32_t id = set ? rnd[e] : exact[q][e];
-                            int found = 0;
-                            for (int64_t j = 0; j < na; j++)
-                                if (w->ids[nl - 1][j] == id) {
-                                    found = 1;
-                                    break;
-                                }
-                            if (!set) in += found;
-                            /* select_active left the query's keys in w->keys */
-                            slide_layer_row_vector(out, id, nv);
-                            slide_hash_keys_dense(out->hash, nv, 0, nk);
-                            int tm = 0;
-                            for (int t = 0; t < L; t++) tm += nk[t] == w->keys[(int64_t)t * per];
-                            double nn = 0, qn = 0;
-                            for (int64_t j = 0; j < dv; j++) {
-                                nn += (double)nv[j] * nv[j];
-                                qn += (double)nv[j] * qv[j];
-                            }
-                            const double cs = nn > 0 && qq > 0 ? qn / sqrt(nn * qq) : 0;
-                            /* clamped to [-1, 1]; a NaN cosine (non-finite weights, e.g. from
-                             * a checkpoint) goes to the lowest bin, not through an int cast */
-                            const double u = (cs + 1.0) * 0.5 * SLIDE_RECALL_BINS;
-                            const int bin = !(u >= 1.0) ? 0
-                                          : u >= SLIDE_RECALL_BINS - 1 ? SLIDE_RECALL_BINS - 1
-                                                                         : (int)u;
-                            rc_n[set][bin]++;
-                            rc_f[set][bin] += found;
-                            rc_t[set][bin] += tm;
-                        }
-                    rec_sum += nex[q] ? (double)in / nex[q] : 0;
-                    if (sampled_inference) {
-                        float sb[5];
-                        npred = 0;
-                        for (int64_t j0 = 0; j0 < na; j0 += EVAL_ROWS) {
-                            int64_t nj = na - j0 < EVAL_ROWS ? na - j0 : EVAL_ROWS;
-                            layer_dot(net->kern, out, sc, w->ids[nl - 1] + j0, nj, x);
-                            topk_update(sb, pred, &npred, 5, sc, w->ids[nl - 1] + j0, nj);
-                        }
-                    }
-                }
-                double pa[6], na6[6];
-                slide_metrics_point(pred, npred, labels, nlab, pa, na6);
-                for (int k = 1; k <= 5; k++) {
-                    lp[k] += pa[k];
-                    ln[k] += na6[k];
-                }
-                n_eval++;
-            }
+            const int cnt = eval_chunk_hidden(net, w, ds, ids, n, c, b.hid, pts, &a);
+            eval_exact_top5(net, b.hid, cnt, b.sc, exact, nex);
+            for (int q = 0; q < cnt; q++)
+                eval_point(net, w, ds, pts[q], b.hid + (int64_t)q * H, exact[q], nex[q],
+                           sampled_inference, &b, &a);
         }
 #pragma omp critical
-        {
-            for (int k = 1; k <= 5; k++) {
-                p_sum[k] += lp[k];
-                n_sum[k] += ln[k];
-            }
-            for (int set = 0; set < 2; set++)
-                for (int b = 0; b < SLIDE_RECALL_BINS; b++) {
-                    res->rc_n[set][b] += rc_n[set][b];
-                    res->rc_found[set][b] += rc_f[set][b];
-                    res->rc_tables[set][b] += rc_t[set][b];
-                }
-        }
-        free(hid);
-        free(sc);
-        free(qv);
-        free(nv);
-        free(nk);
+        eval_acc_add(&tot, &a);
+        eval_bufs_free(&b);
     }
     if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for evaluation buffers");
-    res->n_eval = n_eval;
-    res->n_skipped = n_skip;
-    for (int k = 1; k <= 5; k++) {
-        res->p_at[k] = n_eval ? p_sum[k] / n_eval : 0;
-        res->ndcg_at[k] = n_eval ? n_sum[k] / n_eval : 0;
-    }
-    res->recall_at_5 = sampled_out && n_eval ? rec_sum / n_eval : NAN;
-    res->active_avg = sampled_out && n_eval ? act_sum / n_eval : (double)out->p.n_out;
+    eval_result(net, &tot, res);
     return SLIDE_OK;
 }
