@@ -101,6 +101,11 @@ ALL_LIB_SRC  := $(LIB_SRC) $(KERN_SCALAR) $(KERN_AVX2) $(KERN_AVX512) $(KERN_OTH
 LIB_OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(ALL_LIB_SRC))
 LIB          := $(BUILD)/lib/libslide.a
 
+# What the training drivers share (bench/common: options, run loop); linked into every program,
+# which takes only what it calls.
+DRV_SRC      := $(wildcard bench/common/*.c)
+DRV_LIB      := $(BUILD)/lib/libslidedrv.a
+
 # Every .c file in these folders is one program named after the file.
 PROG_DIRS    := core/tools datasets bench/e2e bench/tools
 PROG_SRC     := $(foreach d,$(PROG_DIRS),$(wildcard $(d)/*.c))
@@ -155,10 +160,15 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(DRV_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(DRV_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
 define PROG_RULE
-$(BUILD)/bin/$(basename $(notdir $(1))): $(BUILD)/obj/$(basename $(1)).o $(LIB)
+$(BUILD)/bin/$(basename $(notdir $(1))): $(BUILD)/obj/$(basename $(1)).o $(DRV_LIB) $(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) $$< $(LIB) $$(LDLIBS) -o $$@
+	$$(CC) $$(LDFLAGS) $$< $(DRV_LIB) $(LIB) $$(LDLIBS) -o $$@
 endef
 $(foreach s,$(PROG_SRC),$(eval $(call PROG_RULE,$(s))))
 
@@ -180,4 +190,4 @@ clean:
 .PHONY: FORCE
 FORCE:
 
--include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(PROG_SRC) $(TEST_SRC))
+-include $(LIB_OBJ:.o=.d) $(patsubst %.c,$(BUILD)/obj/%.d,$(PROG_SRC) $(TEST_SRC) $(DRV_SRC))

@@ -184,7 +184,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
   echo "[e2e] real Delicious: SLIDE, all-neurons network, dense CPU baseline ($THREADS threads)"
   T --config bench/e2e/configs/delicious.conf $DEL --threads "$THREADS" --csv "$OUT/e2e.csv" 2>"$OUT/e2e-delicious.log"
   T --config bench/e2e/configs/delicious.conf $DEL --threads "$THREADS" --full-output --csv "$OUT/e2e.csv" 2>>"$OUT/e2e-delicious.log"
-  D $DEL --threads "$THREADS" --epochs 6 --eval-every 20 --csv "$OUT/dense-cpu.csv" 2>"$OUT/dense-delicious.log"
+  D --config bench/e2e/configs/delicious.conf $DEL --threads "$THREADS" --csv "$OUT/dense-cpu.csv" 2>"$OUT/dense-delicious.log"
   grep -h "full test set" "$OUT/e2e-delicious.log" | sed 's/^/  slide: /' || true
   echo "[e2e] synthetic amazon670k, label-scaled ($AMZLS_ARGS): sampled vs all neurons"
   for full in "" "--full-output"; do
@@ -203,7 +203,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
   echo "[e2e] thread scaling on Delicious: threads $THREAD_LIST"
   for t in $THREAD_LIST; do
     T --config bench/e2e/configs/delicious.conf $DEL --threads "$t" --csv "$OUT/threads.csv" 2>>"$OUT/threads.log"
-    D $DEL --threads "$t" --epochs 6 --eval-every 20 --csv "$OUT/threads.csv" 2>>"$OUT/threads.log"
+    D --config bench/e2e/configs/delicious.conf $DEL --threads "$t" --csv "$OUT/threads.csv" 2>>"$OUT/threads.log"
   done
   echo "[e2e] hash families on Delicious (10 s of training each): threads $THREAD_LIST"
   for t in $THREAD_LIST; do

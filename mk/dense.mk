@@ -41,9 +41,9 @@ $(BUILD)/bin/slide-dense-cmp: $(BUILD)/obj/$(DENSE_DIR)/slide-dense-cmp.o $(DENS
 ifeq ($(HAVE_OPENBLAS),yes)
 PROGS += $(BUILD)/bin/slide-dense $(BUILD)/bin/slide-bench-sgemm
 
-$(BUILD)/bin/slide-dense: $(BUILD)/obj/$(DENSE_DIR)/slide-dense.o $(DENSE_OBJ) $(LIB)
+$(BUILD)/bin/slide-dense: $(BUILD)/obj/$(DENSE_DIR)/slide-dense.o $(DENSE_OBJ) $(DRV_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) $(DENSE_BLAS_LIBS) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(DRV_LIB) $(LIB) $(DENSE_BLAS_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/bin/slide-bench-sgemm: $(BUILD)/obj/$(DENSE_DIR)/slide-bench-sgemm.o $(DENSE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -84,9 +84,9 @@ $(BUILD)/obj/$(DENSE_DIR)/slide-dense-gpu.o: $(DENSE_DIR)/slide-dense-gpu.cu
 
 # Linked by the C compiler (so libslide.a built by gcc or clang, with or without sanitizers,
 # links as it does for every other program).
-$(BUILD)/bin/slide-dense-gpu: $(BUILD)/obj/$(DENSE_DIR)/slide-dense-gpu.o $(DENSE_COMMON) $(LIB)
+$(BUILD)/bin/slide-dense-gpu: $(BUILD)/obj/$(DENSE_DIR)/slide-dense-gpu.o $(DENSE_COMMON) $(DRV_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIB) -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart \
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(DRV_LIB) $(LIB) -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart \
 	  -lstdc++ $(LDLIBS) -o $@
 endif
 

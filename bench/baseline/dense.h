@@ -27,7 +27,7 @@ typedef struct {
 } slide_dense_params;
 
 /* hidden 128, batch 128, 2 threads, lr 1e-3, Adam .9/.999/1e-8, init_std 0.01, seed 1,
- * OpenBLAS. */
+ * transparent hugepages, OpenBLAS (the drivers set these from bench/common's defaults). */
 slide_dense_params slide_dense_params_default(void);
 /* NULL when usable, else a one-line message. */
 const char *slide_dense_params_check(const slide_dense_params *p);

@@ -21,7 +21,7 @@ slide_dense_params slide_dense_params_default(void) {
     p.eps = 1e-8f;
     p.init_std = 0.01f;
     p.seed = 1;
-    p.hugepages = SLIDE_HP_NONE;
+    p.hugepages = SLIDE_HP_THP;
     p.blas = "openblas";
     return p;
 }
@@ -29,7 +29,7 @@ slide_dense_params slide_dense_params_default(void) {
 const char *slide_dense_params_check(const slide_dense_params *p) {
     if (p->d < 1 || p->l < 1) return "need at least 1 feature and 1 label";
     if (p->d > INT32_MAX || p->l > INT32_MAX) return "features and labels must be below 2^31";
-    if (p->hidden < 1 || p->hidden > 1 << 16) return "hidden must be in 1..65536";
+    if (p->hidden < 1 || p->hidden > 1 << 20) return "hidden must be in 1..1048576";
     if (p->batch < 1 || p->batch > 1 << 20) return "batch must be in 1..1048576";
     if ((double)p->batch * (double)p->l > (double)INT32_MAX * 4.0 ||
         (double)p->l * (double)p->hidden > 4e10)
@@ -106,7 +106,7 @@ int slide_dense_dump_read(slide_dense_dump *dd, const char *path, slide_err *err
                              "%s: dump version %u, this program reads version 1; rewrite it with "
                              "this build", path, ver);
     }
-    if (hid < 1 || hid > 1u << 16 || dd->d < 1 || dd->l < 1 || dd->d > INT32_MAX ||
+    if (hid < 1 || hid > 1u << 20 || dd->d < 1 || dd->l < 1 || dd->d > INT32_MAX ||
         dd->l > INT32_MAX) {
         fclose(f);
         return slide_err_set(err, SLIDE_EFORMAT, 0, "%s: implausible sizes in the header", path);

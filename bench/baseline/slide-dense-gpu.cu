@@ -1,6 +1,7 @@
 // slide-dense-gpu: the SLIDE network with a full softmax on one GPU -- cuBLAS sgemm for the
 // output layer's three products, CUDA kernels for the sparse input layer, softmax, Adam, top-5.
 // Appends slide-train's CSV rows (system dense-gpu). See --help.
+#include "../common/drv.h"
 #include "dense.h"
 #include "slide/opts.h"
 #include "slide/report.h"
@@ -9,12 +10,8 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
-#include <csignal>
 #include <cstring>
 #include <unistd.h>
-
-static volatile sig_atomic_t g_stop = 0; // SIGINT/SIGTERM: finish the step, then stop
-static void on_signal(int sig) { g_stop = sig; }
 
 [[noreturn]] static void die(const char *what, const char *msg, const char *file, int line) {
     fprintf(stderr, "slide-dense-gpu: %s: %s (%s:%d)\n", what, msg, file, line);
@@ -307,141 +304,304 @@ static double model_bytes(int64_t D, int64_t L, int H, int B, int64_t n_train) {
            8.0 * (double)n_train + 8.0 * B + 20.0 * B;
 }
 
-int main(int argc, char **argv) {
-    struct {
-        slide_run_opts r; /* the options every driver shares (slide/opts.h) */
-        const char *dump_path;
-        double max_mem_mb;
-        int hidden, device, tf32, dump_after, csv_header;
-        uint64_t seed;
-    } a;
-    memset(&a, 0, sizeof a);
-    slide_run_opts_default(&a.r, "results/slide-dense-gpu.csv");
-    a.dump_path = "";
-    a.seed = 1;
-    a.hidden = 128;
+// ------------------------------------------------------------------ the model for the run loop
 
-    const slide_opt own[] = {
-        {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights and shuffling (same weights and batches as slide-dense)", 0, NULL},
-        {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 16, NULL, "hidden layer size", 0, NULL},
-        {"device", SLIDE_OPT_INT, &a.device, 0, 1024, NULL, "CUDA device index", 0, NULL},
-        {"tf32", SLIDE_OPT_FLAG, &a.tf32, 0, 1, NULL, "let cuBLAS use TF32 tensor cores (default: strict FP32)", 0, NULL},
-        {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse above this device-memory estimate in MB (0 = free device memory)", 0, NULL},
-        {"dump-after-step", SLIDE_OPT_INT, &a.dump_after, 0, 1e9, NULL, "after N training steps write the parameters to --dump-path and stop (0 = off; for tests)", 0, NULL},
-        {"dump-path", SLIDE_OPT_STR, &a.dump_path, 1, 0, NULL, "file for --dump-after-step", 0, NULL},
-        {"csv-header", SLIDE_OPT_FLAG, &a.csv_header, 0, 1, NULL, "print the CSV header line and exit (for other writers of this schema)", 0, NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
-    /* the drivers' shared options first, then this program's own (with the terminator) */
-    slide_opt opts[SLIDE_RUN_OPTS_N + sizeof own / sizeof own[0]];
-    memcpy(opts + slide_run_opts_table(&a.r, opts), own, sizeof own);
+struct gpu_run {
+    const drv_opts *o;
+    const slide_data *test;
+    dev_set gtrain, gtest;
+    dev_model g;
+    cublasHandle_t cb;
+    slide_dense_params dp;
+    size_t n0, nb0, n1, per;           // slab layout (floats)
+    int hid_threads;
+    cudaEvent_t ev[6], ev_end;         // step start, gemm1 start/end, gemm2+3 start/end, Adam start
+    int64_t *chunk;                    // host: one evaluation chunk
+    uint32_t *top;                     // host: its top-5
+    double int_fwd, int_upd, int_gemm, int_flops, lh[2];
+    int64_t int_samples;               // since the last row
+    char gpu_model[256], simd[32];
+};
 
-    int ex = slide_opts_cli(opts, argc, argv, "slide-dense-gpu",
-                            "usage: slide-dense-gpu [--config FILE] [options]\n"
-                            "Trains the SLIDE network with a full softmax over all labels on one "
-                            "GPU (cuBLAS sgemm for the output layer, CUDA kernels for the rest) "
-                            "and appends one CSV row per evaluation (system dense-gpu, the schema "
-                            "of slide-train). train_s sums CUDA-event-timed training steps.");
-    if (ex >= 0) return ex;
-    slide_err err;
-    slide_err_clear(&err);
-    if (a.csv_header) {
-        printf("%s\n", slide_train_csv_header());
-        slide_opts_free(opts);
-        return 0;
+static int m_epoch_start(void *self, const int64_t *perm, int64_t n, slide_err *err) {
+    gpu_run *s = (gpu_run *)self;
+    (void)err;
+    CU(cudaMemcpy(s->g.batch_ids, perm, (size_t)n * 8, cudaMemcpyHostToDevice));
+    return SLIDE_OK;
+}
+
+static void read_loss(gpu_run *s) {
+    CU(cudaMemcpy(s->lh, s->g.loss, sizeof s->lh, cudaMemcpyDeviceToHost));
+}
+
+static int m_train_batch(void *self, const drv_loop *lp, const int64_t *host_ids, int64_t nb,
+                         double *train_s, slide_err *err) {
+    gpu_run *s = (gpu_run *)self;
+    dev_model &g = s->g;
+    const slide_dense_params &dp = s->dp;
+    const int64_t D = g.D, L = g.L;
+    const int H = g.H, n = (int)nb;
+    const int64_t *ids = g.batch_ids + (host_ids - lp->perm);
+    const float one = 1.0f, zero = 0.0f;
+    const float scale = 1.0f / (float)n;
+    const int64_t t = g.step + 1;
+    const float lr_t = (float)((double)dp.lr * sqrt(1.0 - pow(dp.beta2, (double)t)) /
+                               (1.0 - pow(dp.beta1, (double)t)));
+    cudaEvent_t *ev = s->ev;
+
+    CU(cudaEventRecord(ev[0]));
+    hidden_forward_kernel<<<n, s->hid_threads>>>(ids, s->gtrain, g.W0, g.b0, H, g.hid);
+    LAUNCHED();
+    CU(cudaEventRecord(ev[1]));
+    // logits[n][L] = hid W1^T   (column-major: logits^T = W1 hid^T)
+    CB(cublasSgemm(s->cb, CUBLAS_OP_T, CUBLAS_OP_N, (int)L, n, H, &one, g.W1, H, g.hid, H, &zero,
+                   g.logits, (int)L));
+    CU(cudaEventRecord(ev[2]));
+    softmax_delta_kernel<<<n, 1024>>>(g.logits, g.b1, L, ids, s->gtrain, scale, g.loss);
+    LAUNCHED();
+    CU(cudaEventRecord(ev[3]));
+    // gW1[L][H] = delta^T hid   (column-major: gW1^T = hid^T delta)
+    CB(cublasSgemm(s->cb, CUBLAS_OP_N, CUBLAS_OP_T, H, (int)L, n, &one, g.hid, H, g.logits, (int)L,
+                   &zero, g.gW1, H));
+    // dH[n][H] = delta W1        (column-major: dH^T = W1^T delta^T)
+    CB(cublasSgemm(s->cb, CUBLAS_OP_N, CUBLAS_OP_N, H, n, (int)L, &one, g.W1, H, g.logits, (int)L,
+                   &zero, g.dhid, H));
+    CU(cudaEventRecord(ev[4]));
+    col_sum_kernel<<<grid_for(L, 256), 256>>>(g.logits, n, L, g.gb1);
+    LAUNCHED();
+    relu_back_kernel<<<grid_for(H, 128), 128>>>(g.dhid, g.hid, n, H, g.gb0);
+    LAUNCHED();
+    w0_grad_kernel<<<n, s->hid_threads>>>(ids, s->gtrain, g.dhid, H, g.gW0, g.touched);
+    LAUNCHED();
+    CU(cudaEventRecord(ev[5]));
+    adam_dense_kernel<<<grid_for((int64_t)L * H, 256), 256>>>(g.W1, g.mW1, g.vW1, g.gW1,
+                                                              (int64_t)L * H, lr_t, dp.beta1,
+                                                              dp.beta2, dp.eps);
+    LAUNCHED();
+    adam_dense_kernel<<<grid_for(L, 256), 256>>>(g.b1, g.mb1, g.vb1, g.gb1, L, lr_t, dp.beta1,
+                                                 dp.beta2, dp.eps);
+    LAUNCHED();
+    adam_dense_kernel<<<1, 128>>>(g.b0, g.mb0, g.vb0, g.gb0, H, lr_t, dp.beta1, dp.beta2, dp.eps);
+    LAUNCHED();
+    adam_rows_kernel<<<grid_for(D * H, 256), 256>>>(g.W0, g.mW0, g.vW0, g.gW0, g.touched, D, H,
+                                                    lr_t, dp.beta1, dp.beta2, dp.eps);
+    LAUNCHED();
+    clear_touched_kernel<<<n, 128>>>(ids, s->gtrain, g.touched);
+    LAUNCHED();
+    CU(cudaEventRecord(s->ev_end));
+    CU(cudaEventSynchronize(s->ev_end));
+    float ms_step, ms_g1, ms_g23, ms_upd;
+    CU(cudaEventElapsedTime(&ms_step, ev[0], s->ev_end));
+    CU(cudaEventElapsedTime(&ms_g1, ev[1], ev[2]));
+    CU(cudaEventElapsedTime(&ms_g23, ev[3], ev[4]));
+    CU(cudaEventElapsedTime(&ms_upd, ev[5], s->ev_end));
+    g.step++;
+    *train_s += ms_step * 1e-3;
+    s->int_fwd += (ms_step - ms_upd) * 1e-3;
+    s->int_upd += ms_upd * 1e-3;
+    s->int_gemm += (ms_g1 + ms_g23) * 1e-3;
+    s->int_flops += 6.0 * (double)n * (double)L * (double)H;
+    s->int_samples += n;
+    const int64_t iter = lp->iter + 1, seen = lp->seen + nb;
+    if (s->o->dump_after > 0 && iter == s->o->dump_after) {
+        read_loss(s);
+        float *h = (float *)malloc(s->per * sizeof(float));
+        if (!h) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of host memory for the dump");
+        CU(cudaMemcpy(h, g.slab, s->per * sizeof(float), cudaMemcpyDeviceToHost));
+        slide_dense_dump dd = {H, D, L, iter, s->lh[1] / (double)seen, h, h + s->n0,
+                               h + s->n0 + s->nb0, h + s->n0 + s->nb0 + s->n1};
+        int rc = slide_dense_dump_write(s->o->dump_path, &dd, err);
+        free(h);
+        if (rc) return rc;
+        fprintf(stderr, "[dump] parameters after %lld steps (mean loss %.6f) -> %s\n",
+                (long long)iter, dd.loss, s->o->dump_path);
+        return DRV_STOP_NOW;
     }
-#define FAIL(...)                                           \
-    do {                                                    \
-        fprintf(stderr, "slide-dense-gpu: " __VA_ARGS__);   \
-        fputc('\n', stderr);                                \
-        slide_opts_free(opts);                              \
-        return 2;                                           \
-    } while (0)
-    if (slide_data_check_path("train", a.r.train, &err) ||
-        slide_data_check_path("test", a.r.test, &err))
-        FAIL("%s", err.msg);
-    if (a.dump_after > 0 && !*a.dump_path) FAIL("--dump-after-step needs --dump-path");
+    return SLIDE_OK;
+}
 
-    // The device, before anything is written or allocated.
+// Exact top-5 on the device, metrics on the host (slide_metrics_point).
+static int m_evaluate(void *self, const int64_t *ids, int64_t n_ev, slide_eval_result *res,
+                      slide_err *err) {
+    gpu_run *s = (gpu_run *)self;
+    dev_model &g = s->g;
+    const slide_data &test = *s->test;
+    const int64_t L = g.L;
+    const int H = g.H, B = g.B;
+    const float one = 1.0f, zero = 0.0f;
+    (void)err;
+    double p_sum[6] = {0}, nd_sum[6] = {0};
+    int64_t n_eval = 0, n_skip = 0, i0 = 0;
+    while (i0 < n_ev) {
+        int c = 0;
+        for (; i0 < n_ev && c < B; i0++) {
+            const int64_t i = ids ? ids[i0] : i0;
+            if (test.lab_ptr[i + 1] == test.lab_ptr[i]) n_skip++;
+            else s->chunk[c++] = i;
+        }
+        if (c == 0) break;
+        CU(cudaMemcpy(g.eval_ids, s->chunk, (size_t)c * 8, cudaMemcpyHostToDevice));
+        hidden_forward_kernel<<<c, s->hid_threads>>>(g.eval_ids, s->gtest, g.W0, g.b0, H, g.hid);
+        LAUNCHED();
+        CB(cublasSgemm(s->cb, CUBLAS_OP_T, CUBLAS_OP_N, (int)L, c, H, &one, g.W1, H, g.hid, H,
+                       &zero, g.logits, (int)L));
+        top5_kernel<<<c, TOPK_THREADS>>>(g.logits, g.b1, L, g.top);
+        LAUNCHED();
+        CU(cudaMemcpy(s->top, g.top, (size_t)c * 5 * 4, cudaMemcpyDeviceToHost));
+        const int n_pred = L < 5 ? (int)L : 5;
+        for (int r = 0; r < c; r++) {
+            const int64_t i = s->chunk[r];
+            double pa[6], na[6];
+            slide_metrics_point(s->top + 5 * r, n_pred, test.lab + test.lab_ptr[i],
+                                (int)(test.lab_ptr[i + 1] - test.lab_ptr[i]), pa, na);
+            for (int k = 1; k <= 5; k++) {
+                p_sum[k] += pa[k];
+                nd_sum[k] += na[k];
+            }
+        }
+        n_eval += c;
+    }
+    memset(res, 0, sizeof *res);
+    res->n_eval = n_eval;
+    res->n_skipped = n_skip;
+    for (int k = 1; k <= 5; k++) {
+        res->p_at[k] = n_eval ? p_sum[k] / n_eval : 0;
+        res->ndcg_at[k] = n_eval ? nd_sum[k] / n_eval : 0;
+    }
+    res->recall_at_5 = NAN;
+    res->active_avg = (double)L;
+    return SLIDE_OK;
+}
+
+static double gemm_gflops(const gpu_run *s) {
+    return s->int_gemm > 0 ? s->int_flops / s->int_gemm * 1e-9 : NAN;
+}
+
+static void m_progress(void *self, char *buf, size_t cap) {
+    gpu_run *s = (gpu_run *)self;
+    read_loss(s);
+    const double gf = gemm_gflops(s);
+    snprintf(buf, cap, "loss %.4f %.0f GFLOP/s", s->int_samples ? s->lh[0] / s->int_samples : 0.0,
+             std::isnan(gf) ? 0.0 : gf);
+}
+
+static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
+                       const slide_eval_result *ev, double int_train) {
+    gpu_run *s = (gpu_run *)self;
+    (void)lp;
+    (void)ev;
+    read_loss(s);
+    r->simd = s->simd;
+    r->hugepages = "none";
+    r->hugepages_requested = "none";
+    r->system = "dense-gpu";
+    r->gpu_model = s->gpu_model;
+    r->threads = 1;
+    r->loss = s->int_samples ? s->lh[0] / s->int_samples : 0.0;
+    r->active_avg = (double)s->g.L;
+    r->active_frac = 1.0;
+    r->samples_per_s = int_train > 0 ? s->int_samples / int_train : 0.0;
+    r->t_fwd_bwd_s = s->int_fwd;
+    r->t_update_s = s->int_upd;
+    r->t_rehash_s = 0.0;
+    r->gflops = gemm_gflops(s);
+}
+
+static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
+                       const slide_eval_result *ev, slide_err *err) {
+    gpu_run *s = (gpu_run *)self;
+    (void)err;
+    const double int_train = lp->train_s - lp->last_eval_train_s;
+    fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f loss %.4f "
+            "%.0f samples/s sgemm %.0f GFLOP/s (%.0f%% of train) (%s, n=%lld)\n",
+            (long long)lp->iter, lp->train_s, ev->p_at[1], ev->p_at[3], ev->p_at[5], r->loss,
+            r->samples_per_s, r->gflops, int_train > 0 ? 100.0 * s->int_gemm / int_train : 0.0,
+            !strcmp(r->eval_set, "full") ? "full test set" : "subset", (long long)ev->n_eval);
+    CU(cudaMemset(s->g.loss, 0, sizeof(double))); // interval accumulator only
+    s->int_samples = 0;
+    s->int_fwd = s->int_upd = s->int_gemm = s->int_flops = 0;
+    return SLIDE_OK;
+}
+
+// ------------------------------------------------------------------ set-up
+
+// The device, before anything is written or allocated. Returns 0 or 2 after a message.
+static int open_device(gpu_run *s, int device, int tf32) {
     int n_dev = 0;
     cudaError_t ce = cudaGetDeviceCount(&n_dev);
-    if (ce != cudaSuccess || n_dev == 0)
-        FAIL("no CUDA device (cudaGetDeviceCount: %s)",
-             ce != cudaSuccess ? cudaGetErrorString(ce) : "0 devices");
-    if (a.device >= n_dev) FAIL("--device %d: only %d CUDA device(s)", a.device, n_dev);
-    CU(cudaSetDevice(a.device));
+    if (ce != cudaSuccess || n_dev == 0) {
+        fprintf(stderr, "slide-dense-gpu: no CUDA device (cudaGetDeviceCount: %s)\n",
+                ce != cudaSuccess ? cudaGetErrorString(ce) : "0 devices");
+        return 2;
+    }
+    if (device >= n_dev) {
+        fprintf(stderr, "slide-dense-gpu: --device %d: only %d CUDA device(s)\n", device, n_dev);
+        return 2;
+    }
+    CU(cudaSetDevice(device));
     cudaDeviceProp prop;
-    CU(cudaGetDeviceProperties(&prop, a.device));
-    char gpu_model[256];
-    snprintf(gpu_model, sizeof gpu_model, "%s", prop.name);
-    slide_csv_sanitize(gpu_model);
-    cublasHandle_t cb;
-    CB(cublasCreate(&cb));
-    CB(cublasSetMathMode(cb, a.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    CU(cudaGetDeviceProperties(&prop, device));
+    snprintf(s->gpu_model, sizeof s->gpu_model, "%s", prop.name);
+    slide_csv_sanitize(s->gpu_model);
+    snprintf(s->simd, sizeof s->simd, "cuda-sm%d%d-%s", prop.major, prop.minor, tf32 ? "tf32" : "fp32");
+    CB(cublasCreate(&s->cb));
+    CB(cublasSetMathMode(s->cb, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    return 0;
+}
 
-    slide_context ctx;
-    slide_context_fill(&ctx, a.r.run_id);
-    slide_csv *csv = NULL;
-    if (slide_csv_open(&csv, a.r.csv, slide_train_csv_header(), &err)) FAIL("%s", err.msg);
-    const double t_start = slide_now();
-    const int progress = a.r.progress < 0 ? isatty(2) : a.r.progress;
-
-    slide_data train, test;
-    memset(&train, 0, sizeof train);
-    memset(&test, 0, sizeof test);
-    slide_data_opts dop = slide_data_opts_default();
-    dop.normalize = a.r.normalize;
-    dop.cache = a.r.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
-    if (slide_data_load(&train, a.r.train, &dop, &err)) FAIL("%s", err.msg);
-    dop.expect_d = train.d;
-    dop.expect_l = train.l;
-    if (slide_data_load(&test, a.r.test, &dop, &err)) FAIL("%s", err.msg);
-    fprintf(stderr, "[data] %s: train %lld points, test %lld points, %lld features, %lld labels (%.1f s)\n",
-            a.r.dataset, (long long)train.n, (long long)test.n, (long long)train.d,
-            (long long)train.l, slide_now() - t_start);
-    if (train.n == 0) FAIL("%s: no training points", a.r.train);
-
-    slide_dense_params dp = slide_dense_params_default();
+// Data and model on the device after the memory check ([gpu] line). Returns 0 or 2.
+static int build_model(gpu_run *s, const drv_loop *lp) {
+    const drv_opts *o = s->o;
+    const slide_data &train = lp->train, &test = lp->test;
+    s->dp = slide_dense_params_default();
+    slide_dense_params &dp = s->dp;
     dp.d = train.d;
     dp.l = train.l;
-    dp.hidden = a.hidden;
-    dp.batch = a.r.batch;
-    dp.lr = a.r.lr;
-    dp.init_std = a.r.init_std;
-    dp.seed = a.seed;
+    dp.hidden = o->hidden;
+    dp.batch = o->batch;
+    dp.lr = o->lr;
+    dp.init_std = o->init_std;
+    dp.seed = o->seed;
     const char *msg = slide_dense_params_check(&dp);
-    if (msg) FAIL("%s", msg);
-    if ((double)a.r.batch * (double)train.l > 2147483647.0 || (double)train.l * a.hidden > 2147483647.0)
-        FAIL("batch x labels and labels x hidden must stay below 2^31 for cuBLAS (int dimensions)");
-
+    if (!msg && ((double)o->batch * (double)train.l > 2147483647.0 ||
+                 (double)train.l * o->hidden > 2147483647.0))
+        msg = "batch x labels and labels x hidden must stay below 2^31 for cuBLAS (int dimensions)";
+    if (msg) {
+        fprintf(stderr, "slide-dense-gpu: %s\n", msg);
+        return 2;
+    }
     // Device memory: estimate before allocating, against what is free (or --max-mem).
     const int64_t D = train.d, L = train.l;
-    const int H = a.hidden, B = a.r.batch;
-    double need_mb = (model_bytes(D, L, H, B, train.n) + (double)set_bytes(&train) +
-                      (double)set_bytes(&test)) / 1048576.0 + 64.0; // + cuBLAS workspace margin
+    const int H = o->hidden, B = o->batch;
+    const double need_mb = (model_bytes(D, L, H, B, train.n) + (double)set_bytes(&train) +
+                            (double)set_bytes(&test)) / 1048576.0 + 64.0; // + cuBLAS workspace
     size_t free_b = 0, total_b = 0;
     CU(cudaMemGetInfo(&free_b, &total_b));
-    double limit_mb = a.max_mem_mb > 0 ? a.max_mem_mb : (double)free_b / 1048576.0;
-    fprintf(stderr, "[gpu] %s (sm_%d%d), %.0f of %.0f MB free; the run needs about %.0f MB "
-            "(batch x labels logits %.0f MB; limit %.0f MB%s)\n", prop.name, prop.major,
-            prop.minor, (double)free_b / 1048576.0, (double)total_b / 1048576.0, need_mb,
-            4.0 * B * (double)L / 1048576.0, limit_mb, a.max_mem_mb > 0 ? ", --max-mem" : "");
-    if (need_mb > limit_mb || need_mb > (double)free_b / 1048576.0)
-        FAIL("out of device memory: the run needs about %.0f MB, %.0f MB free%s; reduce --batch, "
-             "--hidden or the label count", need_mb, (double)free_b / 1048576.0,
-             a.max_mem_mb > 0 ? " (or above --max-mem)" : "");
-
-    // Data and model on the device.
-    dev_set gtrain, gtest;
-    set_upload(&gtrain, &train);
-    set_upload(&gtest, &test);
-    dev_model g;
+    const double free_mb = (double)free_b / 1048576.0;
+    const double limit_mb = o->max_mem_mb > 0 ? o->max_mem_mb : free_mb;
+    fprintf(stderr, "[gpu] %s (%s), %.0f of %.0f MB free; the run needs about %.0f MB "
+            "(batch x labels logits %.0f MB; limit %.0f MB%s)\n", s->gpu_model, s->simd, free_mb,
+            (double)total_b / 1048576.0, need_mb, 4.0 * B * (double)L / 1048576.0, limit_mb,
+            o->max_mem_mb > 0 ? ", --max-mem" : "");
+    if (need_mb > limit_mb || need_mb > free_mb) {
+        fprintf(stderr, "slide-dense-gpu: out of device memory: the run needs about %.0f MB, "
+                "%.0f MB free%s; reduce --batch, --hidden or the label count\n", need_mb, free_mb,
+                o->max_mem_mb > 0 ? " (or above --max-mem)" : "");
+        return 2;
+    }
+    set_upload(&s->gtrain, &train);
+    set_upload(&s->gtest, &test);
+    dev_model &g = s->g;
     memset(&g, 0, sizeof g);
     g.D = D;
     g.L = L;
     g.H = H;
     g.B = B;
-    const size_t n0 = r16((size_t)D * H), nb0 = r16(H), n1 = r16((size_t)L * H), nb1 = r16(L);
-    const size_t per = n0 + nb0 + n1 + nb1;
+    s->n0 = r16((size_t)D * H);
+    s->nb0 = r16(H);
+    s->n1 = r16((size_t)L * H);
+    s->per = s->n0 + s->nb0 + s->n1 + r16(L);
+    const size_t per = s->per, n0 = s->n0, nb0 = s->nb0, n1 = s->n1;
     CU(cudaMalloc(&g.slab, 4 * per * sizeof(float)));
     CU(cudaMemset(g.slab, 0, 4 * per * sizeof(float)));
     float **views[4][4] = {{&g.W0, &g.b0, &g.W1, &g.b1},
@@ -467,256 +627,34 @@ int main(int argc, char **argv) {
     CU(cudaMalloc(&g.top, (size_t)B * 5 * 4));
     {   // same initial weights as slide-train and slide-dense (initialised on the host)
         float *host = (float *)malloc(((size_t)D > (size_t)L ? (size_t)D : (size_t)L) * H * 4);
-        if (!host) FAIL("out of host memory for the initial weights");
-        slide_dense_init_matrix(host, D, H, a.r.init_std, a.seed, 0);
+        if (!host) {
+            fprintf(stderr, "slide-dense-gpu: out of host memory for the initial weights\n");
+            return 2;
+        }
+        slide_dense_init_matrix(host, D, H, o->init_std, o->seed, 0);
         CU(cudaMemcpy(g.W0, host, (size_t)D * H * 4, cudaMemcpyHostToDevice));
-        slide_dense_init_matrix(host, L, H, a.r.init_std, a.seed, 1);
+        slide_dense_init_matrix(host, L, H, o->init_std, o->seed, 1);
         CU(cudaMemcpy(g.W1, host, (size_t)L * H * 4, cudaMemcpyHostToDevice));
         free(host);
     }
-
-    // slide-train's evaluation subset and shuffles: the same batches as slide-dense for a seed.
-    const int64_t n_sub = (a.r.eval_n > 0 && a.r.eval_n < test.n) ? a.r.eval_n : test.n;
-    int64_t *eval_ids = (int64_t *)malloc((size_t)(test.n > 0 ? test.n : 1) * 8);
-    int64_t *perm = (int64_t *)malloc((size_t)train.n * 8);
-    int64_t *chunk = (int64_t *)malloc((size_t)B * 8);
-    uint32_t *top = (uint32_t *)malloc((size_t)B * 5 * 4);
-    if (!eval_ids || !perm || !chunk || !top) FAIL("out of host memory");
-    slide_rng rng;
-    slide_rng_seed(&rng, a.seed, 0xE7A1ULL);
-    slide_sample_subset(eval_ids, test.n, n_sub, &rng);
-    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
-
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    char simd[32], dataset[128];
-    snprintf(simd, sizeof simd, "cuda-sm%d%d-%s", prop.major, prop.minor, a.tf32 ? "tf32" : "fp32");
-    snprintf(dataset, sizeof dataset, "%s", a.r.dataset);
-    slide_csv_sanitize(dataset);
-
-    cudaEvent_t ev[6]; // step start, gemm1 start/end, gemm2+3 start/end, Adam start; step end = ev[0] reused
-    for (int k = 0; k < 6; k++) CU(cudaEventCreate(&ev[k]));
-    cudaEvent_t ev_end;
-    CU(cudaEventCreate(&ev_end));
-    const float one = 1.0f, zero = 0.0f;
-    const int hid_threads = H >= 1024 ? 1024 : ((H + 31) / 32) * 32;
-
-    const int64_t total_samples = (int64_t)ceil(a.r.epochs * (double)train.n);
-    int64_t seen = 0, iter = 0, last_eval_iter = 0, pos = train.n, epoch = 0, int_samples = 0;
-    double train_s = 0, last_eval_train_s = 0, eval_s_total = 0;
-    double int_fwd = 0, int_upd = 0, int_gemm = 0, int_flops = 0;
-    int exit_code = 0, finished = 0;
-    while (!finished) {
-        if (pos >= train.n) {
-            slide_shuffle_ids(perm, train.n, &rng);
-            CU(cudaMemcpy(g.batch_ids, perm, (size_t)train.n * 8, cudaMemcpyHostToDevice));
-            pos = 0;
-            epoch++;
-        }
-        int64_t nb = B;
-        if (nb > train.n - pos) nb = train.n - pos;
-        if (nb > total_samples - seen) nb = total_samples - seen;
-        const int n = (int)nb;
-        const int64_t *ids = g.batch_ids + pos;
-        const float scale = 1.0f / (float)n;
-        const int64_t t = g.step + 1;
-        const float lr_t = (float)((double)a.r.lr * sqrt(1.0 - pow(dp.beta2, (double)t)) /
-                                   (1.0 - pow(dp.beta1, (double)t)));
-
-        CU(cudaEventRecord(ev[0]));
-        hidden_forward_kernel<<<n, hid_threads>>>(ids, gtrain, g.W0, g.b0, H, g.hid);
-        LAUNCHED();
-        CU(cudaEventRecord(ev[1]));
-        // logits[n][L] = hid W1^T   (column-major: logits^T = W1 hid^T)
-        CB(cublasSgemm(cb, CUBLAS_OP_T, CUBLAS_OP_N, (int)L, n, H, &one, g.W1, H, g.hid, H, &zero,
-                       g.logits, (int)L));
-        CU(cudaEventRecord(ev[2]));
-        softmax_delta_kernel<<<n, 1024>>>(g.logits, g.b1, L, ids, gtrain, scale, g.loss);
-        LAUNCHED();
-        CU(cudaEventRecord(ev[3]));
-        // gW1[L][H] = delta^T hid   (column-major: gW1^T = hid^T delta)
-        CB(cublasSgemm(cb, CUBLAS_OP_N, CUBLAS_OP_T, H, (int)L, n, &one, g.hid, H, g.logits, (int)L,
-                       &zero, g.gW1, H));
-        // dH[n][H] = delta W1        (column-major: dH^T = W1^T delta^T)
-        CB(cublasSgemm(cb, CUBLAS_OP_N, CUBLAS_OP_N, H, n, (int)L, &one, g.W1, H, g.logits, (int)L,
-                       &zero, g.dhid, H));
-        CU(cudaEventRecord(ev[4]));
-        col_sum_kernel<<<grid_for(L, 256), 256>>>(g.logits, n, L, g.gb1);
-        LAUNCHED();
-        relu_back_kernel<<<grid_for(H, 128), 128>>>(g.dhid, g.hid, n, H, g.gb0);
-        LAUNCHED();
-        w0_grad_kernel<<<n, hid_threads>>>(ids, gtrain, g.dhid, H, g.gW0, g.touched);
-        LAUNCHED();
-        CU(cudaEventRecord(ev[5]));
-        adam_dense_kernel<<<grid_for((int64_t)L * H, 256), 256>>>(g.W1, g.mW1, g.vW1, g.gW1,
-                                                                  (int64_t)L * H, lr_t, dp.beta1,
-                                                                  dp.beta2, dp.eps);
-        LAUNCHED();
-        adam_dense_kernel<<<grid_for(L, 256), 256>>>(g.b1, g.mb1, g.vb1, g.gb1, L, lr_t, dp.beta1,
-                                                     dp.beta2, dp.eps);
-        LAUNCHED();
-        adam_dense_kernel<<<1, 128>>>(g.b0, g.mb0, g.vb0, g.gb0, H, lr_t, dp.beta1, dp.beta2, dp.eps);
-        LAUNCHED();
-        adam_rows_kernel<<<grid_for(D * H, 256), 256>>>(g.W0, g.mW0, g.vW0, g.gW0, g.touched, D, H,
-                                                        lr_t, dp.beta1, dp.beta2, dp.eps);
-        LAUNCHED();
-        clear_touched_kernel<<<n, 128>>>(ids, gtrain, g.touched);
-        LAUNCHED();
-        CU(cudaEventRecord(ev_end));
-        CU(cudaEventSynchronize(ev_end));
-        float ms_step, ms_g1, ms_g23, ms_upd;
-        CU(cudaEventElapsedTime(&ms_step, ev[0], ev_end));
-        CU(cudaEventElapsedTime(&ms_g1, ev[1], ev[2]));
-        CU(cudaEventElapsedTime(&ms_g23, ev[3], ev[4]));
-        CU(cudaEventElapsedTime(&ms_upd, ev[5], ev_end));
-        g.step++;
-        train_s += ms_step * 1e-3;
-        int_fwd += (ms_step - ms_upd) * 1e-3;
-        int_upd += ms_upd * 1e-3;
-        int_gemm += (ms_g1 + ms_g23) * 1e-3;
-        int_flops += 6.0 * (double)n * (double)L * (double)H;
-        int_samples += n;
-        pos += nb;
-        seen += nb;
-        iter++;
-        if (a.dump_after > 0 && iter == a.dump_after) {
-            double lh[2];
-            CU(cudaMemcpy(lh, g.loss, sizeof lh, cudaMemcpyDeviceToHost));
-            float *h = (float *)malloc((per) * sizeof(float));
-            if (!h) FAIL("out of host memory for the dump");
-            CU(cudaMemcpy(h, g.slab, per * sizeof(float), cudaMemcpyDeviceToHost));
-            slide_dense_dump dd = {H, D, L, iter, lh[1] / (double)seen, h, h + n0, h + n0 + nb0,
-                                   h + n0 + nb0 + n1};
-            int wrc = slide_dense_dump_write(a.dump_path, &dd, &err);
-            free(h);
-            if (wrc) FAIL("%s", err.msg);
-            fprintf(stderr, "[dump] parameters after %lld steps (mean loss %.6f) -> %s\n",
-                    (long long)iter, dd.loss, a.dump_path);
-            break;
-        }
-        const int last = seen >= total_samples || (a.r.time_budget > 0 && train_s >= a.r.time_budget) || g_stop;
-        const int due = (a.r.eval_every > 0 && iter - last_eval_iter >= a.r.eval_every) ||
-                        (a.r.eval_every_s > 0 && train_s - last_eval_train_s >= a.r.eval_every_s);
-        double lh[2] = {0, 0};
-        if (progress || due || last) CU(cudaMemcpy(lh, g.loss, sizeof lh, cudaMemcpyDeviceToHost));
-        if (progress)
-            fprintf(stderr, "\r[train] epoch %lld iter %lld samples %lld train %.2fs loss %.4f %.0f GFLOP/s   ",
-                    (long long)epoch, (long long)iter, (long long)seen, train_s,
-                    int_samples ? lh[0] / int_samples : 0.0,
-                    int_gemm > 0 ? int_flops / int_gemm * 1e-9 : 0.0);
-        if (!due && !last) continue;
-
-        // Evaluation: exact top-5 on the device, metrics on the host (slide_metrics_point).
-        const double te = slide_now();
-        const int64_t n_ev = last ? test.n : n_sub;
-        double p_sum[6] = {0}, nd_sum[6] = {0};
-        int64_t n_eval = 0, n_skip = 0, s = 0;
-        while (s < n_ev) {
-            int c = 0;
-            for (; s < n_ev && c < B; s++) {
-                int64_t i = last ? s : eval_ids[s];
-                if (test.lab_ptr[i + 1] == test.lab_ptr[i]) n_skip++;
-                else chunk[c++] = i;
-            }
-            if (c == 0) break;
-            CU(cudaMemcpy(g.eval_ids, chunk, (size_t)c * 8, cudaMemcpyHostToDevice));
-            hidden_forward_kernel<<<c, hid_threads>>>(g.eval_ids, gtest, g.W0, g.b0, H, g.hid);
-            LAUNCHED();
-            CB(cublasSgemm(cb, CUBLAS_OP_T, CUBLAS_OP_N, (int)L, c, H, &one, g.W1, H, g.hid, H,
-                           &zero, g.logits, (int)L));
-            top5_kernel<<<c, TOPK_THREADS>>>(g.logits, g.b1, L, g.top);
-            LAUNCHED();
-            CU(cudaMemcpy(top, g.top, (size_t)c * 5 * 4, cudaMemcpyDeviceToHost));
-            const int n_pred = L < 5 ? (int)L : 5;
-            for (int r = 0; r < c; r++) {
-                int64_t i = chunk[r];
-                double pa[6], na[6];
-                slide_metrics_point(top + 5 * r, n_pred, test.lab + test.lab_ptr[i],
-                                    (int)(test.lab_ptr[i + 1] - test.lab_ptr[i]), pa, na);
-                for (int k = 1; k <= 5; k++) {
-                    p_sum[k] += pa[k];
-                    nd_sum[k] += na[k];
-                }
-            }
-            n_eval += c;
-        }
-        const double eval_s = slide_now() - te;
-        eval_s_total += eval_s;
-        const double int_train = train_s - last_eval_train_s;
-        slide_train_row r;
-        memset(&r, 0, sizeof r);
-        r.ctx = &ctx;
-        r.simd = simd;
-        r.hugepages = "none";
-        r.hugepages_requested = "none";
-        r.numa_policy = "NA";
-        r.system = "dense-gpu";
-        r.dataset = dataset;
-        r.hash_family = "NA";
-        r.bucket_policy = "NA";
-        r.eval_set = last ? "full" : "subset";
-        r.inference = "exact";
-        r.gpu_model = gpu_model;
-        r.threads = 1;
-        r.batch = B;
-        r.hidden = H;
-        r.lr = a.r.lr;
-        r.seed = a.seed;
-        r.epoch = (double)seen / (double)train.n;
-        r.iter = iter;
-        r.samples_seen = seen;
-        r.n_eval = n_eval;
-        r.n_skipped = n_skip;
-        r.train_s = train_s;
-        r.wall_s = slide_now() - t_start;
-        double pk[6], nk[6];
-        for (int k = 1; k <= 5; k++) {
-            pk[k] = n_eval ? p_sum[k] / n_eval : 0;
-            nk[k] = n_eval ? nd_sum[k] / n_eval : 0;
-        }
-        r.p_at_1 = pk[1];
-        r.p_at_3 = pk[3];
-        r.p_at_5 = pk[5];
-        r.ndcg_at_1 = nk[1];
-        r.ndcg_at_3 = nk[3];
-        r.ndcg_at_5 = nk[5];
-        r.recall_at_5 = NAN;
-        r.loss = int_samples ? lh[0] / int_samples : 0.0;
-        r.active_avg = (double)L;
-        r.active_frac = 1.0;
-        r.samples_per_s = int_train > 0 ? int_samples / int_train : 0.0;
-        r.eval_s = eval_s;
-        r.t_fwd_bwd_s = int_fwd;
-        r.t_update_s = int_upd;
-        r.t_rehash_s = 0.0;
-        r.gflops = int_gemm > 0 ? int_flops / int_gemm * 1e-9 : NAN;
-        char row[4096];
-        slide_train_row_format(&r, row, sizeof row);
-        if (slide_csv_row(csv, row, &err)) {
-            fprintf(stderr, "slide-dense-gpu: %s\n", err.msg);
-            exit_code = 2;
-            break;
-        }
-        if (progress) fputc('\n', stderr);
-        fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f loss %.4f "
-                "%.0f samples/s sgemm %.0f GFLOP/s (%.0f%% of train) (%s, n=%lld)\n",
-                (long long)iter, train_s, pk[1], pk[3], pk[5], r.loss, r.samples_per_s, r.gflops,
-                int_train > 0 ? 100.0 * int_gemm / int_train : 0.0,
-                last ? "full test set" : "subset", (long long)n_eval);
-        CU(cudaMemset(g.loss, 0, sizeof(double))); // interval accumulator only
-        int_samples = 0;
-        int_fwd = int_upd = int_gemm = int_flops = 0;
-        last_eval_iter = iter;
-        last_eval_train_s = train_s;
-        if (last) finished = 1;
+    s->chunk = (int64_t *)malloc((size_t)B * 8);
+    s->top = (uint32_t *)malloc((size_t)B * 5 * 4);
+    if (!s->chunk || !s->top) {
+        fprintf(stderr, "slide-dense-gpu: out of host memory\n");
+        return 2;
     }
-    if (finished)
-        fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
-                (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.r.csv);
-    if (g_stop && !exit_code) exit_code = g_stop == SIGINT ? 130 : 143;
+    for (int k = 0; k < 6; k++) CU(cudaEventCreate(&s->ev[k]));
+    CU(cudaEventCreate(&s->ev_end));
+    s->hid_threads = H >= 1024 ? 1024 : ((H + 31) / 32) * 32;
+    return 0;
+}
 
-    for (int k = 0; k < 6; k++) cudaEventDestroy(ev[k]);
-    cudaEventDestroy(ev_end);
+static void free_model(gpu_run *s) {
+    dev_model &g = s->g;
+    if (s->ev_end) {
+        for (int k = 0; k < 6; k++) cudaEventDestroy(s->ev[k]);
+        cudaEventDestroy(s->ev_end);
+    }
     cudaFree(g.slab);
     cudaFree(g.hid);
     cudaFree(g.dhid);
@@ -726,16 +664,60 @@ int main(int argc, char **argv) {
     cudaFree(g.batch_ids);
     cudaFree(g.eval_ids);
     cudaFree(g.top);
-    set_free(&gtrain);
-    set_free(&gtest);
-    cublasDestroy(cb);
-    free(eval_ids);
-    free(perm);
-    free(chunk);
-    free(top);
-    slide_data_free(&train);
-    slide_data_free(&test);
-    slide_csv_close(csv);
-    slide_opts_free(opts);
-    return exit_code;
+    if (s->gtrain.row_ptr) set_free(&s->gtrain);
+    if (s->gtest.row_ptr) set_free(&s->gtest);
+    if (s->cb) cublasDestroy(s->cb);
+    free(s->chunk);
+    free(s->top);
+}
+
+int main(int argc, char **argv) {
+    static drv_opts o; // (holds its option table)
+    static gpu_run s;
+    int device = 0, tf32 = 0;
+    const slide_opt own[] = {
+        {"device", SLIDE_OPT_INT, &device, 0, 1024, NULL, "CUDA device index", 0, NULL},
+        {"tf32", SLIDE_OPT_FLAG, &tf32, 0, 1, NULL, "let cuBLAS use TF32 tensor cores (0: strict FP32)", 0, NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+    drv_opts_init(&o, DRV_GPU, own);
+    int ex = drv_opts_cli(&o, argc, argv, "slide-dense-gpu",
+                          "usage: slide-dense-gpu [--config FILE] [options]\n"
+                          "Trains the SLIDE network with a full softmax over all labels on one "
+                          "GPU (cuBLAS sgemm for the output layer, CUDA kernels for the rest) "
+                          "and appends one CSV row per evaluation (system dense-gpu, the schema "
+                          "of slide-train). train_s sums CUDA-event-timed training steps.\n"
+                          "Defaults are slide-train's: bench/e2e/configs/delicious.conf on the "
+                          "vendored Delicious set (datasets/prepare_delicious.sh).");
+    if (ex >= 0) return ex;
+    if (o.csv_header) {
+        printf("%s\n", slide_train_csv_header());
+        drv_opts_free(&o);
+        return 0;
+    }
+    ex = 0;
+    s.o = &o;
+    drv_loop lp;
+    memset(&lp, 0, sizeof lp);
+    slide_err err;
+    slide_err_clear(&err);
+    if (o.dump_after > 0 && !*o.dump_path) {
+        fprintf(stderr, "slide-dense-gpu: --dump-after-step needs --dump-path\n");
+        ex = 2;
+    } else if (slide_data_check_path("train", o.train, &err) ||
+               slide_data_check_path("test", o.test, &err)) {
+        fprintf(stderr, "slide-dense-gpu: %s\n", err.msg);
+        ex = 2;
+    }
+    if (!ex && !(ex = open_device(&s, device, tf32)) &&
+        !(ex = drv_loop_setup(&lp, &o, "slide-dense-gpu")) && !(ex = build_model(&s, &lp))) {
+        s.test = &lp.test;
+        const drv_model m = {&s, m_epoch_start, m_train_batch, m_evaluate, m_progress, m_fill_row,
+                             m_after_row, NULL};
+        ex = drv_loop_run(&lp, &m);
+        if (!ex && lp.finished) ex = drv_loop_done(&lp);
+    }
+    free_model(&s);
+    drv_loop_free(&lp);
+    drv_opts_free(&o);
+    return ex;
 }

@@ -1,5 +1,6 @@
 /* slide-train: trains the SLIDE network on an XC data set and appends one CSV row per
  * evaluation point (time-vs-accuracy). Thin wrapper over the library; see --help. */
+#include "../common/drv.h"
 #include "slide/checkpoint.h"
 #include "slide/counters.h"
 #include "slide/data.h"
@@ -14,16 +15,12 @@
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef SLIDE_HAVE_VALGRIND
 #include <valgrind/callgrind.h>
 #endif
-
-static volatile sig_atomic_t g_stop = 0; /* set by SIGINT/SIGTERM: finish the batch, then stop */
-static void on_signal(int sig) { g_stop = sig; }
 
 /* Driver state saved in checkpoints next to the network (followed by the epoch permutation). */
 typedef struct {
@@ -35,21 +32,6 @@ typedef struct {
     slide_train_stats st_int, st_all;
 } run_state;
 #define RUN_STATE_MAGIC 0x534C494445535431ULL
-
-typedef struct {
-    slide_run_opts r; /* the options every driver shares (slide/opts.h) */
-    const char *simd, *checkpoint, *resume, *numa;
-    int no_pin, mips, hash_rotate, bf16, shared_fill, adam_bf16, bf16_only, train_order;
-    const char *papi_events;
-    int checkpoint_every;
-    double max_mem_mb;
-    int threads, full_output, sampled_inference, tlb_sim;
-    uint64_t seed;
-    int hidden, family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
-    double min_active, max_active, rebuild_decay;
-    int rehash, rebuild, hugepages;
-    const char *profile_batches;
-} args_t;
 
 /* --profile-batches A:B (batches counted from 1): under callgrind (bench/profile/
  * profile_cache.sh), instrumentation starts one batch before A so that the simulated caches are
@@ -70,21 +52,6 @@ static int profile_parse(const char *s, profile_win *p) {
     p->a = a;
     p->b = b;
     return 0;
-}
-
-/* Batches the run trains, counted up to `upto` (the loop below, without the training). */
-static int64_t batches_planned(int64_t n, int64_t batch, int64_t total, int64_t seen, int64_t pos,
-                               int64_t iter, int64_t upto) {
-    while (seen < total && iter < upto) {
-        if (pos >= n) pos = 0;
-        int64_t nb = batch;
-        if (nb > n - pos) nb = n - pos;
-        if (nb > total - seen) nb = total - seen;
-        pos += nb;
-        seen += nb;
-        iter++;
-    }
-    return iter;
 }
 
 /* Callgrind client requests around batch `batch` (before it: after = 0); no-ops outside
@@ -284,20 +251,6 @@ typedef struct {
 
 static const char *tlbp_events[2] = {"PAPI_TLB_DM", "perf::PAGE-FAULTS"};
 
-/* Batches the run will train from (seen, pos): the training loop's arithmetic. */
-static int64_t tlbp_batches(int64_t n, int64_t batch, int64_t total, int64_t seen, int64_t pos) {
-    int64_t b = 0;
-    while (seen < total) {
-        if (pos >= n) pos = 0;
-        int64_t nb = batch < n - pos ? batch : n - pos;
-        if (nb > total - seen) nb = total - seen;
-        pos += nb;
-        seen += nb;
-        b++;
-    }
-    return b;
-}
-
 static void tlbp_snap(const slide_counters *c, double v[3]) {
     for (int k = 0; k < 2; k++) {
         const int i = slide_counters_find(c, tlbp_events[k]);
@@ -306,25 +259,24 @@ static void tlbp_snap(const slide_counters *c, double v[3]) {
     v[2] = slide_counters_rusage(c, SLIDE_RU_MINFLT);
 }
 
-/* Before batch: sets or clears the trace. Returns nonzero (message printed) when the run is too
- * short for the profile or the trace cannot be set. */
-static int tlbp_before(tlbprof *tp, slide_net *net, const slide_counters *c, int64_t planned) {
+/* Before batch: sets or clears the trace. Returns nonzero (err filled) when the run is too short
+ * for the profile or the trace cannot be set. */
+static int tlbp_before(tlbprof *tp, slide_net *net, const slide_counters *c, int64_t planned,
+                       slide_err *err) {
     if (!tp->n) return 0;
-    slide_err err;
     if (tp->batch == 0) {
         tp->planned = planned;
-        if (planned < TLBP_WARM + tp->n) {
-            fprintf(stderr, "slide-train: --tlb-sim %d: the run trains %lld batches, fewer than "
-                    "the %d warm-up batches + %d profiled; raise --epochs or profile fewer\n",
-                    tp->n, (long long)planned, TLBP_WARM, tp->n);
-            return 1;
-        }
+        if (planned < TLBP_WARM + tp->n)
+            return slide_err_set(err, SLIDE_EINVAL, 0, "--tlb-sim %d: the run trains %lld batches, "
+                                 "fewer than the %d warm-up batches + %d profiled; raise --epochs "
+                                 "or profile fewer", tp->n, (long long)planned, TLBP_WARM, tp->n);
     }
     tp->batch++;
     if (tp->batch == 2) tlbp_snap(c, tp->c0);
-    if (tp->batch == TLBP_WARM && slide_net_set_tlb_trace(net, &tp->tr, &err)) {
-        fprintf(stderr, "slide-train: --tlb-sim: %s\n", err.msg);
-        return 1;
+    if (tp->batch == TLBP_WARM && slide_net_set_tlb_trace(net, &tp->tr, err)) {
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", err->msg);
+        return slide_err_set(err, SLIDE_EINVAL, 0, "--tlb-sim: %s", m);
     }
     tp->t0 = slide_now();
     return 0;
@@ -452,92 +404,200 @@ static int tlbp_write(tlbprof *tp, const char *csv_path, const slide_context *ct
     return rc;
 }
 
-int main(int argc, char **argv) {
-    args_t a;
-    memset(&a, 0, sizeof a);
-    /* Defaults = bench/e2e/configs/delicious.conf (the default job). */
-    slide_run_opts_default(&a.r, "results/slide-train.csv");
-    a.simd = "auto";
-    a.checkpoint = "";
-    a.numa = "local";
-    a.papi_events = "default";
-    a.resume = "";
-    a.threads = 2;
-    a.seed = 1;
-    a.hidden = 128;
-    a.family = SLIDE_HASH_SIMHASH;
-    a.K = 6;
-    a.L = 16;
-    a.range_bits = 12;
-    a.bin_size = 8;
-    a.sparsity = 3;
-    a.bucket_cap = 128;
-    a.policy = SLIDE_BUCKET_FIFO;
-    a.probes = 0;
-    a.min_active = 0.05;
-    a.max_active = 0.3;
-    a.rehash = 20;
-    a.rebuild = 100;
-    a.rebuild_decay = 0;
-    a.hugepages = SLIDE_HP_THP;
-    a.profile_batches = "";
+/* ------------------------------------------------------------------ the model for the run loop */
 
-    const slide_opt own[] = {
-        {"threads", SLIDE_OPT_INT, &a.threads, 1, 1024, NULL, "OpenMP threads", 0, NULL},
-        {"seed", SLIDE_OPT_U64, &a.seed, 1, 0, NULL, "seed of weights, hashes, shuffling", 0, NULL},
-        {"full-output", SLIDE_OPT_FLAG, &a.full_output, 0, 1, NULL, "all-neurons output layer (system slide-full)", 0, NULL},
-        {"sampled-inference", SLIDE_OPT_FLAG, &a.sampled_inference, 0, 1, NULL, "rank only the LSH-sampled output neurons at evaluation", 0, NULL},
-        {"hidden", SLIDE_OPT_INT, &a.hidden, 1, 1 << 20, NULL, "hidden layer size", 0, NULL},
-        {"hash", SLIDE_OPT_CHOICE, &a.family, 1, 0, "simhash|wta|dwta", "hash family of the output layer", 0, NULL},
-        {"K", SLIDE_OPT_INT, &a.K, 1, SLIDE_HASH_MAX_K, NULL, "hash functions per table", 0, NULL},
-        {"L", SLIDE_OPT_INT, &a.L, 1, SLIDE_HASH_MAX_L, NULL, "hash tables", 0, NULL},
-        {"range-bits", SLIDE_OPT_INT, &a.range_bits, 1, 20, NULL, "bits of a table key (2^range-bits buckets)", 0, NULL},
-        {"bin-size", SLIDE_OPT_INT, &a.bin_size, 2, 256, NULL, "WTA/DWTA bin size (power of two)", 0, NULL},
-        {"sparsity", SLIDE_OPT_INT, &a.sparsity, 1, 1 << 20, NULL, "SimHash: projections keep 1/sparsity of dims", 0, NULL},
-        {"bucket-cap", SLIDE_OPT_INT, &a.bucket_cap, 1, 65535, NULL, "ids per bucket", 0, NULL},
-        {"bucket-policy", SLIDE_OPT_CHOICE, &a.policy, 1, 0, "fifo|reservoir", "insertion policy of full buckets", 0, NULL},
-        {"probes", SLIDE_OPT_INT, &a.probes, 0, SLIDE_HASH_MAX_PROBES, NULL, "multi-probe keys per table", 0, NULL},
-        {"min-active", SLIDE_OPT_DOUBLE, &a.min_active, 0, 1, NULL, "min active fraction of the output layer (random fill)", 0, NULL},
-        {"max-active", SLIDE_OPT_DOUBLE, &a.max_active, 1e-9, 1, NULL, "max active fraction of the output layer (truncation)", 0, NULL},
-        {"rehash", SLIDE_OPT_INT, &a.rehash, 0, 1e9, NULL, "rehash touched neurons every N batches (0 = never)", 0, NULL},
-        {"rebuild", SLIDE_OPT_INT, &a.rebuild, 0, 1e9, NULL, "rebuild all tables every N batches (0 = never)", 0, NULL},
-        {"rebuild-decay", SLIDE_OPT_DOUBLE, &a.rebuild_decay, 0, 10, NULL, "after each rebuild the interval grows by this factor (paper: exponential decay of frequency)", 0, NULL},
-        {"simd", SLIDE_OPT_STR, &a.simd, 1, 0, NULL, "kernel path: auto|scalar|avx2|avx512 (env SLIDE_SIMD)", 0, NULL},
-        {"hugepages", SLIDE_OPT_CHOICE, &a.hugepages, 1, 0, "none|thp|explicit", "page size of weight slabs", 0, NULL},
-        {"checkpoint", SLIDE_OPT_STR, &a.checkpoint, 1, 0, NULL, "write a checkpoint here (temp file + rename) every --checkpoint-every batches and at the end", 0, NULL},
-        {"checkpoint-every", SLIDE_OPT_INT, &a.checkpoint_every, 0, 1e9, NULL, "batches between checkpoints (0 = only at the end)", 0, NULL},
-        {"resume", SLIDE_OPT_STR, &a.resume, 1, 0, NULL, "continue from this checkpoint (same data and configuration)", 0, NULL},
-        {"numa", SLIDE_OPT_STR, &a.numa, 1, 0, NULL, "placement of weight slabs: local|interleave|node:N", 0, NULL},
-        {"papi-events", SLIDE_OPT_STR, &a.papi_events, 1, 0, NULL, "comma-separated PAPI events counted over training steps on the main thread (default list: cycles, instructions, L1D/L2/L3 misses, dTLB misses, page faults, task clock, context switches; \"\" = none)", 0, NULL},
-        {"tlb-sim", SLIDE_OPT_INT, &a.tlb_sim, 0, 1000000, NULL, "N > 0: replay the slab pages each phase touches through a simulated dTLB (4k, 2m, thp pages) over N batches after 4 warm-up ones; writes <csv stem>.tlb.csv (0 = off)", 0, NULL},
-        {"hash-rotate", SLIDE_OPT_FLAG, &a.hash_rotate, 0, 1, NULL, "WTA/DWTA: hash randomly rotated vectors (inner products kept), so the rank codes see what all coordinates share and collisions follow the cosine (hash_family wta-rot / dwta-rot; see REPRODUCE.md)", 0, NULL},
-        {"mips", SLIDE_OPT_FLAG, &a.mips, 0, 1, NULL, "hash [w, b] with the asymmetric MIPS transform so sampling follows the logits", 0, NULL},
-        {"adam-bf16", SLIDE_OPT_FLAG, &a.adam_bf16, 0, 1, NULL, "store the hidden/output weights' Adam moments as BF16 with stochastic rounding (a third less update traffic)", 0, NULL},
-        {"bf16-only", SLIDE_OPT_FLAG, &a.bf16_only, 0, 1, NULL, "keep the hidden/output weights and their Adam moments only as BF16 (no fp32 master; updates rounded stochastically): 6 bytes per output weight instead of 8 with --adam-bf16 (less memory; not measured faster, see REPRODUCE.md); columns weights and adam_state bf16-sr", 0, NULL},
-        {"shared-fill", SLIDE_OPT_FLAG, &a.shared_fill, 0, 1, NULL, "training: random fill from one list per batch shared by its samples, not drawn per sample (fewer rows to update: faster batches, slower learning per batch; see REPRODUCE.md)", 0, NULL},
-        {"train-order", SLIDE_OPT_CHOICE, &a.train_order, 1, 0, "auto|row-sweep|per-sample", "per-sample: each sample reads its active output rows at random (the original SLIDE order); row-sweep: every sample's active set first, then one ordered pass over the touched rows computes the logits and one the update and dx (the same arithmetic; faster when the output weights do not fit in cache); auto (default): row-sweep when the output layer's fp32 weights exceed 32 MB (about a last-level cache); column train_order", 0, NULL},
-        {"bf16", SLIDE_OPT_FLAG, &a.bf16, 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", 0, NULL},
-        {"no-pin", SLIDE_OPT_FLAG, &a.no_pin, 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", 0, NULL},
-        {"profile-batches", SLIDE_OPT_STR, &a.profile_batches, 1, 0, NULL, "A:B: under callgrind (bench/profile/profile_cache.sh) collect costs over batches A..B only (counted from 1); the run ends after batch B, and one that ends before it is an error", 0, NULL},
-        {"max-mem", SLIDE_OPT_DOUBLE, &a.max_mem_mb, 0, 1e9, NULL, "refuse to run when the network estimate plus the data sets exceed this many MB (0: when the network estimate exceeds the available memory)", 0, NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
-    /* the drivers' shared options first, then this program's own (with the terminator) */
-    slide_opt opts[SLIDE_RUN_OPTS_N + sizeof own / sizeof own[0]];
-    memcpy(opts + slide_run_opts_table(&a.r, opts), own, sizeof own);
+typedef struct {
+    drv_opts *o;
+    const slide_data *test;
+    slide_net *net;
+    slide_counters *counters;
+    tlbprof tp;
+    profile_win prof;
+    slide_numa numa;
+    int simd, hp_eff;
+    slide_train_stats st_int, st_all; /* since the last row; since the start */
+    void *blob;                       /* checkpoint driver state: run_state + permutation */
+    size_t blob_cap;
+    const char *system, *fam, *train_order;
+    char fam_rot[32], hp_req[16], hp_in[16], numa_pol[32], numa_nodes[128];
+} slide_model;
 
-    int ex = slide_opts_cli(opts, argc, argv, "slide-train",
-                            "usage: slide-train [--config FILE] [options]\n"
-                            "Trains SLIDE (sparse input -> hidden ReLU -> LSH-sampled softmax) and "
-                            "appends one CSV row per evaluation.\n"
-                            "Defaults are bench/e2e/configs/delicious.conf on the vendored "
-                            "Delicious set (datasets/prepare_delicious.sh).");
-    if (ex >= 0) return ex;
+static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int64_t nb,
+                         double *train_s, slide_err *err) {
+    slide_model *s = self;
+    if (tlbp_before(&s->tp, s->net, s->counters, s->tp.batch ? 0 : drv_loop_batches(lp, INT64_MAX),
+                    err))
+        return SLIDE_EINVAL;
+    slide_train_stats st_b;
+    memset(&st_b, 0, sizeof st_b);
+    slide_counters_start(s->counters, NULL);
+    profile_step(&s->prof, lp->iter + 1, nb, 0);
+    const double t0 = slide_now();
+    const int rc = slide_net_train_batch(s->net, &lp->train, ids, nb, &st_b, err);
+    if (rc) return rc;
+    *train_s += slide_now() - t0;
+    profile_step(&s->prof, lp->iter + 1, nb, 1);
+    slide_counters_stop(s->counters, NULL);
+    tlbp_after(&s->tp, s->net, s->counters, nb);
+    stats_add(&s->st_int, &st_b);
+    stats_add(&s->st_all, &st_b);
+    return SLIDE_OK;
+}
+
+static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_result *ev,
+                      slide_err *err) {
+    slide_model *s = self;
+    return slide_net_evaluate(s->net, s->test, ids, n, s->o->sampled_inference, ev, err);
+}
+
+static void m_progress(void *self, char *buf, size_t cap) {
+    const slide_model *s = self;
+    const double ns = s->st_int.samples ? (double)s->st_int.samples : 0.0;
+    snprintf(buf, cap, "loss %.4f active %.0f", ns ? s->st_int.loss_sum / ns : 0.0,
+             ns ? (double)s->st_int.active_sum / ns : 0.0);
+}
+
+static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
+                       const slide_eval_result *ev, double int_train) {
+    slide_model *s = self;
+    const drv_opts *o = s->o;
+    const slide_train_stats *st = &s->st_int;
+    (void)ev;
+    const double act_avg = st->samples ? (double)st->active_sum / st->samples : 0;
+    r->simd = slide_simd_name(s->simd);
+    r->weights = o->bf16_only ? "bf16-sr" : o->bf16 ? "bf16" : "fp32";
+    r->adam_state = o->adam_bf16 || o->bf16_only ? "bf16-sr" : "fp32";
+    r->train_order = s->train_order;
+    r->hugepages = s->hp_in;
+    r->hugepages_requested = s->hp_req;
+    r->numa_policy = slide_numa_name(&s->numa, s->numa_pol, sizeof s->numa_pol);
+    slide_net_numa_nodes(s->net, s->numa_nodes, sizeof s->numa_nodes);
+    r->numa_nodes = s->numa_nodes;
+    r->system = s->system;
+    r->hash_family = s->fam;
+    r->bucket_policy = o->full_output ? "NA" : slide_bucket_policy_name(o->policy);
+    r->inference = o->sampled_inference ? "sampled" : "exact";
+    r->K = o->full_output ? 0 : o->K;
+    r->L = o->full_output ? 0 : o->L;
+    r->range_bits = o->full_output ? 0 : o->range_bits;
+    r->bucket_cap = o->full_output ? 0 : o->bucket_cap;
+    r->probes = o->probes;
+    r->loss = st->samples ? st->loss_sum / st->samples : 0.0;
+    r->active_avg = act_avg;
+    r->active_frac = act_avg / (double)lp->train.l;
+    r->samples_per_s = int_train > 0 ? st->samples / int_train : 0.0;
+    r->t_fwd_bwd_s = st->t_forward;
+    r->t_update_s = st->t_update;
+    r->t_rehash_s = st->t_rehash;
+}
+
+static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
+                       const slide_eval_result *ev, slide_err *err) {
+    slide_model *s = self;
+    const drv_opts *o = s->o;
+    char rec[32];
+    if (isnan(ev->recall_at_5)) snprintf(rec, sizeof rec, "NA");
+    else snprintf(rec, sizeof rec, "%.4f", ev->recall_at_5);
+    const int full = !strcmp(r->eval_set, "full");
+    fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f recall@5 %s active "
+            "%.0f (%s, n=%lld)\n", (long long)lp->iter, lp->train_s, ev->p_at[1], ev->p_at[3],
+            ev->p_at[5], rec, r->active_avg, full ? "full test set" : "subset",
+            (long long)ev->n_eval);
+    memset(&s->st_int, 0, sizeof s->st_int);
+    if (o->full_output) return SLIDE_OK;
+    const int last = full || lp->signal;
+    return write_recall(o->csv, &lp->ctx, s->system, lp->dataset, o->threads, s->fam, o->K, o->L,
+                        o->probes, o->mips, (long long)lp->iter, r->epoch, r->eval_set, ev, last,
+                        err);
+}
+
+static int m_checkpoint(void *self, const drv_loop *lp, int last, slide_err *err) {
+    slide_model *s = self;
+    const char *path = s->o->checkpoint;
+    if (!*path) return SLIDE_OK;
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    rs.magic = RUN_STATE_MAGIC;
+    rs.n_train = lp->train.n;
+    rs.rng = lp->rng;
+    rs.seen = lp->seen;
+    rs.iter = lp->iter;
+    rs.last_eval_iter = lp->last_eval_iter;
+    rs.pos = lp->pos;
+    rs.epoch = lp->epoch;
+    rs.train_s = lp->train_s;
+    rs.last_eval_train_s = lp->last_eval_train_s;
+    rs.eval_s_total = lp->eval_s_total;
+    rs.st_int = s->st_int;
+    rs.st_all = s->st_all;
+    memcpy(s->blob, &rs, sizeof rs);
+    memcpy((char *)s->blob + sizeof rs, lp->perm, (size_t)lp->train.n * sizeof(int64_t));
+    const double tc = slide_now();
+    const int rc = slide_checkpoint_save(s->net, path, s->blob, s->blob_cap, err);
+    if (rc) return rc;
+    if (lp->progress || last)
+        fprintf(stderr, "[checkpoint] %s (iter %lld, %.2f s)\n", path, (long long)lp->iter,
+                slide_now() - tc);
+    return SLIDE_OK;
+}
+
+/* Restores the network and the schedule from --resume. Returns 0, 1 when nothing is left to
+ * train, or 2 after a message. */
+static int resume(slide_model *s, drv_loop *lp) {
+    const char *path = s->o->resume;
+    slide_err err;
+    size_t got = 0;
+    run_state rs;
+    if (slide_checkpoint_load(s->net, path, s->blob, s->blob_cap, &got, &err)) {
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        return 2;
+    }
+    memcpy(&rs, s->blob, sizeof rs);
+    const int64_t n = lp->train.n;
+    if (got != s->blob_cap || rs.magic != RUN_STATE_MAGIC || rs.n_train != n || rs.pos < 0 ||
+        rs.pos > n || rs.seen < 0) {
+        fprintf(stderr, "slide-train: %s: checkpoint was written for another training set\n", path);
+        return 2;
+    }
+    memcpy(lp->perm, (char *)s->blob + sizeof rs, (size_t)n * sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++)
+        if (lp->perm[i] < 0 || lp->perm[i] >= n) {
+            fprintf(stderr, "slide-train: %s: corrupted permutation\n", path);
+            return 2;
+        }
+    lp->rng = rs.rng;
+    lp->seen = rs.seen;
+    lp->iter = rs.iter;
+    lp->last_eval_iter = rs.last_eval_iter;
+    lp->pos = rs.pos;
+    lp->epoch = rs.epoch;
+    lp->train_s = rs.train_s;
+    lp->last_eval_train_s = rs.last_eval_train_s;
+    lp->eval_s_total = rs.eval_s_total;
+    s->st_int = rs.st_int;
+    s->st_all = rs.st_all;
+    fprintf(stderr, "[resume] %s: iter %lld, %lld samples, train %.2f s\n", path,
+            (long long)lp->iter, (long long)lp->seen, lp->train_s);
+    if (lp->seen >= lp->total) {
+        fprintf(stderr, "[resume] nothing left to train (--epochs %g reached)\n", s->o->epochs);
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ set-up and teardown */
+
+/* Checks what the options alone decide (before anything is read or written); restarts the
+ * program pinned when it may. Returns 0 or 2 after a message. */
+static int check_opts(slide_model *s, char **argv) {
+    drv_opts *o = s->o;
     slide_err err;
     slide_err_clear(&err);
     /* Pin threads by default: the OpenMP runtime reads its environment at start-up, so set it
-     * and re-execute once (recorded in the omp_proc_bind column either way). */
-    /* Not under a profile: the restart would leave valgrind. */
-    if (!a.no_pin && !*a.profile_batches && !getenv("OMP_PROC_BIND") && !getenv("SLIDE_NO_REEXEC")) {
+     * and re-execute once (recorded in the omp_proc_bind column either way). Not under a
+     * profile: the restart would leave valgrind. */
+    if (!o->no_pin && !*o->profile_batches && !getenv("OMP_PROC_BIND") &&
+        !getenv("SLIDE_NO_REEXEC")) {
         setenv("OMP_PROC_BIND", "true", 1);
         if (!getenv("OMP_PLACES")) setenv("OMP_PLACES", "cores", 1);
         /* Sleeping (not spinning) waits: on a shared machine spinning threads steal the CPU
@@ -547,151 +607,49 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", argv);
         /* exec failed: continue unpinned */
     }
-    profile_win prof;
-    if (profile_parse(a.profile_batches, &prof)) {
+    if (profile_parse(o->profile_batches, &s->prof)) {
         fprintf(stderr, "slide-train: --profile-batches '%s': expected A:B with 1 <= A <= B\n",
-                a.profile_batches);
-        slide_opts_free(opts);
+                o->profile_batches);
         return 2;
     }
 #ifndef SLIDE_HAVE_VALGRIND
-    if (prof.b) {
+    if (s->prof.b) {
         fprintf(stderr, "slide-train: --profile-batches: built without <valgrind/callgrind.h> "
                         "(Debian package valgrind); install it and rebuild\n");
-        slide_opts_free(opts);
         return 2;
     }
 #endif
-    slide_numa numa;
-    if (slide_numa_parse(a.numa, &numa, &err)) {
+    if (slide_numa_parse(o->numa, &s->numa, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
-        slide_opts_free(opts);
         return 2;
     }
-    /* --simd, else the SLIDE_SIMD variable (read here: the library reads no environment) */
-    const int simd_env = !slide_opts_find(opts, "simd")->was_set && getenv("SLIDE_SIMD");
-    int simd = slide_simd_parse_from(simd_env ? getenv("SLIDE_SIMD") : a.simd,
-                                     simd_env ? "SLIDE_SIMD" : "--simd", &err);
-    if (simd < 0) {
+    s->simd = slide_simd_parse(!strcmp(o->simd, "auto") && !drv_opts_was_set(o, "simd")
+                                   ? NULL : o->simd, &err);
+    if (s->simd < 0) {
         fprintf(stderr, "slide-train: --simd: %s\n", err.msg);
-        slide_opts_free(opts);
         return 2;
     }
     /* min-active's default (0.05) yields to a smaller --max-active; two explicit values that
      * contradict each other are an error, not a silent clamp. */
-    if (slide_opts_find(opts, "min-active")->was_set && slide_opts_find(opts, "max-active")->was_set &&
-        a.min_active > a.max_active) {
-        fprintf(stderr, "slide-train: --min-active %g exceeds --max-active %g\n", a.min_active, a.max_active);
-        slide_opts_free(opts);
+    if (drv_opts_was_set(o, "min-active") && drv_opts_was_set(o, "max-active") &&
+        o->min_active > o->max_active) {
+        fprintf(stderr, "slide-train: --min-active %g exceeds --max-active %g\n", o->min_active,
+                o->max_active);
         return 2;
     }
-    if (slide_data_check_path("train", a.r.train, &err) || slide_data_check_path("test", a.r.test, &err)) {
-        fprintf(stderr, "slide-train: %s\n", err.msg);
-        slide_opts_free(opts);
-        return 2;
-    }
-    slide_context ctx;
-    slide_context_fill(&ctx, a.r.run_id);
-    slide_csv *csv = NULL;
-    if (slide_csv_open(&csv, a.r.csv, slide_train_csv_header(), &err)) {
-        fprintf(stderr, "slide-train: %s\n", err.msg);
-        slide_opts_free(opts);
-        return 2;
-    }
-    const double t_start = slide_now();
-    int progress = a.r.progress < 0 ? isatty(2) : a.r.progress;
+    return 0;
+}
 
-    /* Data. */
-    slide_data train, test;
-    memset(&train, 0, sizeof train);
-    memset(&test, 0, sizeof test);
-    slide_data_opts dop = slide_data_opts_default();
-    dop.normalize = a.r.normalize;
-    dop.cache = a.r.cache ? SLIDE_CACHE_AUTO : SLIDE_CACHE_OFF;
-    int exit_code = 0;
-    slide_net *net = NULL;
-    int64_t *perm = NULL, *eval_ids = NULL;
-    void *blob = NULL;
-    slide_counters *counters = NULL;
-    tlbprof tp;
-    memset(&tp, 0, sizeof tp);
-    tp.n = a.tlb_sim;
-    if (slide_data_load(&train, a.r.train, &dop, &err)) {
-        fprintf(stderr, "slide-train: %s\n", err.msg);
-        exit_code = 2;
-        goto done;
-    }
-    dop.expect_d = train.d;
-    dop.expect_l = train.l;
-    if (slide_data_load(&test, a.r.test, &dop, &err)) {
-        fprintf(stderr, "slide-train: %s\n", err.msg);
-        exit_code = 2;
-        goto done;
-    }
-    fprintf(stderr, "[data] %s: train %lld points, test %lld points, %lld features, %lld labels (%.1f s)\n",
-            a.r.dataset, (long long)train.n, (long long)test.n, (long long)train.d, (long long)train.l,
-            slide_now() - t_start);
-    if (train.n == 0) {
-        fprintf(stderr, "slide-train: %s: no training points\n", a.r.train);
-        exit_code = 2;
-        goto done;
-    }
-    if (prof.b && !*a.resume) { /* (a resumed run counts its batches from the checkpoint) */
-        const int64_t total = (int64_t)ceil(a.r.epochs * (double)train.n);
-        const int64_t nbp = batches_planned(train.n, a.r.batch, total, 0, train.n, 0, prof.b);
-        if (nbp < prof.b) {
-            fprintf(stderr, "slide-train: --profile-batches %s: the run trains only %lld batches "
-                    "(--epochs %g of %lld points, --batch %d); profile earlier batches or raise "
-                    "--epochs\n", a.profile_batches, (long long)nbp, a.r.epochs,
-                    (long long)train.n, a.r.batch);
-            exit_code = 2;
-            goto done;
-        }
-    }
-
-    /* Network. */
-    slide_net_params np = slide_net_params_default();
-    np.layer[0].n_out = a.hidden;
-    np.layer[0].init_std = a.r.init_std;
-    slide_layer_params *out = &np.layer[1];
-    out->init_std = a.r.init_std;
-    out->sampled = !a.full_output;
-    out->hash.family = a.family;
-    out->hash.K = a.K;
-    out->hash.L = a.L;
-    out->hash.range_bits = a.range_bits;
-    out->hash.bin_size = a.bin_size;
-    out->hash.rotate = a.hash_rotate;
-    out->hash.sparsity = a.sparsity;
-    out->hash.seed = a.seed * 7919 + 17;
-    out->bucket_cap = a.bucket_cap;
-    out->bucket_policy = a.policy;
-    out->probes = a.probes;
-    out->mips = a.mips;
-    out->shared_fill = a.shared_fill;
-    out->min_active_frac = a.min_active;
-    out->max_active_frac = a.max_active;
-    if (out->min_active_frac > out->max_active_frac) out->min_active_frac = out->max_active_frac;
-    slide_net_params_shape(&np, train.d, train.l);
-    np.lr = a.r.lr;
-    np.batch = a.r.batch;
-    np.threads = a.threads;
-    np.seed = a.seed;
-    np.simd = simd;
-    np.hugepages = a.hugepages;
-    np.bf16 = a.bf16;
-    np.adam_bf16 = a.adam_bf16;
-    np.bf16_only = a.bf16_only;
-    np.row_sweep = a.train_order == 0 ? -1 : a.train_order == 1 ? 1 : 0;
-    np.numa = numa;
-    np.rehash_every = a.rehash;
-    np.rebuild_every = a.rebuild;
-    np.rebuild_decay = a.rebuild_decay;
+/* Builds the network after the memory check ([mem] line). Returns 0 or 2 after a message. */
+static int build_net(slide_model *s, const drv_loop *lp) {
+    const drv_opts *o = s->o;
+    slide_err err;
+    slide_net_params np;
+    drv_net_params(o, lp->train.d, lp->train.l, s->simd, &s->numa, &np);
     const char *m = slide_net_params_check(&np);
     if (m) {
         fprintf(stderr, "slide-train: %s\n", m);
-        exit_code = 2;
-        goto done;
+        return 2;
     }
     slide_mem_parts mp;
     const double MB = 1048576.0;
@@ -699,365 +657,168 @@ int main(int argc, char **argv) {
     /* The data sets are in memory already: they count against --max-mem (the whole run),
      * while available memory is what is left beside them. */
     double data_mb = 0;
-    const slide_data *dsets[2] = {&train, &test};
+    const slide_data *dsets[2] = {&lp->train, &lp->test};
     for (int q = 0; q < 2; q++)
         data_mb += (16.0 * (double)(dsets[q]->n + 1) + 8.0 * (double)dsets[q]->nnz +
                     4.0 * (double)dsets[q]->nlab) / MB;
     double avail_mb = slide_mem_available_mb();
-    double limit_mb = a.max_mem_mb > 0 ? a.max_mem_mb : avail_mb;
-    double need_mb = a.max_mem_mb > 0 ? est_mb + data_mb : est_mb;
+    double limit_mb = o->max_mem_mb > 0 ? o->max_mem_mb : avail_mb;
+    double need_mb = o->max_mem_mb > 0 ? est_mb + data_mb : est_mb;
     fprintf(stderr,
             "[mem] network needs about %.0f MB (weights %.0f, optimizer state %.0f, hash tables "
             "%.0f, workspace %.0f), data sets in memory %.0f MB (limit %.0f MB%s)\n",
             est_mb, mp.weights / MB, mp.optimizer / MB, mp.tables / MB, mp.workspace / MB,
             data_mb, limit_mb,
-            a.max_mem_mb > 0 ? ", --max-mem, for network and data" : ", available memory, for the network");
+            o->max_mem_mb > 0 ? ", --max-mem, for network and data" : ", available memory, for the network");
     if (limit_mb > 0 && need_mb > limit_mb) {
         fprintf(stderr, "slide-train: the configuration needs about %.0f MB%s, above the limit of %.0f MB%s; "
                 "reduce --hidden, --L or the label count\n", need_mb,
-                a.max_mem_mb > 0 ? " with its data" : "", limit_mb,
-                a.max_mem_mb > 0 ? " (--max-mem)" : " (available memory)");
-        exit_code = 2;
-        goto done;
+                o->max_mem_mb > 0 ? " with its data" : "", limit_mb,
+                o->max_mem_mb > 0 ? " (--max-mem)" : " (available memory)");
+        return 2;
     }
-    if (slide_net_create(&net, &np, &err)) {
+    if (slide_net_create(&s->net, &np, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
-        exit_code = 2;
-        goto done;
+        return 2;
     }
-    int hp_eff = slide_net_hugepages_in_effect(net);
-    const char *train_order = slide_net_row_sweep(net) ? "row-sweep" : "per-sample";
-    if (numa.kind != SLIDE_NUMA_LOCAL && slide_numa_nodes() <= 1)
-        fprintf(stderr, "[numa] %s: %s; placement has no effect\n", a.numa,
+    s->hp_eff = slide_net_hugepages_in_effect(s->net);
+    s->train_order = slide_net_row_sweep(s->net) ? "row-sweep" : "per-sample";
+    if (s->numa.kind != SLIDE_NUMA_LOCAL && slide_numa_nodes() <= 1)
+        fprintf(stderr, "[numa] %s: %s; placement has no effect\n", o->numa,
                 slide_numa_nodes() == 0 ? "libnuma unavailable" : "this machine has one NUMA node");
-    if (hp_eff != a.hugepages)
+    if (s->hp_eff != o->hugepages)
         fprintf(stderr, "[mem] warning: --hugepages %s unavailable (pool empty?), using %s\n",
-                slide_hugepages_name(a.hugepages), slide_hugepages_name(hp_eff));
+                slide_hugepages_name(o->hugepages), slide_hugepages_name(s->hp_eff));
+    s->system = o->full_output ? "slide-full" : "slide";
+    snprintf(s->fam_rot, sizeof s->fam_rot, "%s-rot", slide_hash_family_name(o->family));
+    s->fam = o->full_output ? "NA" : o->hash_rotate ? s->fam_rot : slide_hash_family_name(o->family);
+    snprintf(s->hp_req, sizeof s->hp_req, "%s", slide_hugepages_name(o->hugepages));
+    snprintf(s->hp_in, sizeof s->hp_in, "%s", slide_hugepages_name(s->hp_eff));
+    s->blob_cap = sizeof(run_state) + (size_t)lp->train.n * sizeof(int64_t);
+    s->blob = malloc(s->blob_cap);
+    if (!s->blob) {
+        fprintf(stderr, "slide-train: out of memory\n");
+        return 2;
+    }
+    return 0;
+}
 
-    if (slide_counters_create(&counters, strcmp(a.papi_events, "default") ? a.papi_events : NULL,
-                              &err)) {
+/* PAPI counters and the --tlb-sim trace. Returns 0 or 2 after a message. */
+static int setup_counters(slide_model *s) {
+    const drv_opts *o = s->o;
+    slide_err err;
+    if (slide_counters_create(&s->counters,
+                              strcmp(o->papi_events, "default") ? o->papi_events : NULL, &err)) {
         fprintf(stderr, "slide-train: --papi-events: %s\n", err.msg);
-        exit_code = 2;
-        goto done;
+        return 2;
     }
-    if (slide_counters_unavailable_reason(counters))
-        fprintf(stderr, "[counters] NA: %s\n", slide_counters_unavailable_reason(counters));
-    if (tp.n) {
-        tp.g = slide_tlbsim_geom_detect();
-        if (slide_tlbtrace_init(&tp.tr, &tp.g, a.threads, &err) ||
-            slide_net_tlb_regions(net, &tp.tr, tp.share, &err)) {
-            fprintf(stderr, "slide-train: --tlb-sim: %s\n", err.msg);
-            exit_code = 2;
-            goto done;
-        }
-        tp.on = 1;
-        char geo[128];
-        fprintf(stderr, "[tlbsim] dTLB %s (%s: %s); slabs on 2 MB pages (smaps): hidden %.2f, "
-                "output %.2f\n", slide_tlbsim_geom_text(&tp.g, geo, sizeof geo), tp.g.source,
-                tp.g.detail, tp.share[0], tp.share[np.n_layers - 1]);
+    if (slide_counters_unavailable_reason(s->counters))
+        fprintf(stderr, "[counters] NA: %s\n", slide_counters_unavailable_reason(s->counters));
+    tlbprof *tp = &s->tp;
+    tp->n = o->tlb_sim;
+    if (!tp->n) return 0;
+    tp->g = slide_tlbsim_geom_detect();
+    if (slide_tlbtrace_init(&tp->tr, &tp->g, o->threads, &err) ||
+        slide_net_tlb_regions(s->net, &tp->tr, tp->share, &err)) {
+        fprintf(stderr, "slide-train: --tlb-sim: %s\n", err.msg);
+        return 2;
     }
+    tp->on = 1;
+    char geo[128];
+    fprintf(stderr, "[tlbsim] dTLB %s (%s: %s); slabs on 2 MB pages (smaps): hidden %.2f, "
+            "output %.2f\n", slide_tlbsim_geom_text(&tp->g, geo, sizeof geo), tp->g.source,
+            tp->g.detail, tp->share[0], tp->share[slide_net_params_of(s->net)->n_layers - 1]);
+    return 0;
+}
 
-    /* Evaluation subset: seeded random sample of the test set (never its first lines). */
-    int64_t n_sub = (a.r.eval_n > 0 && a.r.eval_n < test.n) ? a.r.eval_n : test.n;
-    eval_ids = malloc((size_t)(test.n > 0 ? test.n : 1) * sizeof *eval_ids);
-    perm = malloc((size_t)train.n * sizeof *perm);
-    if (!eval_ids || !perm) {
-        fprintf(stderr, "slide-train: out of memory\n");
-        exit_code = 2;
-        goto done;
-    }
-    slide_rng rng;
-    slide_rng_seed(&rng, a.seed, 0xE7A1ULL);
-    slide_sample_subset(eval_ids, test.n, n_sub, &rng);
-    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
-
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-
-    const char *system = a.full_output ? "slide-full" : "slide";
-    char fam_rot[32];
-    snprintf(fam_rot, sizeof fam_rot, "%s-rot", slide_hash_family_name(a.family));
-    const char *fam = a.full_output ? "NA" : a.hash_rotate ? fam_rot : slide_hash_family_name(a.family);
-    char hp_req[16], hp_in[16];
-    snprintf(hp_req, sizeof hp_req, "%s", slide_hugepages_name(a.hugepages));
-    snprintf(hp_in, sizeof hp_in, "%s", slide_hugepages_name(hp_eff));
-    char dataset[128];
-    snprintf(dataset, sizeof dataset, "%s", a.r.dataset);
-    slide_csv_sanitize(dataset);
-
-    const int64_t total_samples = (int64_t)ceil(a.r.epochs * (double)train.n);
-    int64_t seen = 0, iter = 0, last_eval_iter = 0;
-    double train_s = 0, last_eval_train_s = 0, eval_s_total = 0;
-    slide_train_stats st_int, st_all;
-    memset(&st_int, 0, sizeof st_int);
-    memset(&st_all, 0, sizeof st_all);
-    int64_t pos = train.n; /* position in the current epoch's permutation */
-    int64_t epoch = 0;
-    int finished = 0;
-    size_t blob_cap = sizeof(run_state) + (size_t)train.n * sizeof(int64_t);
-    blob = malloc(blob_cap);
-    if (!blob) {
-        fprintf(stderr, "slide-train: out of memory\n");
-        exit_code = 2;
-        goto done;
-    }
-    if (*a.resume) {
-        size_t got = 0;
-        run_state rs;
-        if (slide_checkpoint_load(net, a.resume, blob, blob_cap, &got, &err)) {
-            fprintf(stderr, "slide-train: %s\n", err.msg);
-            exit_code = 2;
-            goto done;
-        }
-        memcpy(&rs, blob, sizeof rs);
-        if (got != blob_cap || rs.magic != RUN_STATE_MAGIC || rs.n_train != train.n ||
-            rs.pos < 0 || rs.pos > train.n || rs.seen < 0) {
-            fprintf(stderr, "slide-train: %s: checkpoint was written for another training set\n",
-                    a.resume);
-            exit_code = 2;
-            goto done;
-        }
-        memcpy(perm, (char *)blob + sizeof rs, (size_t)train.n * sizeof(int64_t));
-        for (int64_t i = 0; i < train.n; i++)
-            if (perm[i] < 0 || perm[i] >= train.n) {
-                fprintf(stderr, "slide-train: %s: corrupted permutation\n", a.resume);
-                exit_code = 2;
-                goto done;
-            }
-        rng = rs.rng;
-        seen = rs.seen;
-        iter = rs.iter;
-        last_eval_iter = rs.last_eval_iter;
-        pos = rs.pos;
-        epoch = rs.epoch;
-        train_s = rs.train_s;
-        last_eval_train_s = rs.last_eval_train_s;
-        eval_s_total = rs.eval_s_total;
-        st_int = rs.st_int;
-        st_all = rs.st_all;
-        fprintf(stderr, "[resume] %s: iter %lld, %lld samples, train %.2f s\n", a.resume,
-                (long long)iter, (long long)seen, train_s);
-        if (seen >= total_samples) {
-            fprintf(stderr, "[resume] nothing left to train (--epochs %g reached)\n", a.r.epochs);
-            goto done;
-        }
-    }
-    while (!finished) {
-        if (pos >= train.n) { /* new epoch: reshuffle */
-            slide_shuffle_ids(perm, train.n, &rng);
-            pos = 0;
-            epoch++;
-        }
-        int64_t nb = a.r.batch;
-        if (nb > train.n - pos) nb = train.n - pos;
-        if (nb > total_samples - seen) nb = total_samples - seen;
-        slide_train_stats st_b;
-        memset(&st_b, 0, sizeof st_b);
-        if (tlbp_before(&tp, net, counters,
-                        tp.batch ? 0 : tlbp_batches(train.n, a.r.batch, total_samples, seen, pos))) {
-            exit_code = 2;
-            goto done;
-        }
-        slide_counters_start(counters, NULL);
-        profile_step(&prof, iter + 1, nb, 0);
-        double t0 = slide_now();
-        if (slide_net_train_batch(net, &train, perm + pos, nb, &st_b, &err)) {
-            fprintf(stderr, "slide-train: %s\n", err.msg);
-            exit_code = 2;
-            goto done;
-        }
-        train_s += slide_now() - t0;
-        profile_step(&prof, iter + 1, nb, 1);
-        slide_counters_stop(counters, NULL);
-        tlbp_after(&tp, net, counters, nb);
-        stats_add(&st_int, &st_b);
-        stats_add(&st_all, &st_b);
-        pos += nb;
-        seen += nb;
-        iter++;
-        int last = seen >= total_samples || (a.r.time_budget > 0 && train_s >= a.r.time_budget) ||
-                   g_stop || (prof.b && iter >= prof.b);
-        int due = (a.r.eval_every > 0 && iter - last_eval_iter >= a.r.eval_every) ||
-                  (a.r.eval_every_s > 0 && train_s - last_eval_train_s >= a.r.eval_every_s);
-        if (progress) {
-            fprintf(stderr, "\r[train] epoch %lld iter %lld samples %lld train %.1fs loss %.4f active %.0f   ",
-                    (long long)epoch, (long long)iter, (long long)seen, train_s,
-                    st_int.samples ? st_int.loss_sum / st_int.samples : 0.0,
-                    st_int.samples ? (double)st_int.active_sum / st_int.samples : 0.0);
-        }
-        if (due || last) {
-        /* Evaluation row; the last row evaluates the whole test set, unless a signal stopped
-         * the run (then the subset: a large test set would keep the user waiting minutes). */
-        const int full_eval = last && !g_stop;
-        if (last && !full_eval)
-            fprintf(stderr, "\n[stop] signal %d: last row evaluates the %lld-point subset\n",
-                    (int)g_stop, (long long)n_sub);
-        double te = slide_now();
-        slide_eval_result ev;
-        if (slide_net_evaluate(net, &test, full_eval ? NULL : eval_ids, full_eval ? test.n : n_sub,
-                               a.sampled_inference, &ev, &err)) {
-            fprintf(stderr, "slide-train: %s\n", err.msg);
-            exit_code = 2;
-            goto done;
-        }
-        double eval_s = slide_now() - te;
-        eval_s_total += eval_s;
-        double int_train = train_s - last_eval_train_s;
-        char rec[32], row[4096];
-        if (isnan(ev.recall_at_5)) snprintf(rec, sizeof rec, "NA");
-        else snprintf(rec, sizeof rec, "%.4f", ev.recall_at_5);
-        double act_avg = st_int.samples ? (double)st_int.active_sum / st_int.samples : 0;
-        slide_train_row r;
-        memset(&r, 0, sizeof r);
-        r.ctx = &ctx;
-        r.simd = slide_simd_name(simd);
-        r.weights = a.bf16_only ? "bf16-sr" : a.bf16 ? "bf16" : "fp32";
-        r.adam_state = a.adam_bf16 || a.bf16_only ? "bf16-sr" : "fp32";
-        r.train_order = train_order;
-        r.hugepages = hp_in;
-        r.hugepages_requested = hp_req;
-        char numa_pol[32], numa_nodes[128];
-        r.numa_policy = slide_numa_name(&numa, numa_pol, sizeof numa_pol);
-        slide_net_numa_nodes(net, numa_nodes, sizeof numa_nodes);
-        r.numa_nodes = numa_nodes;
-        r.system = system;
-        r.dataset = dataset;
-        r.hash_family = fam;
-        r.bucket_policy = a.full_output ? "NA" : slide_bucket_policy_name(a.policy);
-        r.eval_set = full_eval ? "full" : "subset";
-        r.inference = a.sampled_inference ? "sampled" : "exact";
-        r.gpu_model = "NA";
-        r.threads = a.threads;
-        r.K = a.full_output ? 0 : a.K;
-        r.L = a.full_output ? 0 : a.L;
-        r.range_bits = a.full_output ? 0 : a.range_bits;
-        r.bucket_cap = a.full_output ? 0 : a.bucket_cap;
-        r.batch = a.r.batch;
-        r.probes = a.probes;
-        r.hidden = a.hidden;
-        r.lr = a.r.lr;
-        r.seed = a.seed;
-        r.epoch = (double)seen / (double)train.n;
-        r.iter = iter;
-        r.samples_seen = seen;
-        r.n_eval = ev.n_eval;
-        r.n_skipped = ev.n_skipped;
-        r.train_s = train_s;
-        r.wall_s = slide_now() - t_start;
-        r.p_at_1 = ev.p_at[1];
-        r.p_at_3 = ev.p_at[3];
-        r.p_at_5 = ev.p_at[5];
-        r.ndcg_at_1 = ev.ndcg_at[1];
-        r.ndcg_at_3 = ev.ndcg_at[3];
-        r.ndcg_at_5 = ev.ndcg_at[5];
-        r.recall_at_5 = ev.recall_at_5;
-        r.loss = st_int.samples ? st_int.loss_sum / st_int.samples : 0.0;
-        r.active_avg = act_avg;
-        r.active_frac = act_avg / (double)train.l;
-        r.samples_per_s = int_train > 0 ? st_int.samples / int_train : 0.0;
-        r.eval_s = eval_s;
-        r.t_fwd_bwd_s = st_int.t_forward;
-        r.t_update_s = st_int.t_update;
-        r.t_rehash_s = st_int.t_rehash;
-        r.gflops = NAN;
-        slide_train_row_format(&r, row, sizeof row);
-        if (slide_csv_row(csv, row, &err)) {
-            fprintf(stderr, "slide-train: %s\n", err.msg);
-            exit_code = 2;
-            goto done;
-        }
-        if (progress) fputc('\n', stderr);
-        fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f recall@5 %s active %.0f (%s, n=%lld)\n",
-                (long long)iter, train_s, ev.p_at[1], ev.p_at[3], ev.p_at[5], rec, act_avg,
-                full_eval ? "full test set" : "subset", (long long)ev.n_eval);
-        if (!a.full_output &&
-            write_recall(a.r.csv, &ctx, system, dataset, a.threads, fam, a.K, a.L, a.probes, a.mips,
-                         (long long)iter, r.epoch, r.eval_set, &ev, last, &err)) {
-            fprintf(stderr, "slide-train: %s\n", err.msg);
-            exit_code = 2;
-            goto done;
-        }
-        memset(&st_int, 0, sizeof st_int);
-        last_eval_iter = iter;
-        last_eval_train_s = train_s;
-        if (last) finished = 1;
-        }
-        if (*a.checkpoint && (last || (a.checkpoint_every > 0 && iter % a.checkpoint_every == 0))) {
-            run_state rs;
-            memset(&rs, 0, sizeof rs);
-            rs.magic = RUN_STATE_MAGIC;
-            rs.n_train = train.n;
-            rs.rng = rng;
-            rs.seen = seen;
-            rs.iter = iter;
-            rs.last_eval_iter = last_eval_iter;
-            rs.pos = pos;
-            rs.epoch = epoch;
-            rs.train_s = train_s;
-            rs.last_eval_train_s = last_eval_train_s;
-            rs.eval_s_total = eval_s_total;
-            rs.st_int = st_int;
-            rs.st_all = st_all;
-            memcpy(blob, &rs, sizeof rs);
-            memcpy((char *)blob + sizeof rs, perm, (size_t)train.n * sizeof(int64_t));
-            double tc = slide_now();
-            if (slide_checkpoint_save(net, a.checkpoint, blob, blob_cap, &err)) {
-                fprintf(stderr, "slide-train: %s\n", err.msg);
-                exit_code = 2;
-                goto done;
-            }
-            if (progress || last)
-                fprintf(stderr, "[checkpoint] %s (iter %lld, %.2f s)\n", a.checkpoint,
-                        (long long)iter, slide_now() - tc);
-        }
-    }
-    if (prof.b && iter < prof.b) {
+/* After the last row: the profile's end, the breakdown and TLB CSVs, the summary lines.
+ * Returns 0 or 2 after a message. */
+static int finish(slide_model *s, const drv_loop *lp) {
+    const drv_opts *o = s->o;
+    const profile_win *prof = &s->prof;
+    const tlbprof *tp = &s->tp;
+    slide_err err;
+    if (prof->b && lp->iter < prof->b) {
         fprintf(stderr, "slide-train: --profile-batches %s: the run stopped after batch %lld, "
                 "before batch %lld (--time-budget or a signal); the profile is incomplete\n",
-                a.profile_batches, (long long)iter, (long long)prof.b);
-        exit_code = 2;
-        goto done;
+                o->profile_batches, (long long)lp->iter, (long long)prof->b);
+        return 2;
     }
-    if (prof.b)
+    if (prof->b)
         fprintf(stderr, "[profile] collected batches %lld..%lld (%lld samples)\n",
-                (long long)prof.a, (long long)prof.b, (long long)prof.samples);
-    if (write_breakdown(a.r.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads, fam,
-                        a.K, a.L, a.r.batch, hp_in, hp_req, (double)seen / (double)train.n, train_s,
-                        train_order, &st_all, counters, &err))
+                (long long)prof->a, (long long)prof->b, (long long)prof->samples);
+    const char *simd = slide_simd_name(s->simd);
+    if (write_breakdown(o->csv, &lp->ctx, s->system, lp->dataset, simd, o->threads, s->fam, o->K,
+                        o->L, o->batch, s->hp_in, s->hp_req, (double)lp->seen / (double)lp->train.n,
+                        lp->train_s, s->train_order, &s->st_all, s->counters, &err))
         fprintf(stderr, "slide-train: warning: %s\n", err.msg);
-    if (tp.n && tp.prof_n < tp.n) {
+    if (tp->n && tp->prof_n < tp->n) {
         fprintf(stderr, "slide-train: --tlb-sim %d: the run stopped after %lld of the %d "
-                "profiled batches (--time-budget or a signal); no TLB profile written\n", tp.n,
-                (long long)tp.prof_n, tp.n);
-        exit_code = 2;
-        goto done;
+                "profiled batches (--time-budget or a signal); no TLB profile written\n", tp->n,
+                (long long)tp->prof_n, tp->n);
+        return 2;
     }
-    if (tp.n && tlbp_write(&tp, a.r.csv, &ctx, system, dataset, slide_simd_name(simd), a.threads,
-                           hp_in, train_order, a.r.batch, a.full_output ? 0 : a.K,
-                           a.full_output ? 0 : a.L, net, counters, &err)) {
+    if (tp->n && tlbp_write(&s->tp, o->csv, &lp->ctx, s->system, lp->dataset, simd, o->threads,
+                            s->hp_in, s->train_order, o->batch, o->full_output ? 0 : o->K,
+                            o->full_output ? 0 : o->L, s->net, s->counters, &err)) {
         fprintf(stderr, "slide-train: %s\n", err.msg);
-        exit_code = 2;
-        goto done;
+        return 2;
     }
-    if (st_all.samples > 0 && st_all.lsh_sum + st_all.label_sum > 0) {
-        double ns = (double)st_all.samples, act = (double)st_all.active_sum / ns;
-        double lab = (double)st_all.label_sum / ns, lsh = (double)st_all.lsh_sum / ns;
+    const slide_train_stats *st = &s->st_all;
+    if (st->samples > 0 && st->lsh_sum + st->label_sum > 0) {
+        double ns = (double)st->samples, act = (double)st->active_sum / ns;
+        double lab = (double)st->label_sum / ns, lsh = (double)st->lsh_sum / ns;
         fprintf(stderr, "[active] per sample: %.0f = %.1f labels + %.0f from the hash tables + %.0f "
                         "random fill\n", act, lab, lsh, act - lab - lsh > 0 ? act - lab - lsh : 0);
     }
-    fprintf(stderr, "[done] %lld iterations, %lld samples, train %.2f s, eval %.2f s, wall %.2f s -> %s\n",
-            (long long)iter, (long long)seen, train_s, eval_s_total, slide_now() - t_start, a.r.csv);
-    if (g_stop) exit_code = g_stop == SIGINT ? 130 : 143;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    static drv_opts o; /* (holds its option table: large for the stack of a thread) */
+    drv_opts_init(&o, DRV_SLIDE, NULL);
+    int ex = drv_opts_cli(&o, argc, argv, "slide-train",
+                          "usage: slide-train [--config FILE] [options]\n"
+                          "Trains SLIDE (sparse input -> hidden ReLU -> LSH-sampled softmax) and "
+                          "appends one CSV row per evaluation.\n"
+                          "Defaults are bench/e2e/configs/delicious.conf on the vendored "
+                          "Delicious set (datasets/prepare_delicious.sh).");
+    if (ex >= 0) return ex;
+    slide_model s;
+    memset(&s, 0, sizeof s);
+    s.o = &o;
+    drv_loop lp;
+    memset(&lp, 0, sizeof lp);
+    if ((ex = check_opts(&s, argv)) || (ex = drv_loop_setup(&lp, &o, "slide-train")))
+        goto done;
+    s.test = &lp.test;
+    if (s.prof.b && !*o.resume) { /* (a resumed run counts its batches from the checkpoint) */
+        const int64_t nbp = drv_loop_batches(&lp, s.prof.b);
+        if (nbp < s.prof.b) {
+            fprintf(stderr, "slide-train: --profile-batches %s: the run trains only %lld batches "
+                    "(--epochs %g of %lld points, --batch %d); profile earlier batches or raise "
+                    "--epochs\n", o.profile_batches, (long long)nbp, o.epochs,
+                    (long long)lp.train.n, o.batch);
+            ex = 2;
+            goto done;
+        }
+    }
+    lp.stop_iter = s.prof.b;
+    if ((ex = build_net(&s, &lp)) || (ex = setup_counters(&s))) goto done;
+    if (*o.resume && (ex = resume(&s, &lp))) {
+        if (ex == 1) ex = 0; /* nothing left to train */
+        goto done;
+    }
+    const drv_model m = {&s, NULL, m_train_batch, m_evaluate, m_progress, m_fill_row, m_after_row,
+                         m_checkpoint};
+    if ((ex = drv_loop_run(&lp, &m)) || (ex = finish(&s, &lp))) goto done;
+    ex = drv_loop_done(&lp);
 done:
-    if (tp.on) slide_tlbtrace_free(&tp.tr);
-    slide_counters_destroy(counters);
-    free(blob);
-    free(perm);
-    free(eval_ids);
-    slide_net_destroy(net);
-    slide_data_free(&train);
-    slide_data_free(&test);
-    slide_csv_close(csv);
-    slide_opts_free(opts);
-    return exit_code;
+    if (s.tp.on) slide_tlbtrace_free(&s.tp.tr);
+    slide_counters_destroy(s.counters);
+    free(s.blob);
+    slide_net_destroy(s.net);
+    drv_loop_free(&lp);
+    drv_opts_free(&o);
+    return ex;
 }

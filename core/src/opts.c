@@ -321,46 +321,6 @@ void slide_opts_free(slide_opt *opts) {
     }
 }
 
-void slide_run_opts_default(slide_run_opts *r, const char *csv) {
-    memset(r, 0, sizeof *r);
-    r->train = "build/data/delicious/train.txt";
-    r->test = "build/data/delicious/test.txt";
-    r->dataset = "delicious";
-    r->csv = csv;
-    r->run_id = "";
-    r->epochs = 6;
-    r->eval_every = 20;
-    r->eval_n = 1000;
-    r->normalize = 1;
-    r->progress = -1;
-    r->batch = 128;
-    r->lr = 1e-3f;
-    r->init_std = 0.01f;
-}
-
-int slide_run_opts_table(slide_run_opts *r, slide_opt *out) {
-    const slide_opt t[SLIDE_RUN_OPTS_N] = {
-        {"train", SLIDE_OPT_STR, &r->train, 1, 0, NULL, "training set (XC text format)", 0, NULL},
-        {"test", SLIDE_OPT_STR, &r->test, 1, 0, NULL, "test set (XC text format)", 0, NULL},
-        {"dataset-name", SLIDE_OPT_STR, &r->dataset, 1, 0, NULL, "name written to the dataset column", 0, NULL},
-        {"csv", SLIDE_OPT_STR, &r->csv, 1, 0, NULL, "CSV file rows are appended to", 0, NULL},
-        {"run-id", SLIDE_OPT_STR, &r->run_id, 1, 0, NULL, "run id (default: time-host-pid)", 0, NULL},
-        {"epochs", SLIDE_OPT_DOUBLE, &r->epochs, 0.0001, 1e6, NULL, "epochs to train (fractions allowed)", 0, NULL},
-        {"time-budget", SLIDE_OPT_DOUBLE, &r->time_budget, 0, 1e9, NULL, "stop after this many seconds of training time (0 = off)", 0, NULL},
-        {"eval-every", SLIDE_OPT_INT, &r->eval_every, 0, 1e9, NULL, "evaluate every N batches (0 = off)", 0, NULL},
-        {"eval-every-s", SLIDE_OPT_DOUBLE, &r->eval_every_s, 0, 1e9, NULL, "evaluate every S seconds of training time (0 = off)", 0, NULL},
-        {"eval-n", SLIDE_OPT_INT, &r->eval_n, 0, 1e9, NULL, "test points per intermediate evaluation, a seeded random subset (0 = all)", 0, NULL},
-        {"normalize", SLIDE_OPT_FLAG, &r->normalize, 0, 1, NULL, "L2-normalise input rows", 0, NULL},
-        {"cache", SLIDE_OPT_FLAG, &r->cache, 0, 1, NULL, "use/write the binary data cache (<file>.sbin)", 0, NULL},
-        {"progress", SLIDE_OPT_INT, &r->progress, -1, 1, NULL, "progress line on stderr (-1 = when a terminal)", 0, NULL},
-        {"batch", SLIDE_OPT_INT, &r->batch, 1, 1 << 20, NULL, "mini-batch size", 0, NULL},
-        {"lr", SLIDE_OPT_FLOAT, &r->lr, 1e-9, 1, NULL, "Adam learning rate", 0, NULL},
-        {"init-std", SLIDE_OPT_FLOAT, &r->init_std, 1e-6, 1, NULL, "weight init standard deviation", 0, NULL},
-    };
-    memcpy(out, t, sizeof t);
-    return SLIDE_RUN_OPTS_N;
-}
-
 int slide_opts_cli(slide_opt *opts, int argc, char **argv, const char *prog, const char *usage) {
     slide_err err;
     slide_err_clear(&err);

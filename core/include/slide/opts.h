@@ -55,20 +55,6 @@ void slide_opts_free(slide_opt *opts);
  * exit status (0 after --help, 2 after an error) with opts freed. */
 int slide_opts_cli(slide_opt *opts, int argc, char **argv, const char *prog, const char *usage);
 
-/* The options every training driver (slide-train, slide-dense, slide-dense-gpu) shares: the
- * data, the output, the schedule and evaluation, the batch and the learning rate. */
-typedef struct {
-    const char *train, *test, *dataset, *csv, *run_id;
-    double epochs, time_budget, eval_every_s;
-    int eval_every, eval_n, normalize, cache, progress, batch;
-    float lr, init_std;
-} slide_run_opts;
-#define SLIDE_RUN_OPTS_N 16 /* entries slide_run_opts_table writes */
-/* The Delicious job's values (bench/e2e/configs/delicious.conf), rows appended to csv. */
-void slide_run_opts_default(slide_run_opts *r, const char *csv);
-/* Writes the SLIDE_RUN_OPTS_N option entries of r into out (no terminator); returns the count. */
-int slide_run_opts_table(slide_run_opts *r, slide_opt *out);
-
 #ifdef __cplusplus
 }
 #endif
