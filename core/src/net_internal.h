@@ -38,7 +38,6 @@ typedef struct {
     uint32_t *keys;
     float *qvec;                     /* query vector of a sampled layer (n_in + 2) */
     slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS]; /* sampled layers: the ranked query's state */
-    float *full_scores;    /* n_out of the last layer, for evaluation */
     uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */
     int64_t n_rows[SLIDE_MAX_LAYERS];
     int64_t cap_rows[SLIDE_MAX_LAYERS];

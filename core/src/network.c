@@ -137,7 +137,6 @@ static void ws_free(slide_ws *w, int n_layers) {
     free(w->gbuf);
     free(w->bcnt);
     free(w->qvec);
-    free(w->full_scores);
 }
 
 static int ws_init(slide_net *net, slide_ws *w, int t) {
@@ -168,8 +167,7 @@ static int ws_init(slide_net *net, slide_ws *w, int t) {
     for (int l = 0; l < p->n_layers; l++)
         if (p->layer[l].n_in + 2 > maxin) maxin = p->layer[l].n_in + 2;
     if (!(w->qvec = malloc((size_t)maxin * sizeof(float)))) return -1;
-    w->full_scores = malloc((size_t)p->layer[p->n_layers - 1].n_out * sizeof(float));
-    if (!w->keys || !w->full_scores) return -1;
+    if (!w->keys) return -1;
     int64_t maxld = 1;
     for (int l = 1; l < p->n_layers; l++)
         if (p->layer[l].n_in > maxld) maxld = p->layer[l].n_in;
