@@ -52,7 +52,7 @@ gnuplot_run() {
     _ok=0
     for fmt in png svg; do
         rm -f "$out/$1.$fmt"
-        gnuplot -e "fmt='$fmt'; out='$out/$1'; dir='$here'; $3" "$here/$2" >"$tmp/gp.out" 2>&1
+        gnuplot -e "fmt='$fmt'; out='$out/$1'; dir='$here'; P1_TARGET='${P1_TARGET:-}'; $3" "$here/$2" >"$tmp/gp.out" 2>&1
         _rc=$?
         if [ -s "$tmp/gp.out" ]; then
             sed "s|^|[gnuplot $1.$fmt] |" "$tmp/gp.out" >&2
@@ -75,55 +75,6 @@ placeholder() {
         echo "[plots] $1: FAILED to draw even the placeholder" >&2
         nfail=$((nfail + 1))
     }
-}
-
-# meta_value FILE NAME: the string assigned to NAME in a meta file.
-meta_value() {
-    sed -n "s/^$2 = \"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1
-}
-
-# draw NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
-# Runs the prep script over the files that exist (breakdown CSVs excluded unless asked for) and
-# draws the figure; WHAT names the expected inputs for the placeholder.
-draw() {
-    name=$1; title=$2; prep=$3; gp=$4; vars=$5; what=$6
-    shift 6
-    nfig=$((nfig + 1))
-    n=$#; i=0
-    while [ $i -lt $n ]; do
-        f=$1; shift; i=$((i + 1))
-        [ -f "$f" ] || continue
-        case $f in
-        *.breakdown.csv) case $prep in prep_breakdown.awk | prep_hugepages.awk) ;; *) continue ;; esac ;;
-        esac
-        set -- "$@" "$f"
-    done
-    if [ $# -eq 0 ]; then
-        placeholder "$name" "$title" "$what not in this run directory"
-        return
-    fi
-    d="$tmp/$name"
-    mkdir -p "$d"
-    meta="$d/meta.gp"
-    : >"$meta"
-    # shellcheck disable=SC2086 # $vars is a list of -v assignments without spaces
-    if ! awk -v tmp="$d" -v meta="$meta" $vars -f "$here/lib.awk" -f "$here/$prep" "$@" 2>"$d/awk.err"; then
-        sed "s|^|[awk $name] |" "$d/awk.err" >&2
-        nfail=$((nfail + 1))
-        placeholder "$name" "$title" "could not read the data ($prep failed)"
-        return
-    fi
-    if grep -q '^NODATA = ' "$meta"; then
-        placeholder "$name" "$title" "$(meta_value "$meta" NODATA)" "$(meta_value "$meta" CAPTION)"
-        return
-    fi
-    if gnuplot_run "$name" "$gp" "meta='$meta'"; then
-        echo "[plots] $name: $out/$name.png, .svg (from: $*)"
-    else
-        echo "[plots] $name: gnuplot failed" >&2
-        nfail=$((nfail + 1))
-        placeholder "$name" "$title" "gnuplot failed on $gp (see the messages above)"
-    fi
 }
 
 # has_cols FILE COL...: the header names every COL and a data row follows
@@ -183,13 +134,28 @@ med "$micro" family,args,threads "$tmp/micro.csv" && micro=$tmp/micro.csv
 med "$kern" bench,simd,regime,active "$tmp/kern.csv" && kern=$tmp/kern.csv
 med "$parse" bench "$tmp/parse.csv" && parse=$tmp/parse.csv
 
+# per_run NAME KEYS GROUP RATIOS FILE...: prints $tmp/NAME.runs.csv, one row per run (runs.awk),
+# sorted by GROUP (threads numerically: the rows of a curve must be adjacent), after writing
+# $tmp/NAME.med.csv, the medians over the runs of each GROUP (median.awk)
+per_run() {
+    _n=$1 _k=$2 _g=$3 _r=$4; shift 4
+    for f; do shift; [ -f "$f" ] && has_cols "$f" train_s && set -- "$@" "$f"; done
+    [ $# -gt 0 ] || return 0
+    awk -v keys="$_k" -v ratios="$_r" -v target="${P1_TARGET:-}" -f "$here/runs.awk" "$@" >"$tmp/$_n.r" || return 0
+    _s=$(head -n 1 "$tmp/$_n.r" | awk -F, -v g="$_g" '{ for (i = 1; i <= NF; i++) P[$i] = i
+        n = split(g, G, ","); for (j = 1; j <= n; j++) printf "-k%d,%d%s ", P[G[j]], P[G[j]], G[j] == "threads" ? "g" : "" }')
+    # shellcheck disable=SC2086 # $_s: sort keys
+    { head -n 1 "$tmp/$_n.r"; tail -n +2 "$tmp/$_n.r" | sort -t, $_s; } >"$tmp/$_n.runs.csv" &&
+        awk -v keys="$_g" -f "$here/median.awk" "$tmp/$_n.runs.csv" >"$tmp/$_n.med.csv" && echo "$tmp/$_n.runs.csv"
+}
+
 echo "[plots] run $run -> $out"
-draw p1_vs_time "P@1 vs training time" prep_curves.awk p1_vs_time.gp "-v xcol=train_s -v xlog=1" \
+fig p1_vs_time "P@1 vs training time" p1_vs_time.gp "train_s p_at_1" \
     "e2e.csv / dense*.csv / torch*.csv" "$run"/e2e.csv "$run"/dense*.csv "$run"/torch*.csv
-draw p1_vs_iter "P@1 vs iterations" prep_curves.awk p1_vs_iter.gp "-v xcol=iter -v xlog=0" \
+fig p1_vs_iter "P@1 vs iterations" p1_vs_iter.gp "iter p_at_1" \
     "e2e.csv / dense*.csv / torch*.csv" "$run"/e2e.csv "$run"/dense*.csv "$run"/torch*.csv
-draw threads "Convergence time vs threads" prep_threads.awk threads.gp "-v target=${P1_TARGET:-}" \
-    "threads.csv" "$run"/threads.csv
+fig threads "Convergence time vs threads" threads.gp "threads train_s" "threads.csv" \
+    "$(per_run threads run_id,dataset,system,threads dataset,system,threads train_s/epoch "$run"/threads.csv)"
 draw hash_families "Hash families across thread counts" prep_hash.awk hash_families.gp "" \
     "hash.csv" "$run"/hash.csv
 fig bucket_insert "Hash-table insertion: FIFO vs reservoir (paper Table 3)" bucket_insert.gp \
