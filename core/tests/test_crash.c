@@ -1,6 +1,6 @@
 /* Crash safety of slide-train: SIGKILL at seeded random moments must leave only whole CSV rows,
  * a checkpoint that resumes (or none) and at most the killed process's own temp file; SIGINT and
- * SIGTERM must finish the batch, write a final row and exit 130 / 143. */
+ * SIGTERM must finish the batch, write a final row and exit 130 / 143 (slide-dense too). */
 #include "slide/rng.h"
 #include "spawn_util.h"
 #include "test_util.h"
@@ -164,6 +164,43 @@ static void signal_round(int sig, int want) {
     check_leftovers(dir, 0, what);
 }
 
+/* slide-dense shares slide-train's run loop: the same signal behaviour (no checkpoint). */
+static void dense_signal_round(int sig, int want) {
+    char prog[PATH_MAX + 32], dir[PATH_MAX], what[64], store[3][PATH_MAX], log[PATH_MAX + 8];
+    if (!spawn_find_prog("slide-dense", prog, sizeof prog)) {
+        printf("note: slide-dense not built: its signal test skipped\n");
+        return;
+    }
+    snprintf(dir, sizeof dir, "%.3000s/dense-sig%d", test_tmpdir(), sig);
+    mkdir(dir, 0755);
+    snprintf(what, sizeof what, "slide-dense signal %d", sig);
+    snprintf(store[0], PATH_MAX, "%.3000s/train.txt", g_data);
+    snprintf(store[1], PATH_MAX, "%.3000s/test.txt", g_data);
+    snprintf(store[2], PATH_MAX, "%.3000s/run.csv", dir);
+    snprintf(log, sizeof log, "%.3000s/log", dir);
+    char *argv[] = {prog, "--train", store[0], "--test", store[1], "--csv", store[2],
+                    "--eval-every", "2", "--eval-n", "50", "--threads", "2", "--seed", "5",
+                    "--hidden", "32", "--progress", "0", "--epochs", "200", "--peak-ms", "0", NULL};
+    pid_t pid = spawn_start(argv, log);
+    double t0 = slide_now();
+    while (check_csv(store[2], what, NULL, 0) < 1 && slide_now() - t0 < 60) spawn_sleep(0.005);
+    int rows_before = check_csv(store[2], what, NULL, 0);
+    kill(pid, sig);
+    int st = 0;
+    int code = spawn_wait(pid, 60, &st) ? -2000 : spawn_code(st);
+    char last[8192] = "", set[32] = "";
+    int rows = check_csv(store[2], what, last, sizeof last);
+    char *csv = spawn_read(store[2], NULL);
+    int col = csv ? csv_col(csv, "eval_set") : -1;
+    free(csv);
+    if (col >= 0) csv_field(last, col, set, sizeof set);
+    printf("%s: exit %d, rows %d -> %d, last eval_set %s\n", what, code, rows_before, rows, set);
+    CHECKF(code == want, "%s: exit %d, expected %d", what, code, want);
+    CHECKF(rows > rows_before && rows_before >= 1, "%s: no final row (%d -> %d)", what,
+           rows_before, rows);
+    CHECKF(!strcmp(set, "subset"), "%s: last row is '%s', expected the subset", what, set);
+}
+
 int main(void) {
     double t0 = slide_now();
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -189,6 +226,8 @@ int main(void) {
     }
     signal_round(SIGINT, 130);
     signal_round(SIGTERM, 143);
+    dense_signal_round(SIGINT, 130);
+    dense_signal_round(SIGTERM, 143);
     printf("crash tests: %.1f s\n", slide_now() - t0);
     if (!t_failures) {
         char cmd[PATH_MAX + 16];
