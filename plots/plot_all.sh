@@ -77,6 +77,55 @@ placeholder() {
     }
 }
 
+# meta_value FILE NAME: the string assigned to NAME in a meta file.
+meta_value() {
+    sed -n "s/^$2 = \"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1
+}
+
+# draw (micro_hash, breakdown, recall; not converted yet): NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
+# Runs the prep script over the files that exist (breakdown CSVs excluded unless asked for) and
+# draws the figure; WHAT names the expected inputs for the placeholder.
+draw() {
+    name=$1; title=$2; prep=$3; gp=$4; vars=$5; what=$6
+    shift 6
+    nfig=$((nfig + 1))
+    n=$#; i=0
+    while [ $i -lt $n ]; do
+        f=$1; shift; i=$((i + 1))
+        [ -f "$f" ] || continue
+        case $f in
+        *.breakdown.csv) case $prep in prep_breakdown.awk | prep_hugepages.awk) ;; *) continue ;; esac ;;
+        esac
+        set -- "$@" "$f"
+    done
+    if [ $# -eq 0 ]; then
+        placeholder "$name" "$title" "$what not in this run directory"
+        return
+    fi
+    d="$tmp/$name"
+    mkdir -p "$d"
+    meta="$d/meta.gp"
+    : >"$meta"
+    # shellcheck disable=SC2086 # $vars is a list of -v assignments without spaces
+    if ! awk -v tmp="$d" -v meta="$meta" $vars -f "$here/lib.awk" -f "$here/$prep" "$@" 2>"$d/awk.err"; then
+        sed "s|^|[awk $name] |" "$d/awk.err" >&2
+        nfail=$((nfail + 1))
+        placeholder "$name" "$title" "could not read the data ($prep failed)"
+        return
+    fi
+    if grep -q '^NODATA = ' "$meta"; then
+        placeholder "$name" "$title" "$(meta_value "$meta" NODATA)" "$(meta_value "$meta" CAPTION)"
+        return
+    fi
+    if gnuplot_run "$name" "$gp" "meta='$meta'"; then
+        echo "[plots] $name: $out/$name.png, .svg (from: $*)"
+    else
+        echo "[plots] $name: gnuplot failed" >&2
+        nfail=$((nfail + 1))
+        placeholder "$name" "$title" "gnuplot failed on $gp (see the messages above)"
+    fi
+}
+
 # has_cols FILE COL...: the header names every COL and a data row follows
 has_cols() {
     _f=$1; shift
@@ -156,12 +205,14 @@ fig p1_vs_iter "P@1 vs iterations" p1_vs_iter.gp "iter p_at_1" \
     "e2e.csv / dense*.csv / torch*.csv" "$run"/e2e.csv "$run"/dense*.csv "$run"/torch*.csv
 fig threads "Convergence time vs threads" threads.gp "threads train_s" "threads.csv" \
     "$(per_run threads run_id,dataset,system,threads dataset,system,threads train_s/epoch "$run"/threads.csv)"
-draw hash_families "Hash families across thread counts" prep_hash.awk hash_families.gp "" \
-    "hash.csv" "$run"/hash.csv
+fig hash_families "Hash families across thread counts" hash_families.gp "hash_family p_at_1" "hash.csv" \
+    "$(per_run hash run_id,dataset,hash_family,threads dataset,hash_family,threads samples_seen/train_s "$run"/hash.csv)"
 fig bucket_insert "Hash-table insertion: FIFO vs reservoir (paper Table 3)" bucket_insert.gp \
     "family args" "micro.csv (lsh_insert, lsh_build)" "$micro"
-draw hugepages "Hugepages none / thp / explicit" prep_hugepages.awk hugepages.gp "" \
-    "hugepages.csv" "$run"/hugepages.csv "$run"/hugepages.breakdown.csv
+fig hugepages "Hugepages none / thp / explicit" hugepages.gp "train_s" "hugepages.csv" \
+    "$(per_run hugepages run_id,hugepages_requested,hugepages hugepages_requested "train_s/epoch papi_tlb_dm/samples_seen \
+    papi_l1_dcm/samples_seen papi_l2_dcm/samples_seen papi_l3_tcm/samples_seen papi_perf_page_faults/samples_seen \
+    rusage_minflt/samples_seen" "$run"/hugepages.csv "$run"/hugepages.breakdown.csv)"
 # table4: gnuplot reads the .tlb.csv files (slide-train --tlb-sim) by column name, no prep script
 nfig=$((nfig + 1))
 tlbf=""

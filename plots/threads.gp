@@ -36,7 +36,8 @@ do for [d in DL] {
         if (nmed) { cmd = cmd.sprintf("M using (sel('%s')):(column(Y)) with linespoints lt %d title '%s%s', ", s, r, s, nr > nmed ? " (median of runs)" : "") }
         if (nr > nmed) { cmd = cmd.sprintf("F using (sel('%s')):(column(Y)) with points lt %d pt 6 ps 1 title '%s: single runs', ", s, r, s) }
         if (nmed > 1) { cmd = cmd.sprintf("M using (sel('%s')):(%g * %g / column('threads')) with lines lt %d dt 2 lw 1.5 title '%s: ideal linear scaling', ", s, t1, th1, r, s) } } } }
-    if (cmd eq "") { set label 10 "no data: no run with train_s and ".(ok ? "P@1" : "epoch") at graph 0.5, graph 0.5 center font ",13" tc rgb "#aa0000"; cmd = "1e30 notitle, " }
+    if (cmd eq "") { set label 10 "no data: no run with train_s and ".(ok ? "P@1" : "epoch") at graph 0.5, graph 0.5 center font ",13" tc rgb "#aa0000"
+        set xrange [1:10]; set yrange [1:10]; cmd = "1e30 notitle, " } else { set yrange [*:*] }
     do for [s in "slide dense-cpu"] { if (!strstrt(" ".SL." ", " ".s." ")) { cmd = cmd."keyentry with lines lc rgb '#999999' dt 3 lw 2 title '".s.": no data (not run)', " } }
     eval "plot ".cmd[1:strlen(cmd) - 2]
     unset label 10
