@@ -81,6 +81,29 @@ static inline uint32_t key_mix(const slide_hash *h, int t, const uint64_t *ch) {
     return (uint32_t)(a >> (64 - h->p.range_bits));
 }
 
+/* ord[0..K) = a table's functions ordered by (margin, k): rank by counting (branch-free,
+ * vectorisable; K <= 32). A non-negative float orders like its bit pattern; the sort key keeps
+ * the top 26 bits of it (margins within 2^-18 relative count as equal, then by k) and the index
+ * below. Functions without a runner-up (margin < 0 or NaN) sort last; returns how many have one. */
+static int probe_order(const float *mg, int K, int *ord) {
+    int32_t sk[SLIDE_HASH_MAX_K];
+    int n = 0;
+    for (int k = 0; k < K; k++) {
+        const float m = mg[k] + 0.0f; /* -0 -> +0 */
+        uint32_t b;
+        memcpy(&b, &m, sizeof b);
+        const int ok = m >= 0.0f;
+        n += ok;
+        sk[k] = (int32_t)(((ok ? b : 0x7FFFFFFFu) & ~31u) | (uint32_t)k);
+    }
+    for (int k = 0; k < K; k++) {
+        int rank = 0;
+        for (int u = 0; u < K; u++) rank += sk[u] < sk[k];
+        ord[rank] = k; /* ranks are a permutation of 0..K-1 */
+    }
+    return n;
+}
+
 /* Keys of every table, plus n_probes probe keys per table when n_probes > 0 (then margin and
  * alt are required: margin < 0 or NaN marks a function without a runner-up). */
 static void keys_from_codes(const slide_hash *h, const uint16_t *code, const float *margin,
@@ -114,26 +137,8 @@ static void keys_from_codes(const slide_hash *h, const uint16_t *code, const flo
         uint32_t *out = keys + (size_t)t * per;
         out[0] = key_mix(h, t, ch);
         if (n_probes <= 0) continue;
-        /* Candidates ordered by (margin, k): rank by counting (branch-free, vectorisable;
-         * K <= 32). A non-negative float orders like its bit pattern; the sort key keeps the
-         * top 26 bits of it (margins within 2^-18 relative count as equal, then by k) and the
-         * index below. Functions without a runner-up sort last. */
-        const float *mg = margin + t * K;
-        int32_t sk[SLIDE_HASH_MAX_K];
-        int ord[SLIDE_HASH_MAX_K], n = 0;
-        for (int k = 0; k < K; k++) {
-            const float m = mg[k] + 0.0f; /* -0 -> +0 */
-            uint32_t b;
-            memcpy(&b, &m, sizeof b);
-            const int ok = m >= 0.0f;
-            n += ok;
-            sk[k] = (int32_t)(((ok ? b : 0x7FFFFFFFu) & ~31u) | (uint32_t)k);
-        }
-        for (int k = 0; k < K; k++) {
-            int rank = 0;
-            for (int u = 0; u < K; u++) rank += sk[u] < sk[k];
-            ord[rank] = k; /* ranks are a permutation of 0..K-1 */
-        }
+        int ord[SLIDE_HASH_MAX_K];
+        const int n = probe_order(margin + t * K, K, ord);
         for (int i = 0; i < n_probes; i++) {
             if (i >= n) { /* nothing left to change: repeat the main key (the table dedups) */
                 out[1 + i] = out[0];
