@@ -82,7 +82,7 @@ meta_value() {
     sed -n "s/^$2 = \"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1
 }
 
-# draw (micro_hash, breakdown, recall; not converted yet): NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
+# draw (breakdown, recall; not converted yet): NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
 # Runs the prep script over the files that exist (breakdown CSVs excluded unless asked for) and
 # draws the figure; WHAT names the expected inputs for the placeholder.
 draw() {
@@ -235,7 +235,7 @@ else
     placeholder table4 "dTLB misses with 4 KB vs 2 MB pages (paper Table 4)" \
         "gnuplot failed on table4.gp (see the messages above)"
 fi
-draw micro_hash "Hashing throughput vs K*L and threads" prep_micro_hash.awk micro_hash.gp "" \
+fig micro_hash "Hashing throughput vs K*L and threads" micro_hash.gp "family args" \
     "micro.csv (hash_dense, hash_sparse)" "$micro"
 fig micro_query "Bucket-query latency" micro_query.gp "family args" \
     "micro.csv (lsh_query)" "$micro"
