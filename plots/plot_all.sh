@@ -82,7 +82,7 @@ meta_value() {
     sed -n "s/^$2 = \"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1
 }
 
-# draw (breakdown, recall; not converted yet): NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
+# draw (breakdown; not converted yet): NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
 # Runs the prep script over the files that exist (breakdown CSVs excluded unless asked for) and
 # draws the figure; WHAT names the expected inputs for the placeholder.
 draw() {
@@ -245,7 +245,7 @@ fig micro_gather "Gather rate vs page size" micro_gather.gp "family args" \
     "micro.csv (hugepages_gather)" "$micro"
 draw breakdown "Training time breakdown" prep_breakdown.awk breakdown.gp "" \
     "*.breakdown.csv" "$run"/*.breakdown.csv
-draw recall "Recall diagnosis" prep_recall.awk recall.gp "" \
+fig recall "Recall diagnosis" recall.gp "neurons_of cos_lo neurons found iter" \
     "e2e.recall.csv" "$run"/e2e.recall.csv
 fig kern "Kernel paths (slide-bench-kern)" kern.gp "bench simd regime rows_per_s" \
     "slide-bench-kern.csv" "$kern"
