@@ -7,7 +7,9 @@ ctx_row(x) = (cds = uadd(cds, sc("dataset")), chost = uadd(chost, sc("host")), \
     cthr = uadd(cthr, sc("threads")), ccom = uadd(ccom, sc("git_commit")), \
     cload = nc("loadavg") > cload || cload != cload ? nc("loadavg") : cload, 0)
 do for [f in FILES] { HD = hdr(f); stats f using (ctx_row(0)) nooutput }
-clist(L, n) = subst(words(L) <= n ? L : sprintf("%s +%d more", upto(L, strstrt(L, word(L, n + 1)) - 1), words(L) - n), " ", ", ")
+jn(L, n) = n <= 1 ? word(L, 1) : jn(L, n - 1).", ".word(L, n)
+clist(L, n) = words(L) <= n ? jn(L, words(L)) : sprintf("%s +%d more", jn(L, n), words(L) - n)
+cthr = cthr eq "" ? "" : system("printf '%s\\n' ".cthr." | sort -n | tr '\\n' ' '")
 c1 = "dataset: ".(exists("DS_TEXT") ? DS_TEXT : cds eq "" ? "n/a" : clist(cds, 3)). \
      "  |  machine: ".(chost eq "" ? "host n/a" : clist(chost, 2)).(ccpu eq "" ? "" : " (".ccpu.")")
 c2 = "threads: ".(exists("THR_TEXT") ? THR_TEXT : cthr eq "" ? "n/a" : clist(cthr, 6)). \

@@ -243,7 +243,7 @@ fig micro_matmul "Active-set sparse matmul: scalar vs AVX2 vs AVX-512" micro_mat
     "micro.csv (matmul_fwd, matmul_bwd)" "$micro"
 fig micro_gather "Gather rate vs page size" micro_gather.gp "family args" \
     "micro.csv (hugepages_gather)" "$micro"
-draw breakdown "Training time breakdown" prep_breakdown.awk breakdown.gp "" \
+fig breakdown "Training time breakdown" breakdown.gp "train_s" \
     "*.breakdown.csv" "$run"/*.breakdown.csv
 fig recall "Recall diagnosis" recall.gp "neurons_of cos_lo neurons found iter" \
     "e2e.recall.csv" "$run"/e2e.recall.csv
