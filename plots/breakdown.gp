@@ -37,7 +37,8 @@ TOT = "word(FILES, %d) using (HD = HDS[%d], pos(%d)):(cum(7) * fac(p)):(p == 1 ?
 set multiplot layout 2,1 title FULL_TITLE font ",12"
 set offsets 0, 0, graph 0.12, 0
 set grid noxtics ytics
-set xrange [0.4:NB + 0.6]; set yrange [0:*]
+set xrange [0.4:NB + 0.6]
+if ((sum [i=1:NFI * 7] CNT[i]) > 0) { set yrange [0:*] } else { set yrange [0:1] }
 set xtics () scale 0 rotate by 30 right
 do for [b=1:NB] { set xtics add (LAB[b] b) }
 m = int(strlen(LAB[1]) * 0.75); set lmargin m > 10 ? m : 10; set bmargin -1

@@ -77,55 +77,6 @@ placeholder() {
     }
 }
 
-# meta_value FILE NAME: the string assigned to NAME in a meta file.
-meta_value() {
-    sed -n "s/^$2 = \"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1
-}
-
-# draw (breakdown; not converted yet): NAME TITLE PREP.awk SCRIPT.gp "AWK_VARS" WHAT FILE...
-# Runs the prep script over the files that exist (breakdown CSVs excluded unless asked for) and
-# draws the figure; WHAT names the expected inputs for the placeholder.
-draw() {
-    name=$1; title=$2; prep=$3; gp=$4; vars=$5; what=$6
-    shift 6
-    nfig=$((nfig + 1))
-    n=$#; i=0
-    while [ $i -lt $n ]; do
-        f=$1; shift; i=$((i + 1))
-        [ -f "$f" ] || continue
-        case $f in
-        *.breakdown.csv) case $prep in prep_breakdown.awk | prep_hugepages.awk) ;; *) continue ;; esac ;;
-        esac
-        set -- "$@" "$f"
-    done
-    if [ $# -eq 0 ]; then
-        placeholder "$name" "$title" "$what not in this run directory"
-        return
-    fi
-    d="$tmp/$name"
-    mkdir -p "$d"
-    meta="$d/meta.gp"
-    : >"$meta"
-    # shellcheck disable=SC2086 # $vars is a list of -v assignments without spaces
-    if ! awk -v tmp="$d" -v meta="$meta" $vars -f "$here/lib.awk" -f "$here/$prep" "$@" 2>"$d/awk.err"; then
-        sed "s|^|[awk $name] |" "$d/awk.err" >&2
-        nfail=$((nfail + 1))
-        placeholder "$name" "$title" "could not read the data ($prep failed)"
-        return
-    fi
-    if grep -q '^NODATA = ' "$meta"; then
-        placeholder "$name" "$title" "$(meta_value "$meta" NODATA)" "$(meta_value "$meta" CAPTION)"
-        return
-    fi
-    if gnuplot_run "$name" "$gp" "meta='$meta'"; then
-        echo "[plots] $name: $out/$name.png, .svg (from: $*)"
-    else
-        echo "[plots] $name: gnuplot failed" >&2
-        nfail=$((nfail + 1))
-        placeholder "$name" "$title" "gnuplot failed on $gp (see the messages above)"
-    fi
-}
-
 # has_cols FILE COL...: the header names every COL and a data row follows
 has_cols() {
     _f=$1; shift
