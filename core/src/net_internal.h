@@ -88,4 +88,22 @@ struct slide_net {
     slide_tlbtrace *tlb; /* slide_net_set_tlb_trace: replays each phase's slab rows; NULL = off */
 };
 
+
+/* The row ranges the update walks (consecutive row buckets each, one thread per range at a
+ * time). A fixed number, so that a row sweep's per-range dx partials, summed in range order,
+ * give the same dx for any thread count. */
+#define SLIDE_ROW_RANGES 32
+/* Buckets of the row-sorting passes for a layer of `rows` rows. */
+static inline int64_t row_buckets(int64_t rows) {
+    return (rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
+}
+
+/* The row streams of the training phases for a TLB trace (net_tlb.c; net->tlb set). */
+void slide_net_tlb_persample(slide_net *net, const slide_data *ds, const int64_t *ids);
+void slide_net_tlb_update_rows(slide_net *net, int l, const float *dseq);
+void slide_net_tlb_inputs(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                          int grad);
+void slide_net_tlb_logits(slide_net *net);
+void slide_net_tlb_tables(slide_net *net);
+
 #endif

@@ -10,15 +10,8 @@
 #include <omp.h>
 #include <string.h>
 
-/* The row ranges the update walks (consecutive row buckets each, one thread per range at a
- * time). A fixed number, so that a row sweep's per-range dx partials, summed in range order,
- * give the same dx for any thread count. */
-#define SLIDE_ROW_RANGES 32
 
 /* Row buckets of the update's entry sort for a layer of `rows` rows (SLIDE_GBUCKET_BITS). */
-static inline int64_t row_buckets(int64_t rows) {
-    return (rows + (1 << SLIDE_GBUCKET_BITS) - 1) >> SLIDE_GBUCKET_BITS;
-}
 
 /* ------------------------------------------------------------------ params */
 
@@ -869,228 +862,6 @@ static int sweep_reserve(slide_net *net, int64_t n, slide_err *err) {
     return SLIDE_OK;
 }
 
-/* ------------------------------------------------------------------ TLB trace */
-
-int slide_net_tlb_regions(const slide_net *net, slide_tlbtrace *t, double *shares,
-                          slide_err *err) {
-    for (int l = 0; l < net->p.n_layers; l++) {
-        const slide_block *b = &net->layer[l].blk;
-        const double sh = slide_tlbsim_huge_share(b->ptr, b->bytes);
-        if (shares) shares[l] = sh;
-        int rc = slide_tlbtrace_region(t, b->ptr, b->bytes, sh < 0 ? 0.0 : sh, l, err);
-        if (rc) return rc;
-    }
-    return SLIDE_OK;
-}
-
-int slide_net_set_tlb_trace(slide_net *net, slide_tlbtrace *t, slide_err *err) {
-    if (t && t->threads < net->n_ws)
-        return slide_err_set(err, SLIDE_EINVAL, 0, "TLB trace of %d threads for a network of %d",
-                             t->threads, net->n_ws);
-    net->tlb = t;
-    return SLIDE_OK;
-}
-
-/* A forward or backward read of row r of row-major layer ly: its BF16 copy when it has one. */
-static inline void tlb_row(slide_net *net, int t, int ph, const slide_layer *ly, uint32_t r) {
-    const int64_t o = (int64_t)r * ly->ld;
-    if (ly->Wh) slide_tlbtrace_touch(net->tlb, t, ph, ly->Wh + o, (size_t)ly->ld * 2);
-    else slide_tlbtrace_touch(net->tlb, t, ph, ly->W + o, (size_t)ly->ld * 4);
-}
-
-/* Rows of an input-major layer's array base (W or gW) for point i's features, and the bias
- * vector (b or gb). */
-static void tlb_features(slide_net *net, int t, int ph, const slide_data *ds, int64_t i,
-                         const float *base, const float *bias) {
-    const slide_layer *ly = &net->layer[0];
-    const size_t rb = (size_t)ly->ld * 4;
-    slide_tlbtrace_touch(net->tlb, t, ph, bias, (size_t)ly->p.n_out * 4);
-    for (int64_t q = ds->row_ptr[i]; q < ds->row_ptr[i + 1]; q++)
-        slide_tlbtrace_touch(net->tlb, t, ph, base + (int64_t)ds->feat[q] * ly->ld, rb);
-}
-
-/* The input-major layer's update of thread t's touched rows (before update_input_major empties
- * the lists): W, its moments and gradient; thread 0 also the bias vectors. */
-static void tlb_update_input_major(slide_net *net, int t) {
-    const slide_layer *ly = &net->layer[0];
-    const slide_ws *w = &net->ws[t];
-    const size_t rb = (size_t)ly->ld * 4;
-    for (int64_t j = 0; j < w->n_rows[0]; j++) {
-        const int64_t o = (int64_t)w->rows[0][j] * ly->ld;
-        slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->W + o, rb);
-        slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->mW + o, rb);
-        slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->vW + o, rb);
-        slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->gW + o, rb);
-    }
-    if (t == 0) {
-        const size_t bb = (size_t)ly->p.n_out * 4;
-        const float *v[4] = {ly->b, ly->gb, ly->mb, ly->vb};
-        for (int k = 0; k < 4; k++) slide_tlbtrace_touch(net->tlb, 0, SLIDE_PH_UPDATE, v[k], bb);
-    }
-}
-
-/* Per-sample path, after the samples' loop: each thread's samples in the order it ran them (its
- * gradient entries of the output layer, grouped by slot): forward (the hidden layer's rows of
- * the features, the output rows and biases), backward (the output rows, the hidden layer's
- * gradient rows); then the hidden layer's update of the rows the thread touched. */
-static void tlb_trace_persample(slide_net *net, const slide_data *ds, const int64_t *ids) {
-    const double t0 = slide_now();
-    const int lo = net->p.n_layers - 1;
-    const slide_layer *l0 = &net->layer[0], *ly = &net->layer[lo];
-#pragma omp parallel num_threads(net->n_ws)
-    {
-        const int t = omp_get_thread_num();
-        const slide_ws *w = &net->ws[t];
-        const slide_gentry *ge = w->ge[lo];
-        const int64_t m = w->n_ge[lo];
-        for (int64_t q = 0; q < m;) {
-            const uint32_t s = ge[q].s;
-            int64_t e = q;
-            while (e < m && ge[e].s == s) e++;
-            tlb_features(net, t, SLIDE_PH_FORWARD, ds, ids[s], l0->W, l0->b);
-            for (int64_t x = q; x < e; x++) {
-                tlb_row(net, t, SLIDE_PH_FORWARD, ly, ge[x].row);
-                slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_FORWARD, ly->b + ge[x].row, 4);
-            }
-            for (int64_t x = q; x < e; x++) tlb_row(net, t, SLIDE_PH_BACKWARD, ly, ge[x].row);
-            tlb_features(net, t, SLIDE_PH_BACKWARD, ds, ids[s], l0->gW, l0->gb);
-            q = e;
-        }
-        tlb_update_input_major(net, t);
-    }
-    net->tlb->seconds += slide_now() - t0;
-}
-
-/* update_rows of row-major layer l from net->gall (sorted): each updated row's weights, moments,
- * BF16 copy and bias entries; range pr to thread pr mod T (the schedule's order in a fixed
- * form). dseq as update_rows (NULL: the entries' own deltas). */
-static void tlb_trace_update_rows(slide_net *net, int l, const float *dseq) {
-    const double t0 = slide_now();
-    const slide_layer *ly = &net->layer[l];
-    const int64_t nb = row_buckets(ly->n_rows), ld = ly->ld;
-    const slide_gentry *all = net->gall;
-    const int64_t *bstart = net->bstart;
-    const int T = net->n_ws;
-#pragma omp parallel num_threads(T)
-    {
-        const int t = omp_get_thread_num();
-        for (int pr = t; pr < SLIDE_ROW_RANGES; pr += T) {
-            const int64_t e1 = bstart[nb * (pr + 1) / SLIDE_ROW_RANGES];
-            for (int64_t i = bstart[nb * pr / SLIDE_ROW_RANGES]; i < e1;) {
-                const uint32_t r = all[i].row;
-                int live = 0;
-                for (; i < e1 && all[i].row == r; i++) live |= (dseq ? dseq[i] : all[i].d) != 0.0f;
-                if (!live) continue;
-                const int64_t o = (int64_t)r * ld;
-                if (ly->W) slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->W + o, (size_t)ld * 4);
-                if (ly->Wh) slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->Wh + o, (size_t)ld * 2);
-                if (ly->mW) {
-                    slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->mW + o, (size_t)ld * 4);
-                    slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->vW + o, (size_t)ld * 4);
-                } else {
-                    slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->mWh + o, (size_t)ld * 2);
-                    slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->vWh + o, (size_t)ld * 2);
-                }
-                slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->b + r, 4);
-                slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->mb + r, 4);
-                slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_UPDATE, ly->vb + r, 4);
-            }
-        }
-    }
-    net->tlb->seconds += slide_now() - t0;
-}
-
-/* Row sweep, the per-sample stages over the hidden layer: forward (grad 0: its rows of the
- * features, each thread's samples as it ran them) or backward (grad 1: the gradient rows,
- * samples in chunks of 4 to threads round robin), then, for backward, the hidden layer's
- * update of each thread's touched rows. */
-static void tlb_trace_inputs(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
-                             int grad) {
-    const double t0 = slide_now();
-    const slide_layer *l0 = &net->layer[0];
-    const int T = net->n_ws;
-#pragma omp parallel num_threads(T)
-    {
-        const int t = omp_get_thread_num();
-        for (int64_t s = 0; s < n; s++) {
-            if ((grad ? (int)((s / 4) % T) : net->bs_t[s]) != t) continue;
-            if (grad) tlb_features(net, t, SLIDE_PH_BACKWARD, ds, ids[s], l0->gW, l0->gb);
-            else tlb_features(net, t, SLIDE_PH_FORWARD, ds, ids[s], l0->W, l0->b);
-        }
-        if (grad) tlb_update_input_major(net, t);
-    }
-    net->tlb->seconds += slide_now() - t0;
-}
-
-/* Row sweep, the ordered logit pass: every touched output row and its bias, chunks of 16 row
- * buckets to threads round robin. */
-static void tlb_trace_logits(slide_net *net) {
-    const double t0 = slide_now();
-    const slide_layer *ly = &net->layer[1];
-    const int64_t nb = row_buckets(ly->n_rows);
-    const slide_gentry *all = net->gall;
-    const int T = net->n_ws;
-#pragma omp parallel num_threads(T)
-    {
-        const int t = omp_get_thread_num();
-        for (int64_t b = 16 * t; b < nb; b += 16 * T)
-            for (int64_t i = net->bstart[b], e = net->bstart[b + 16 < nb ? b + 16 : nb]; i < e;) {
-                const uint32_t r = all[i].row;
-                while (i < e && all[i].row == r) i++;
-                tlb_row(net, t, SLIDE_PH_FORWARD, ly, r);
-                slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_FORWARD, ly->b + r, 4);
-            }
-    }
-    net->tlb->seconds += slide_now() - t0;
-}
-
-/* The table schedule run_tables is about to run (net->step already advanced): a rebuild reads
- * every row of each sampled layer, a rehash its dirty rows (every row when it turns into a
- * rebuild), in contiguous shares per thread. */
-static void tlb_trace_tables(slide_net *net) {
-    const slide_net_params *p = &net->p;
-    const int rebuild = p->rebuild_every > 0 && net->step >= net->next_rebuild;
-    const int rehash = !rebuild && p->rehash_every > 0 && net->step >= net->next_rehash;
-    if (!rebuild && !rehash) return;
-    const double t0 = slide_now();
-    const int T = net->n_ws;
-    for (int l = 0; l < p->n_layers; l++) {
-        const slide_layer *ly = &net->layer[l];
-        if (!ly->p.sampled) continue;
-        const int64_t n = ly->p.n_out;
-        int64_t nd = n;
-        if (rehash) {
-            nd = 0;
-            for (int64_t i = 0; i < n; i++) nd += ly->dirty[i];
-            if (nd == 0) continue;
-            if (nd * 4 > n) nd = n;
-        }
-#pragma omp parallel num_threads(T)
-        {
-            const int t = omp_get_thread_num();
-            const int64_t a = nd * t / T, e = nd * (t + 1) / T;
-            if (nd == n) {
-                for (int64_t r = a; r < e; r++) tlb_row(net, t, SLIDE_PH_REHASH, ly, (uint32_t)r);
-            } else { /* the a-th to e-th dirty rows */
-                int64_t c = 0;
-                for (int64_t r = 0; r < n && c < e; r++)
-                    if (ly->dirty[r] && c++ >= a) tlb_row(net, t, SLIDE_PH_REHASH, ly, (uint32_t)r);
-            }
-        }
-    }
-    net->tlb->seconds += slide_now() - t0;
-}
-
-/* One batch by row sweep. The per-sample path reads each sample's ~3,000 active rows of the
- * output layer at random (bound by memory latency), reads them again in its
- * backward, and the update then walks the touched rows in order. Here the samples first only
- * select their active sets; the (row, slot) entries are sorted by row; one ordered pass over the
- * touched rows computes every logit (each row read once, streaming); each sample's softmax
- * gives its deltas; and the update's ordered pass adds each row's delta * row to its samples' dx
- * (before updating the row) besides building the row's gradient. The arithmetic is the
- * per-sample path's (the same dot products, deltas, gradients and Adam steps; only the
- * rounding of a dot product's summation and of dx's sum over rows may differ), so a batch
- * learns what it learns there (core/tests/test_network.c compares the two). */
 /* What the row sweep's phases count for the batch's statistics. */
 typedef struct {
     double loss;
@@ -1340,25 +1111,25 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
     for (int l = 0; l < 2; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, (uint64_t)net->step);
     c.t0 = slide_now();
     if ((rc = sweep_select(net, ds, ids, n, &c, err))) return rc;
-    if (net->tlb) tlb_trace_inputs(net, ds, ids, n, 0);
+    if (net->tlb) slide_net_tlb_inputs(net, ds, ids, n, 0);
     c.ts0 = slide_now();
     if ((rc = sweep_sort(net, n, err))) return rc;
     c.ts1 = slide_now();
     sweep_logits(net);
-    if (net->tlb) tlb_trace_logits(net);
+    if (net->tlb) slide_net_tlb_logits(net);
     c.ts2 = slide_now();
     c.loss = sweep_softmax(net, ds, ids, n);
     c.t2 = slide_now();
     update_rows(net, 1, lr_t, net->dseq, net->dxp, n); /* 5 */
-    if (net->tlb) tlb_trace_update_rows(net, 1, net->dseq);
+    if (net->tlb) slide_net_tlb_update_rows(net, 1, net->dseq);
     c.t3 = slide_now();
     sweep_hidden_backward(net, ds, ids, n);
-    if (net->tlb) tlb_trace_inputs(net, ds, ids, n, 1);
+    if (net->tlb) slide_net_tlb_inputs(net, ds, ids, n, 1);
     c.t4 = slide_now();
     update_input_major(net, lr_t);
     net->step++;
     c.t5 = slide_now();
-    if (net->tlb) tlb_trace_tables(net);
+    if (net->tlb) slide_net_tlb_tables(net);
     rc = run_schedule(net, st, err);
     c.t6 = slide_now();
     if (st) sweep_stats(net, &c, n, st);
@@ -1449,12 +1220,12 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
     for (int l = 0; l < nl; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, (uint64_t)net->step);
     persample_fwd_bwd(net, ds, ids, n, &c);
     c.t2 = slide_now();
-    if (net->tlb) tlb_trace_persample(net, ds, ids);
+    if (net->tlb) slide_net_tlb_persample(net, ds, ids);
     adam_update(net);
-    if (net->tlb) tlb_trace_update_rows(net, nl - 1, NULL);
+    if (net->tlb) slide_net_tlb_update_rows(net, nl - 1, NULL);
     net->step++;
     c.t3 = slide_now();
-    if (net->tlb) tlb_trace_tables(net);
+    if (net->tlb) slide_net_tlb_tables(net);
     rc = run_schedule(net, st, err);
     c.t6 = slide_now();
     if (st) persample_stats(net, &c, n, st);
