@@ -44,19 +44,25 @@ USAGE
 
 # Function (or CALLER>CALLEE call) -> phase. A function not listed takes its callers' phases;
 # OpenMP outlined bodies (NAME._omp_fn.N) fall back to NAME. The phases follow the breakdown
-# timers of core/src/network.c (slide_net_train_batch, train_batch_sweep).
+# timers of core/src/network.c (persample_fwd_bwd, the row sweep's sweep_* phases).
 PHASE_TABLE='
 select_active>slide_hash_keys_dense     hash
 select_active>slide_layer_query_vector  hash
 select_active                           query
+slide_net_select_active>slide_hash_keys_dense     hash
+slide_net_select_active>slide_layer_query_vector  hash
+slide_net_select_active                 query
 slide_lsh_bucket                        query
 slide_lsh_query_ranked                  query
 query_buckets                           query
 keep_most_collided                      query
 slide_lsh_prefetch                      query
 forward_layers                          forward
+slide_net_forward                       forward
 output_delta_of                         forward
 slide_net_train_batch._omp_fn.0         forward   # per sample: forward, then backward
+persample_fwd_bwd                       forward
+persample_fwd_bwd._omp_fn.0             forward
 sweep_select                            forward   # row sweep 1: hidden layer, active sets
 sweep_select._omp_fn.0                  forward
 sweep_record                            forward

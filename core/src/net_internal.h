@@ -106,4 +106,32 @@ void slide_net_tlb_inputs(slide_net *net, const slide_data *ds, const int64_t *i
 void slide_net_tlb_logits(slide_net *net);
 void slide_net_tlb_tables(slide_net *net);
 
+/* out[j] = b[ids[j]] + W[ids[j]] . x over a row-major layer's weights (its BF16 copy when it
+ * has one). */
+static inline void layer_dot(const slide_kern *k, const slide_layer *ly, float *out,
+                             const uint32_t *ids, int64_t n, const float *x) {
+    if (ly->Wh) k->gather_dot_bf16(out, ly->Wh, ly->ld, ly->b, ids, n, x, ly->p.n_in);
+    else k->gather_dot(out, ly->W, ly->ld, ly->b, ids, n, x, ly->p.n_in);
+}
+
+/* How a forward pass runs (instead of bare flags at every call). */
+typedef struct {
+    int train;             /* training: labels join the sampled output set, softmax applied */
+    int full;              /* every layer computes all its neurons (sampling off) */
+    const uint32_t *force; /* the output layer's active set when given (gradient tests) */
+    int64_t n_force;
+    int upto;              /* layers 0..upto-1 are computed; 0 = all */
+} fwd_mode;
+
+/* The forward pass of point i of ds (network.c): w->ids/n_act/val hold each computed layer's
+ * active outputs afterwards; the last layer's val holds softmax probabilities (m.train) or raw
+ * logits. */
+void slide_net_forward(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
+                       fwd_mode m);
+/* The active set of sampled layer l for dense input x (network.c): labels (may be NULL) first,
+ * then the LSH candidates up to max_active, random neurons up to min_active; w->keys keep the
+ * query's keys. */
+void slide_net_select_active(const slide_net *net, slide_ws *w, int l, const float *x,
+                             const int32_t *labels, int64_t n_labels, int train);
+
 #endif
