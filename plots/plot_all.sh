@@ -1,28 +1,14 @@
 #!/bin/sh
-# plot_all.sh: draws every figure of one run directory (PNG + SVG) from the CSVs in it.
-# Usage: sh plots/plot_all.sh RUN_DIR [OUT_DIR]   (OUT_DIR defaults to RUN_DIR/figures)
-# The file conventions and the figure list are in plots/README.md. Missing inputs give a
-# placeholder figure that says why; the exit status is nonzero only when a figure failed.
+# plot_all.sh RUN_DIR [OUT_DIR]: draws every figure (PNG + SVG) of a run directory from its CSVs
+# into OUT_DIR (default RUN_DIR/figures); see plots/README.md. Missing inputs give a placeholder
+# figure saying why; exits nonzero only when gnuplot failed.
 set -u
-
 here=$(cd "$(dirname "$0")" && pwd)
-
 usage() {
-    cat <<EOF
-usage: sh plots/plot_all.sh RUN_DIR [OUT_DIR]
-
-Reads the CSVs of RUN_DIR (e2e.csv, dense*.csv, torch*.csv, threads.csv, hash.csv,
-hugepages.csv, *.breakdown.csv, micro.csv, slide-bench-kern.csv, slide-bench-parse.csv; see
-plots/README.md) and writes <figure>.png and <figure>.svg into OUT_DIR (default RUN_DIR/figures).
-Environment: P1_TARGET=0.6 sets the P@1 threshold of the thread-scaling figure (default: 90 % of
-the lowest best P@1 among its runs); PLOTS_KEEP_TMP=1 keeps the derived data (path printed).
-EOF
+    echo "usage: sh plots/plot_all.sh RUN_DIR [OUT_DIR]   (OUT_DIR: RUN_DIR/figures; see plots/README.md)"
+    echo "environment: P1_TARGET=0.6 (P@1 threshold of threads), PLOTS_KEEP_TMP=1 (keep derived data)"
 }
-
-case "${1:-}" in
--h | --help) usage; exit 0 ;;
-"") usage >&2; exit 2 ;;
-esac
+case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
 [ $# -le 2 ] || { usage >&2; exit 2; }
 run=$1
 out=${2:-$run/figures}
@@ -38,13 +24,8 @@ out=$(cd "$out" && pwd)
 base=${TMPDIR:-/tmp}
 case $base in *[[:space:]]*) base=/tmp ;; esac
 tmp=$(mktemp -d "$base/slide-plots.XXXXXX") || { echo "plot_all.sh: mktemp failed" >&2; exit 2; }
-if [ "${PLOTS_KEEP_TMP:-0}" = 1 ]; then
-    echo "[plots] derived data kept in $tmp"
-else
-    trap 'rm -rf "$tmp"' EXIT
-    trap 'rm -rf "$tmp"; exit 130' INT TERM
-fi
-
+if [ "${PLOTS_KEEP_TMP:-0}" = 1 ]; then echo "[plots] derived data kept in $tmp"
+else trap 'rm -rf "$tmp"' EXIT; trap 'rm -rf "$tmp"; exit 130' INT TERM; fi
 nfig=0; nfail=0; nmsg=0; nplace=0
 
 # gnuplot_run NAME SCRIPT ASSIGNMENTS: one PNG and one SVG; its messages go to stderr, prefixed.
@@ -63,15 +44,12 @@ gnuplot_run() {
     return $_ok
 }
 
-# placeholder NAME TITLE WHY [CAPTION]
+q() { printf '%s' "$1" | tr "'" '"'; } # text for a gnuplot '...' string
+# placeholder NAME TITLE WHY
 placeholder() {
-    _cap=${4:-"run directory: $run"}
-    _why=$(printf '%s' "$3" | tr "'" '"')
-    _cap=$(printf '%s' "$_cap" | tr "'" '"' | sed 's/\\n/  |  /g')
-    _tit=$(printf '%s' "$2" | tr "'" '"')
     echo "[plots] $1: no data: $3"
     nplace=$((nplace + 1))
-    gnuplot_run "$1" nodata.gp "FIG_TITLE='$_tit'; CAPTION='$_cap'; WHY='$_why'" || {
+    gnuplot_run "$1" nodata.gp "FIG_TITLE='$(q "$2")'; CAPTION='$(q "run directory: $run")'; WHY='$(q "$3")'" || {
         echo "[plots] $1: FAILED to draw even the placeholder" >&2
         nfail=$((nfail + 1))
     }
@@ -164,28 +142,8 @@ fig hugepages "Hugepages none / thp / explicit" hugepages.gp "train_s" "hugepage
     "$(per_run hugepages run_id,hugepages_requested,hugepages hugepages_requested "train_s/epoch papi_tlb_dm/samples_seen \
     papi_l1_dcm/samples_seen papi_l2_dcm/samples_seen papi_l3_tcm/samples_seen papi_perf_page_faults/samples_seen \
     rusage_minflt/samples_seen" "$run"/hugepages.csv "$run"/hugepages.breakdown.csv)"
-# table4: gnuplot reads the .tlb.csv files (slide-train --tlb-sim) by column name, no prep script
-nfig=$((nfig + 1))
-tlbf=""
-for f in "$run"/*.tlb.csv; do
-    [ -f "$f" ] && has_cols "$f" host cpu_model dataset git_commit threads tlb_geometry \
-        tlb_geometry_source layer phase train_order page_mode miss_rate walks_per_sample &&
-        tlbf="$tlbf${tlbf:+ }$f"
-done
-hpf=""
-f="$run"/hugepages.breakdown.csv
-[ -f "$f" ] && has_cols "$f" hugepages_requested rusage_minflt samples_seen && hpf=$f
-if [ -z "$tlbf" ]; then
-    placeholder table4 "dTLB misses with 4 KB vs 2 MB pages (paper Table 4)" \
-        "*.tlb.csv (slide-train --tlb-sim) not in this run directory"
-elif gnuplot_run table4 table4.gp "TLBFILES='$tlbf'; HPFILE='$hpf'"; then
-    echo "[plots] table4: $out/table4.png, .svg (from: $tlbf${hpf:+ $hpf})"
-else
-    echo "[plots] table4: gnuplot failed" >&2
-    nfail=$((nfail + 1))
-    placeholder table4 "dTLB misses with 4 KB vs 2 MB pages (paper Table 4)" \
-        "gnuplot failed on table4.gp (see the messages above)"
-fi
+fig table4 "dTLB misses with 4 KB vs 2 MB pages (paper Table 4)" table4.gp \
+    "layer phase train_order page_mode miss_rate walks_per_sample" "*.tlb.csv (slide-train --tlb-sim)" "$run"/*.tlb.csv
 fig micro_hash "Hashing throughput vs K*L and threads" micro_hash.gp "family args" \
     "micro.csv (hash_dense, hash_sparse)" "$micro"
 fig micro_query "Bucket-query latency" micro_query.gp "family args" \

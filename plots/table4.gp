@@ -1,24 +1,17 @@
-# table4.gp: paper Table 4 (dTLB miss rate 5.12 % on 4 KB pages -> 0.25 % with hugepages)
-# beside our simulated dTLB (slide-train --tlb-sim, <csv stem>.tlb.csv): miss rate per slab-row
-# access and page walks per sample on 4 KB, 2 MB and THP pages, and the measured page faults per
-# sample of the hugepages runs (hugepages.breakdown.csv), read by column name.
-# Set before loading: fmt, out, dir, TLBFILES (space-separated .tlb.csv files), HPFILE (a
-# hugepages breakdown CSV or "").
+# table4.gp: paper Table 4 (dTLB miss rate 5.12 % on 4 KB pages -> 0.25 % with hugepages) beside
+# our simulated dTLB (slide-train --tlb-sim, FILES = the *.tlb.csv): miss rate per slab-row access
+# and page walks per sample on 4 KB, 2 MB and THP pages, and the measured page faults per sample of
+# the hugepages runs (hugepages.breakdown.csv next to the first file, when it has the columns).
 FIG_TITLE = "dTLB misses with 4 KB vs 2 MB pages (paper Table 4) - ours SIMULATED"
-W = 1500; H = 700
-# context of the first row of the first file
-host = ""; cpu = ""; dset = ""; commit = ""; thr = ""; geo = ""
-f1 = word(TLBFILES, 1)
-set datafile separator ","
-set datafile columnheaders
-stats f1 using (host = strcol("host"), cpu = strcol("cpu_model"), dset = strcol("dataset"), \
-                commit = strcol("git_commit"), thr = strcol("threads"), \
-                geo = strcol("tlb_geometry")." (".strcol("tlb_geometry_source").")", 0) \
-      every ::0::0 nooutput
-CAPTION = sprintf("data: %s | %s, %s | threads %s | commit %s | simulated dTLB %s", dset, host, cpu, thr, commit, geo)
+W = 1500; H = 700; f1 = word(FILES, 1)
 load dir."/common.gp"
+HD = hdr(f1)
+stats f1 using (FIG_TITLE = FIG_TITLE.", dTLB ".sc("tlb_geometry")." (".sc("tlb_geometry_source").")", 0) every ::0::0 nooutput
+load dir."/ctx.gp"
+HPFILE = system("f=$(dirname '".f1."')/hugepages.breakdown.csv; [ -f \"$f\" ] && echo \"$f\"")
+HD = HPFILE eq "" ? "" : hdr(HPFILE)
+if (!has("hugepages_requested") || !has("rusage_minflt") || !has("samples_seen")) { HPFILE = "" }
 set multiplot layout 1,3 title FULL_TITLE font ",12"
-set style fill solid 0.85 border lc rgb "#333333"
 set boxwidth 0.16
 set grid noxtics ytics
 set xrange [0.4:3.6]
@@ -37,7 +30,7 @@ array ST[4] = ["ours: output layer, row sweep", "ours: output layer, per sample"
 array HAS[4] = [0, 0, 0, 0]
 OFF(i) = -0.16 + 0.16 * (i - 1)
 # which series have rows with a positive value (gnuplot warns about a series without points)
-do for [f in TLBFILES] {
+do for [f in FILES] {
     stats f using (HAS[1] = HAS[1] || (sel(SL[1], SO[1]) && column("miss_rate") > 0), \
                    HAS[2] = HAS[2] || (sel(SL[2], SO[2]) && column("miss_rate") > 0), \
                    HAS[3] = HAS[3] || (sel(SL[3], SO[3]) && column("miss_rate") > 0), \
@@ -56,7 +49,7 @@ x,rate
 2,0.25
 EOD
 cmd = "$paper using ($1 - 0.32):2 with boxes lc rgb '#999999' title 'paper (measured, Xeon)'"
-do for [i=1:4] { if (HAS[i]) { do for [f in TLBFILES] {
+do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
     cmd = cmd.", ".sprintf(SER, f, i, i, i, "100 * column('miss_rate')", i, f eq f1 ? ST[i] : "")
 } } }
 eval "plot ".cmd
@@ -66,7 +59,7 @@ set title "page walks per training sample (simulated)\nL2 TLB misses, what PAPI_
 set ylabel "walks / sample"
 set yrange [*:*]
 cmd = ""
-do for [i=1:4] { if (HAS[i]) { do for [f in TLBFILES] {
+do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
     cmd = cmd.(cmd eq "" ? "" : ", ").sprintf(SER, f, i, i, i, "column('walks_per_sample')", i, f eq f1 ? ST[i] : "")
 } } }
 eval "plot ".cmd
