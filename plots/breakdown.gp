@@ -24,7 +24,6 @@ do for [fi=1:NFI] {
 }
 if (NB == 0) { WHY = "no rows with train_s and samples"; eval NODATA }
 W = NB * 80 + 450 > 1100 ? NB * 80 + 450 : 1100; H = 1050
-load dir."/common.gp"
 load dir."/ctx.gp"
 # the same label twice: " #2", " #3", ...
 do for [b=NB:1:-1] { n = 1; do for [j=1:b - 1] { if (LAB[j] eq LAB[b]) { n = n + 1 } }; if (n > 1) { LAB[b] = LAB[b]." #".n } }

@@ -3,9 +3,7 @@
 FIG_TITLE = "Hash-table insertion: FIFO vs reservoir (paper Table 3)"
 W = 1000; H = 650
 DS_TEXT = "synthetic keys (Delicious-200K output layer: 205,443 neurons)"
-load dir."/common.gp"
 load dir."/ctx.gp"
-F = FILES; HD = hdr(F)
 ins(f) = strcol("family") eq f
 px(f) = idx(first(strcol("args")), "fifo reservoir") + (f eq "lsh_insert" ? -0.27 : 0)
 ok(f) = ins(f) && column("real_time_ns") > 0

@@ -42,6 +42,8 @@ hdr(f) = ",".system("head -n 1 '".f."' | tr -d '\\r'").","
 has(c) = strstrt(HD, ",".c.",") > 0
 sc(c) = has(c) ? strcol(c) : "NA"
 nc(c) = has(c) ? column(c) : NaN
+# F, HD: the first file of FILES and its header
+if (exists("FILES")) { F = word(FILES, 1); HD = hdr(F) }
 uadd(L, v) = (v eq "" || v eq "NA" || strstrt(" ".L." ", " ".v." ") > 0) ? L : (L eq "" ? v : L." ".v)
 idx_(w, L, i) = i > words(L) ? NaN : word(L, i) eq w ? i : idx_(w, L, i + 1)
 idx(w, L) = idx_(w, L, 1)

@@ -1,6 +1,7 @@
-# ctx.gp: the caption line of a figure from the context columns of the rows in FILES: datasets,
-# host (CPU model), threads, git commits, highest 1-minute load average. Set FILES (and optionally
-# DS_TEXT / THR_TEXT for data without such columns) before loading; sets CAPTION.
+# ctx.gp: loads common.gp, then sets CAPTION from the context columns of the rows in FILES:
+# datasets, host (CPU model), threads, git commits, highest 1-minute load average. Set FILES (and
+# optionally DS_TEXT / THR_TEXT for data without such columns) before loading.
+load dir."/common.gp"
 cds = ""; chost = ""; ccpu = ""; cthr = ""; ccom = ""; cload = NaN
 ctx_row(x) = (cds = uadd(cds, sc("dataset")), chost = uadd(chost, sc("host")), \
     ccpu = strstrt(ccpu, sc("cpu_model")) || sc("cpu_model") eq "NA" ? ccpu : ccpu.(ccpu eq "" ? "" : ", ").sc("cpu_model"), \

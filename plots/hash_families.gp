@@ -3,7 +3,7 @@
 # budget (bottom, runs.awk: p_at_budget). FILES: one row per run; medians in the .med. file.
 FIG_TITLE = "Hash families across thread counts: throughput and P@1 at a fixed time budget"
 load dir."/common.gp"
-F = FILES; M = subst(F, ".runs.", ".med."); HD = hdr(F)
+M = subst(F, ".runs.", ".med.")
 DL = ""; TL = ""; FL = ""; BL = ""
 stats F using (isna(sc("hash_family")) ? 0 : (DL = uadd(DL, sc("dataset")), TL = uadd(TL, sc("threads")), FL = uadd(FL, sc("hash_family")), \
     BL = strstrt(BL, sc("dataset")." ") ? BL : BL.(BL eq "" ? "" : ", ").sprintf("%s %.1f s", sc("dataset"), nc("budget_s")), 0)) nooutput
@@ -13,9 +13,7 @@ do for [f in "simhash wta dwta wta-rot dwta-rot"] { if (strstrt(" ".FL." ", " ".
 do for [f in FL] { FO = uadd(FO, f) }
 NCAT = words(DL) * words(FO)
 W = 520 * words(TL) + 120; H = 900
-load dir."/common.gp"
 load dir."/ctx.gp"
-HD = hdr(F)
 array CFG[words(FO)]
 stats F using (isna(sc("hash_family")) ? 0 : (CFG[idx(sc("hash_family"), FO)] = "K=".sc("K")." L=".sc("L").(isna(sc("range_bits")) ? "" : " rb=".sc("range_bits")), 0)) nooutput
 cat(x) = (idx(sc("dataset"), DL) - 1) * words(FO) + idx(sc("hash_family"), FO)

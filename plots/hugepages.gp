@@ -3,9 +3,8 @@
 # medians over runs of each requested mode (FILES: runs.awk rows; .med. file). NA: labelled gaps.
 FIG_TITLE = "Hugepages none / thp / explicit"
 W = 1300; H = 950
-load dir."/common.gp"
 load dir."/ctx.gp"
-F = FILES; M = subst(F, ".runs.", ".med."); HD = hdr(F)
+M = subst(F, ".runs.", ".med.")
 md(x) = isna(sc("hugepages_requested")) ? sc("hugepages") : sc("hugepages_requested")
 MODES = "none thp explicit"
 array NR[3] = [0, 0, 0]; array FELL[3] = ["", "", ""]

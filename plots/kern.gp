@@ -4,7 +4,6 @@ FIG_TITLE = "Kernel paths: scalar vs AVX2 vs AVX-512 (slide-bench-kern)"
 W = 1500; H = 650
 THR_TEXT = "1 (single-thread benchmark)"
 load dir."/common.gp"
-F = FILES; HD = hdr(F)
 reg(x) = strcol("regime").(strcol("regime") ne "l2" && !isna(sc("active")) ? "_(".sc("active")."_active)" : "")
 BL = ""; RL = ""; DL = ""
 stats F using (BL = uadd(BL, strcol("bench")), RL = uadd(RL, strcol("bench").":".reg(0)), DL = uadd(DL, sc("dim")), 0) nooutput

@@ -4,9 +4,7 @@
 FIG_TITLE = "Gather rate vs page size (TLB reach)"
 W = 1100; H = 650
 DS_TEXT = "synthetic slab"
-load dir."/common.gp"
 load dir."/ctx.gp"
-F = FILES; HD = hdr(F)
 g(x) = strcol("family") eq "hugepages_gather"
 MB = ""; ng = 0
 stats F using (g(0) ? (MB = uadd(MB, akey(strcol("args"), "mb")), ng = ng + (err(0) ne ""), 0) : 0) nooutput

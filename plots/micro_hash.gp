@@ -4,7 +4,6 @@
 FIG_TITLE = "Hashing throughput vs K*L and threads (slide_hash_keys_*)"
 DS_TEXT = "synthetic inputs"
 load dir."/common.gp"
-F = FILES; HD = hdr(F)
 fam(x) = first(strcol("args"))
 kl(x) = akey(strcol("args"), "K") * akey(strcol("args"), "L")
 ok(x) = (strcol("family") eq "hash_dense" || strcol("family") eq "hash_sparse") && nc("vectors_per_s") > 0 && kl(0) > 0
@@ -18,9 +17,7 @@ if (CL eq "") { WHY = "no hash_dense / hash_sparse rows with vectors_per_s in mi
 CL = system("printf '%s\\n' ".CL." | sort -t: -k1,1n -k2,2n -k3,3n | tr '\\n' ' '")
 TL = system("printf '%s\\n' ".TL." | sort -n | tr '\\n' ' '")
 W = 1600; H = 640
-load dir."/common.gp"
 load dir."/ctx.gp"
-HD = hdr(F)
 part(k, i) = word(subst(k, ":", " "), i)
 sel(p, k) = ok(0) && strcol("family") eq p && key(0) eq k ? kl(0) : NaN
 # smooth unique sorts a curve by x but breaks it at undefined points: other rows repeat its last point

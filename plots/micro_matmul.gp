@@ -4,9 +4,7 @@
 FIG_TITLE = "Active-set sparse matmul: scalar vs AVX2 vs AVX-512"
 W = 1500; H = 650
 DS_TEXT = "synthetic 670,091 x 128 weight slab (Amazon-670K output layer)"
-load dir."/common.gp"
 load dir."/ctx.gp"
-F = FILES; HD = hdr(F)
 thp(a) = strstrt(a, "/thp/") || strstrt(subst(a, first(a)."/", ""), "active:") == 1
 mm(fam) = strcol("family") eq fam && thp(strcol("args"))
 AL = ""

@@ -4,9 +4,7 @@ FIG_TITLE = "Bucket-query latency (slide_lsh_query)"
 n = int(system("grep -c ',lsh_query,' ".FILES))
 W = n * 70 + 500 > 1000 ? n * 70 + 500 : 1000; H = 720
 DS_TEXT = "synthetic keys (670,091 neurons, the Amazon-670K output layer)"
-load dir."/common.gp"
 load dir."/ctx.gp"
-F = FILES; HD = hdr(F)
 q(x) = strcol("family") eq "lsh_query"
 QL = ""; CL = ""; ne = 0; n50 = 0; n99 = 0
 stats F using (q(0) ? (QL = uadd(QL, strcol("args")), CL = CL.sprintf(" %.0f", nc("candidates")), ne = ne + (err(0) ne ""), \

@@ -22,7 +22,6 @@ do for [i=1:NC] { CN[i] = 1; n = 0; do for [j=1:NC] { if (CD[j] eq CD[i] && CS[j
     CT[i] = CS[i].(n > 1 ? " #".CN[i] : "")." (".CT[i].")" }
 COLS = words(DL) < 2 ? words(DL) : 2; ROWS = (words(DL) + 1) / 2
 W = 750 * COLS + 100; H = 520 * ROWS + 80
-load dir."/common.gp"
 load dir."/ctx.gp"
 sel(i) = ok(0) && key(CF[i]) eq sprintf("%d|", CF[i]).CD[i]."|".CS[i]."|".CR[i] ? column(XCOL) : NaN
 full(i) = sc("eval_set") eq "full" ? sel(i) : NaN

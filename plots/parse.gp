@@ -3,9 +3,7 @@
 FIG_TITLE = "Data loading: text parse vs binary cache (slide-bench-parse)"
 W = 900; H = 600
 DS_TEXT = "generated XC text (Amazon-670K-like rows)"; THR_TEXT = "OMP_NUM_THREADS of the run (not recorded)"
-load dir."/common.gp"
 load dir."/ctx.gp"
-F = FILES; HD = hdr(F)
 BL = ""; ML = ""
 stats F using (BL = uadd(BL, strcol("bench")), ML = ML.sprintf(" %.0f", nc("bytes") / 1e6), 0) nooutput
 set multiplot layout 1,1 title FULL_TITLE font ",12"

@@ -5,7 +5,6 @@
 # (what recall_at_5 counts) and as many random neurons.
 FIG_TITLE = "Recall diagnosis: what the sampler finds, by cosine with the query"
 load dir."/common.gp"
-F = word(FILES, 1); HD = hdr(F)
 ok(x) = nc("iter") == nc("iter") && nc("cos_lo") == nc("cos_lo") && nc("neurons") > 0 && nc("found") == nc("found") && \
     (sc("neurons_of") eq "top5" || sc("neurons_of") eq "random")
 run(x) = sc("run_id")."/".sc("dataset")."/".sc("hash_family")."/".sc("K")."/".sc("L")
@@ -20,9 +19,7 @@ stats F using (ok(0) && idx(run(0), RL) <= NP ? (p = idx(run(0), RL), LI[p] = co
     (nc("probes") > 0 ? " probes ".sc("probes") : ""), 0) : 0) nooutput
 COLS = NP < 2 ? NP : 2; ROWS = (NP + 1) / 2
 W = 750 * COLS + 100; H = 520 * ROWS + 80
-load dir."/common.gp"
 load dir."/ctx.gp"
-HD = hdr(F)
 if (words(RL) > NP) { FULL_TITLE = FULL_TITLE."\n".(words(RL) - NP)." more runs not shown" }
 # rows of panel p's last evaluation of set s; x = bin centre (20 bins of 0.1 over [-1, 1])
 in(p, s) = ok(0) && run(0) eq word(RL, p) && column("iter") == LI[p] && strcol("neurons_of") eq s

@@ -3,12 +3,11 @@
 # and page walks per sample on 4 KB, 2 MB and THP pages, and the measured page faults per sample of
 # the hugepages runs (hugepages.breakdown.csv next to the first file, when it has the columns).
 FIG_TITLE = "dTLB misses with 4 KB vs 2 MB pages (paper Table 4) - ours SIMULATED"
-W = 1500; H = 700; f1 = word(FILES, 1)
+W = 1500; H = 700
 load dir."/common.gp"
-HD = hdr(f1)
-stats f1 using (FIG_TITLE = FIG_TITLE.", dTLB ".sc("tlb_geometry")." (".sc("tlb_geometry_source").")", 0) every ::0::0 nooutput
+stats F using (FIG_TITLE = FIG_TITLE.", dTLB ".sc("tlb_geometry")." (".sc("tlb_geometry_source").")", 0) every ::0::0 nooutput
 load dir."/ctx.gp"
-HPFILE = system("f=$(dirname '".f1."')/hugepages.breakdown.csv; [ -f \"$f\" ] && echo \"$f\"")
+HPFILE = system("f=$(dirname '".F."')/hugepages.breakdown.csv; [ -f \"$f\" ] && echo \"$f\"")
 HD = HPFILE eq "" ? "" : hdr(HPFILE)
 if (!has("hugepages_requested") || !has("rusage_minflt") || !has("samples_seen")) { HPFILE = "" }
 set multiplot layout 1,3 title FULL_TITLE font ",12"
@@ -50,7 +49,7 @@ x,rate
 EOD
 cmd = "$paper using ($1 - 0.32):2 with boxes lc rgb '#999999' title 'paper (measured, Xeon)'"
 do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
-    cmd = cmd.", ".sprintf(SER, f, i, i, i, "100 * column('miss_rate')", i, f eq f1 ? ST[i] : "")
+    cmd = cmd.", ".sprintf(SER, f, i, i, i, "100 * column('miss_rate')", i, f eq F ? ST[i] : "")
 } } }
 eval "plot ".cmd
 unset label 1; unset label 2
@@ -60,7 +59,7 @@ set ylabel "walks / sample"
 set yrange [*:*]
 cmd = ""
 do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
-    cmd = cmd.(cmd eq "" ? "" : ", ").sprintf(SER, f, i, i, i, "column('walks_per_sample')", i, f eq f1 ? ST[i] : "")
+    cmd = cmd.(cmd eq "" ? "" : ", ").sprintf(SER, f, i, i, i, "column('walks_per_sample')", i, f eq F ? ST[i] : "")
 } } }
 eval "plot ".cmd
 
