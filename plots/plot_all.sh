@@ -95,19 +95,11 @@ fig() {
 
 # The flat Google Benchmark CSV: micro.csv, else the newest micro-*.csv of the run.
 micro=$run/micro.csv
-if [ ! -f "$micro" ]; then
-    for f in "$run"/micro-*.csv "$run"/micro/micro-*.csv; do
-        [ -f "$f" ] && micro=$f
-    done
-fi
-kern=$run/slide-bench-kern.csv
-[ -f "$kern" ] || kern=$run/bench_kern.csv
-parse=$run/slide-bench-parse.csv
-[ -f "$parse" ] || parse=$run/bench_parse.csv
-# repetitions collapsed to their median (one row per configuration, same columns)
-med() { # med FILE KEYS OUT
-    [ -f "$1" ] && awk -v keys="$2" -f "$here/median.awk" "$1" >"$3" && has_cols "$3" $(echo "$2" | tr , ' ')
-}
+[ -f "$micro" ] || for f in "$run"/micro-*.csv "$run"/micro/micro-*.csv; do [ -f "$f" ] && micro=$f; done
+kern=$run/slide-bench-kern.csv; [ -f "$kern" ] || kern=$run/bench_kern.csv
+parse=$run/slide-bench-parse.csv; [ -f "$parse" ] || parse=$run/bench_parse.csv
+# med FILE KEYS OUT: repetitions collapsed to their median (one row per configuration, same columns)
+med() { [ -f "$1" ] && awk -v keys="$2" -f "$here/median.awk" "$1" >"$3" && has_cols "$3" $(echo "$2" | tr , ' '); }
 med "$micro" family,args,threads "$tmp/micro.csv" && micro=$tmp/micro.csv
 med "$kern" bench,simd,regime,active "$tmp/kern.csv" && kern=$tmp/kern.csv
 med "$parse" bench "$tmp/parse.csv" && parse=$tmp/parse.csv

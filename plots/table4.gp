@@ -29,14 +29,16 @@ array ST[4] = ["ours: output layer, row sweep", "ours: output layer, per sample"
 array HAS[4] = [0, 0, 0, 0]
 OFF(i) = -0.16 + 0.16 * (i - 1)
 # which series have rows with a positive value (gnuplot warns about a series without points)
-do for [f in FILES] {
-    stats f using (HAS[1] = HAS[1] || (sel(SL[1], SO[1]) && column("miss_rate") > 0), \
-                   HAS[2] = HAS[2] || (sel(SL[2], SO[2]) && column("miss_rate") > 0), \
-                   HAS[3] = HAS[3] || (sel(SL[3], SO[3]) && column("miss_rate") > 0), \
-                   HAS[4] = HAS[4] || (sel(SL[4], SO[4]) && column("miss_rate") > 0), 0) nooutput
-}
-# plot command of one column (miss rate in % or walks per sample) over the series present
+do for [i=1:4] { do for [f in FILES] {
+    stats f using (HAS[i] = HAS[i] || (sel(SL[i], SO[i]) && column("miss_rate") > 0), 0) nooutput
+} }
+# plot commands of the series present: miss rate in % (C1, after the paper's bars), walks per sample
 SER = "'%s' using (sel(SL[%d], SO[%d]) ? px(strcol('page_mode')) + OFF(%d) : NaN):(pos(%s)) with boxes lt %d title '%s'"
+C1 = "$paper using ($1 - 0.32):2 with boxes lc rgb '#999999' title 'paper (measured, Xeon)'"; C2 = ""
+do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
+    C1 = C1.", ".sprintf(SER, f, i, i, i, "100 * column('miss_rate')", i, f eq F ? ST[i] : "")
+    C2 = C2.", ".sprintf(SER, f, i, i, i, "column('walks_per_sample')", i, f eq F ? ST[i] : "")
+} } }
 set title "dTLB miss rate [%]\npaper: per load, measured\nours: L1 dTLB misses per slab-row access, simulated" font ",10"
 set ylabel "misses / access [%]"
 set yrange [0.001:100]
@@ -47,21 +49,13 @@ x,rate
 1,5.12
 2,0.25
 EOD
-cmd = "$paper using ($1 - 0.32):2 with boxes lc rgb '#999999' title 'paper (measured, Xeon)'"
-do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
-    cmd = cmd.", ".sprintf(SER, f, i, i, i, "100 * column('miss_rate')", i, f eq F ? ST[i] : "")
-} } }
-eval "plot ".cmd
+eval "plot ".C1
 unset label 1; unset label 2
 
 set title "page walks per training sample (simulated)\nL2 TLB misses, what PAPI_TLB_DM counts on Intel\n(no bar: 0 walks)" font ",10"
 set ylabel "walks / sample"
 set yrange [*:*]
-cmd = ""
-do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
-    cmd = cmd.(cmd eq "" ? "" : ", ").sprintf(SER, f, i, i, i, "column('walks_per_sample')", i, f eq F ? ST[i] : "")
-} } }
-eval "plot ".cmd
+eval "plot ".C2[3:]
 
 unset key
 set title "page faults per training sample\nMEASURED (getrusage, main thread)\nhugepages runs" font ",10"
