@@ -10,40 +10,30 @@ usage() {
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; "") usage >&2; exit 2 ;; esac
 [ $# -le 2 ] || { usage >&2; exit 2; }
-run=$1
-out=${2:-$run/figures}
+run=$1; out=${2:-$run/figures}
 [ -d "$run" ] || { echo "plot_all.sh: $run: no such run directory" >&2; exit 2; }
-if ! command -v gnuplot >/dev/null 2>&1; then
-    echo "[plots] gnuplot not found (apt-get install --no-install-recommends gnuplot-nox): no figures drawn"
-    exit 0
-fi
+command -v gnuplot >/dev/null 2>&1 || {
+    echo "[plots] gnuplot not found (apt-get install --no-install-recommends gnuplot-nox): no figures drawn"; exit 0; }
 mkdir -p "$out" || { echo "plot_all.sh: cannot create $out" >&2; exit 2; }
 out=$(cd "$out" && pwd)
-
 # Derived data lives in a private temporary directory (no spaces: gnuplot splits file lists).
-base=${TMPDIR:-/tmp}
-case $base in *[[:space:]]*) base=/tmp ;; esac
+base=${TMPDIR:-/tmp}; case $base in *[[:space:]]*) base=/tmp ;; esac
 tmp=$(mktemp -d "$base/slide-plots.XXXXXX") || { echo "plot_all.sh: mktemp failed" >&2; exit 2; }
 if [ "${PLOTS_KEEP_TMP:-0}" = 1 ]; then echo "[plots] derived data kept in $tmp"
 else trap 'rm -rf "$tmp"' EXIT; trap 'rm -rf "$tmp"; exit 130' INT TERM; fi
 nfig=0; nfail=0; nmsg=0; nplace=0
-
 # gnuplot_run NAME SCRIPT ASSIGNMENTS: one PNG and one SVG; its messages go to stderr, prefixed.
 gnuplot_run() {
     _ok=0
     for fmt in png svg; do
         rm -f "$out/$1.$fmt"
-        gnuplot -e "fmt='$fmt'; out='$out/$1'; dir='$here'; P1_TARGET='${P1_TARGET:-}'; $3" "$here/$2" >"$tmp/gp.out" 2>&1
-        _rc=$?
-        if [ -s "$tmp/gp.out" ]; then
-            sed "s|^|[gnuplot $1.$fmt] |" "$tmp/gp.out" >&2
-            nmsg=$((nmsg + $(wc -l <"$tmp/gp.out")))
-        fi
-        [ $_rc -eq 0 ] && [ -s "$out/$1.$fmt" ] || _ok=1
+        gnuplot -e "fmt='$fmt'; out='$out/$1'; dir='$here'; P1_TARGET='${P1_TARGET:-}'; $3" "$here/$2" \
+            >"$tmp/gp.out" 2>&1 && [ -s "$out/$1.$fmt" ] || _ok=1
+        sed "s|^|[gnuplot $1.$fmt] |" "$tmp/gp.out" >&2
+        nmsg=$((nmsg + $(wc -l <"$tmp/gp.out")))
     done
     return $_ok
 }
-
 q() { printf '%s' "$1" | tr "'" '"'; } # text for a gnuplot '...' string
 # placeholder NAME TITLE WHY
 placeholder() {
@@ -54,7 +44,6 @@ placeholder() {
         nfail=$((nfail + 1))
     }
 }
-
 # has_cols FILE COL...: the header names every COL and a data row follows
 has_cols() {
     _f=$1; shift
@@ -62,43 +51,33 @@ has_cols() {
     _h=",$(head -n 1 "$_f" | tr -d '\r'),"
     for _c in "$@"; do case $_h in *",$_c,"*) ;; *) return 1 ;; esac; done
 }
-
 # fig NAME TITLE SCRIPT.gp "COL..." WHAT FILE...: draws SCRIPT over the FILEs that have the columns
 # COL (gnuplot gets them as FILES); the script itself draws the placeholder when its filters leave
 # nothing, and writes why to OUT/NAME.nodata.
 fig() {
-    name=$1; title=$2; gp=$3; cols=$4; what=$5
-    shift 5
-    nfig=$((nfig + 1))
-    files=""
-    for f in "$@"; do
-        # shellcheck disable=SC2086 # $cols is a list of column names
-        [ -f "$f" ] && has_cols "$f" $cols && files="$files${files:+ }$f"
-    done
-    if [ -z "$files" ]; then
-        placeholder "$name" "$title" "$what not in this run directory (or without $cols)"
-        return
-    fi
+    name=$1; title=$2; gp=$3; cols=$4; what=$5; shift 5
+    nfig=$((nfig + 1)); files=""
+    # shellcheck disable=SC2086 # $cols is a list of column names
+    for f; do [ -f "$f" ] && has_cols "$f" $cols && files="$files${files:+ }$f"; done
+    [ -n "$files" ] || { placeholder "$name" "$title" "$what not in this run directory (or without $cols)"; return; }
     rm -f "$out/$name.nodata"
     if ! gnuplot_run "$name" "$gp" "FILES='$files'"; then
-        echo "[plots] $name: gnuplot failed" >&2
-        nfail=$((nfail + 1))
+        echo "[plots] $name: gnuplot failed" >&2; nfail=$((nfail + 1))
         placeholder "$name" "$title" "gnuplot failed on $gp (see the messages above)"
     elif [ -f "$out/$name.nodata" ]; then
         echo "[plots] $name: no data: $(head -n 1 "$out/$name.nodata")"
-        nplace=$((nplace + 1))
-        rm -f "$out/$name.nodata"
+        nplace=$((nplace + 1)); rm -f "$out/$name.nodata"
     else
         echo "[plots] $name: $out/$name.png, .svg (from: $*)"
     fi
 }
-
 # The flat Google Benchmark CSV: micro.csv, else the newest micro-*.csv of the run.
 micro=$run/micro.csv
 [ -f "$micro" ] || for f in "$run"/micro-*.csv "$run"/micro/micro-*.csv; do [ -f "$f" ] && micro=$f; done
 kern=$run/slide-bench-kern.csv; [ -f "$kern" ] || kern=$run/bench_kern.csv
 parse=$run/slide-bench-parse.csv; [ -f "$parse" ] || parse=$run/bench_parse.csv
 # med FILE KEYS OUT: repetitions collapsed to their median (one row per configuration, same columns)
+# shellcheck disable=SC2046 # KEYS as words
 med() { [ -f "$1" ] && awk -v keys="$2" -f "$here/median.awk" "$1" >"$3" && has_cols "$3" $(echo "$2" | tr , ' '); }
 med "$micro" family,args,threads "$tmp/micro.csv" && micro=$tmp/micro.csv
 med "$kern" bench,simd,regime,active "$tmp/kern.csv" && kern=$tmp/kern.csv
