@@ -120,15 +120,16 @@ geometry() {
   done
   [ -n "$d1" ] && [ -n "$ll" ] || return 0
   GEOM_NOTE=sysfs
-  set -- $d1; GEOM="--D1=$(pow2_sets "$1" "$2" "$3")"
-  set -- $ll; GEOM="$GEOM --LL=$(pow2_sets "$1" "$2" "$3")"
+  set -- $d1; g=$(pow2_sets "$1" "$2" "$3"); GEOM="--D1=$g"
+  [ "$g" = "$1,$2,$3" ] || GEOM_NOTE=sysfs-adjusted
+  set -- $ll; g=$(pow2_sets "$1" "$2" "$3"); GEOM="$GEOM --LL=$g"
+  [ "$g" = "$1,$2,$3" ] || GEOM_NOTE=sysfs-adjusted
 }
 pow2_sets() {
   sets=$(($1 / ($2 * $3))); p=1
   while [ $((p * 2)) -le "$sets" ]; do p=$((p * 2)); done
   if [ "$p" = "$sets" ] && [ $(($1 % ($2 * $3))) = 0 ]; then echo "$1,$2,$3"; return; fi
   as=$(( ($1 + $3 * p - 1) / ($3 * p) ))
-  GEOM_NOTE=sysfs-adjusted
   echo "$((as * $3 * p)),$as,$3"
 }
 
