@@ -79,10 +79,12 @@ static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
     r->t_update_s = s->st.t_update;
     r->t_rehash_s = 0.0;
     r->gflops = gemm_gflops(&s->st);
-    /* the peak again now, outside the timed training (a shared machine's speed drifts) */
+    /* the peak again now, outside the timed training: a machine's peak is the best it shows,
+     * so the highest measurement of the run is kept (a busy moment only lowers it) */
     if (s->peak.gflops > 0) {
         slide_peak_result pr;
-        if (slide_peak_measure(s->peak.isa, s->o->threads, s->peak_ms / 4, 3, &pr) == 0)
+        if (slide_peak_measure(s->peak.isa, s->o->threads, s->peak_ms / 4, 3, &pr) == 0 &&
+            pr.gflops > s->peak.gflops)
             s->peak = pr;
     }
     r->peak_gflops = s->peak.gflops;
