@@ -42,11 +42,16 @@ hdr(f) = ",".system("head -n 1 '".f."' | tr -d '\\r'").","
 has(c) = strstrt(HD, ",".c.",") > 0
 sc(c) = has(c) ? strcol(c) : "NA"
 nc(c) = has(c) ? column(c) : NaN
-# F, HD: the first file of FILES and its header
-if (exists("FILES")) { F = word(FILES, 1); HD = hdr(F) }
 uadd(L, v) = (v eq "" || v eq "NA" || strstrt(" ".L." ", " ".v." ") > 0) ? L : (L eq "" ? v : L." ".v)
 idx_(w, L, i) = i > words(L) ? NaN : word(L, i) eq w ? i : idx_(w, L, i + 1)
 idx(w, L) = idx_(w, L, 1)
+# rank(s) / rk(f): legend position of a system / hash family (unknown ones last)
+SYS = "slide slide-full dense-cpu dense-gpu torch-gpu torch-cpu"; HFS = "simhash wta dwta wta-rot dwta-rot"
+ord(w, L) = idx(w, L) == idx(w, L) ? idx(w, L) : words(L) + 1
+rank(s) = ord(s, SYS); rk(f) = ord(f, HFS)
+# keep(x, y): smooth unique sorts a curve by x but breaks it at undefined points, so the other rows
+# repeat its last point (lx, ly)
+keep(x, y) = ($0 == 0 ? (lx = NaN, ly = NaN) : 0, x == x ? (lx = x, ly = y) : 0, lx)
 # micro.csv args "fifo/n:205443/K:9": first item, akey(a, "K"): value of "K" ("NA" when absent)
 upto(s, i) = s[1:i - 1]
 from(s, i) = s[i:]
@@ -62,3 +67,5 @@ NOTE = "with labels rotate by 90 left offset 0, 0.5 font ',9' tc rgb '#b00000' n
 VLAB = "with labels offset 0, 0.7 font ',8' notitle"
 # nodata(why): ends a figure script with the placeholder; plot_all.sh reads the reason from out.nodata
 NODATA = "set print out.'.nodata'; print WHY; set print; load dir.'/nodata.gp'; exit"
+# F, HD: the first file of FILES and its header; M: the .med. file beside a .runs. file (runs.awk)
+if (exists("FILES")) { F = word(FILES, 1); HD = hdr(F); M = subst(F, ".runs.", ".med.") }

@@ -3,13 +3,12 @@
 # budget (bottom, runs.awk: p_at_budget). FILES: one row per run; medians in the .med. file.
 FIG_TITLE = "Hash families across thread counts: throughput and P@1 at a fixed time budget"
 load dir."/common.gp"
-M = subst(F, ".runs.", ".med.")
 DL = ""; TL = ""; FL = ""; BL = ""
 stats F using (isna(sc("hash_family")) ? 0 : (DL = uadd(DL, sc("dataset")), TL = uadd(TL, sc("threads")), FL = uadd(FL, sc("hash_family")), \
     BL = strstrt(BL, sc("dataset")." ") ? BL : BL.(BL eq "" ? "" : ", ").sprintf("%s %.1f s", sc("dataset"), nc("budget_s")), 0)) nooutput
 if (FL eq "") { WHY = "no slide rows with hash_family, train_s and p_at_1"; eval NODATA }
 FO = ""
-do for [f in "simhash wta dwta wta-rot dwta-rot"] { if (strstrt(" ".FL." ", " ".f." ")) { FO = FO." ".f } }
+do for [f in HFS] { if (strstrt(" ".FL." ", " ".f." ")) { FO = FO." ".f } }
 do for [f in FL] { FO = uadd(FO, f) }
 NCAT = words(DL) * words(FO)
 W = 520 * words(TL) + 120; H = 900
@@ -17,7 +16,6 @@ load dir."/ctx.gp"
 array CFG[words(FO)]
 stats F using (isna(sc("hash_family")) ? 0 : (CFG[idx(sc("hash_family"), FO)] = "K=".sc("K")." L=".sc("L").(isna(sc("range_bits")) ? "" : " rb=".sc("range_bits")), 0)) nooutput
 cat(x) = (idx(sc("dataset"), DL) - 1) * words(FO) + idx(sc("hash_family"), FO)
-rk(f) = idx(f, "simhash wta dwta wta-rot dwta-rot") == idx(f, "simhash wta dwta wta-rot dwta-rot") ? idx(f, "simhash wta dwta wta-rot dwta-rot") : 6
 sel(c) = sc("threads") eq th && nc(c) == nc(c) ? cat(0) : NaN
 set multiplot layout 2, words(TL) title FULL_TITLE font ",12"
 set xrange [0.4:NCAT + 0.6]; set yrange [0:*]; set offsets 0, 0, graph 0.12, 0

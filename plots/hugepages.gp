@@ -4,7 +4,6 @@
 FIG_TITLE = "Hugepages none / thp / explicit"
 W = 1300; H = 950
 load dir."/ctx.gp"
-M = subst(F, ".runs.", ".med.")
 md(x) = isna(sc("hugepages_requested")) ? sc("hugepages") : sc("hugepages_requested")
 MODES = "none thp explicit"
 array NR[3] = [0, 0, 0]; array FELL[3] = ["", "", ""]

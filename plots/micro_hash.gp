@@ -7,7 +7,6 @@ load dir."/common.gp"
 fam(x) = first(strcol("args"))
 kl(x) = akey(strcol("args"), "K") * akey(strcol("args"), "L")
 ok(x) = (strcol("family") eq "hash_dense" || strcol("family") eq "hash_sparse") && nc("vectors_per_s") > 0 && kl(0) > 0
-rk(f) = idx(f, "simhash wta dwta wta-rot dwta-rot") == idx(f, "simhash wta dwta wta-rot dwta-rot") ? idx(f, "simhash wta dwta wta-rot dwta-rot") : 6
 pr(x) = akey(strcol("args"), "probes") eq "NA" ? 0 : int(akey(strcol("args"), "probes"))
 # curve key rank:threads:probes>0:family:probes (sorted by sort(1) below)
 key(x) = sprintf("%d:%s:%d:%s:%d", rk(fam(0)), strcol("threads"), pr(0) > 0, fam(0), pr(0))
@@ -20,8 +19,6 @@ W = 1600; H = 640
 load dir."/ctx.gp"
 part(k, i) = word(subst(k, ":", " "), i)
 sel(p, k) = ok(0) && strcol("family") eq p && key(0) eq k ? kl(0) : NaN
-# smooth unique sorts a curve by x but breaks it at undefined points: other rows repeat its last point
-keep(x, y) = ($0 == 0 ? (lx = NaN, ly = NaN) : 0, x == x ? (lx = x, ly = y) : 0, lx)
 LINE = "F using (keep(sel(p, '%s'), nc('vectors_per_s'))):(ly) smooth unique with linespoints lt %s dt %d title '%s', "
 CIRC = "F using (sel(p, '%s')):'vectors_per_s' with points lt %s pt 6 ps 2.4 lw 2 title '%s', "
 set multiplot layout 1,2 title FULL_TITLE font ",12"

@@ -4,8 +4,6 @@
 if (!exists("XCOL")) { XCOL = "train_s"; FIG_TITLE = "P@1 vs training time" }
 load dir."/common.gp"
 array HDS[words(FILES)]; array CF[400]; array CD[400]; array CS[400]; array CR[400]; array CT[400]; array CN[400]
-SYS = "slide slide-full dense-cpu dense-gpu torch-gpu torch-cpu"
-rank(s) = idx(s, SYS) == idx(s, SYS) ? idx(s, SYS) : 7
 ds(x) = sc("dataset") eq "NA" ? "dataset_n/a" : sc("dataset")
 ok(x) = nc(XCOL) == nc(XCOL) && nc("p_at_1") == nc("p_at_1") && (XCOL ne "train_s" || nc(XCOL) > 0)
 key(fi) = sprintf("%d|", fi).ds(0)."|".sc("system")."|".sc("run_id")

@@ -29,7 +29,6 @@ found(p, s) = in(p, s) && column("neurons") >= 5 ? bx(0) : NaN
 share(p, s) = in(p, s) ? bx(0) : NaN
 # lines join a curve across filtered rows: those repeat the curve's last point (smooth unique), or
 # add 0 to it (smooth frequency, which sums the shares of bins written twice at one iter)
-keep(x, y) = ($0 == 0 ? (lx = NaN, ly = NaN) : 0, x == x ? (lx = x, ly = y) : 0, lx)
 keep0(x, y) = ($0 == 0 ? (lx = NaN, ly = NaN) : 0, x == x ? (lx = x, ly = y) : (ly = 0), lx)
 FOUND = "F using (keep(found(p, '%s'), column('found') / column('neurons'))):(ly) smooth unique with linespoints lt %d title '%s: share found by the sampler', "
 SHARE = "F using (keep0(share(p, '%s'), column('neurons') / %.17g)):(ly) smooth frequency with lines lt %d dt 2 lw 1.5 title '%s: share at this cosine', "

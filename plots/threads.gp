@@ -4,12 +4,10 @@
 # P@1 >= target); when some run of a dataset never reaches it, time per epoch, and the title says so.
 FIG_TITLE = "Convergence time vs threads (slide vs dense-cpu)"
 load dir."/common.gp"
-M = subst(F, ".runs.", ".med.")
 DL = ""; stats F using (DL = uadd(DL, sc("dataset")), 0) nooutput
 COLS = words(DL) < 2 ? words(DL) : 2; ROWS = (words(DL) + 1) / 2
 W = 1000 * COLS + 100; H = 520 * ROWS + 80
 load dir."/ctx.gp"
-rank(s) = idx(s, "slide slide-full dense-cpu dense-gpu torch-gpu torch-cpu") == idx(s, "slide slide-full dense-cpu dense-gpu torch-gpu torch-cpu") ? idx(s, "slide slide-full dense-cpu dense-gpu torch-gpu torch-cpu") : 7
 sel(s) = sc("dataset") eq d && sc("system") eq s && nc(Y) > 0 && nc("threads") >= 1 ? column("threads") : NaN
 set multiplot layout ROWS,COLS title FULL_TITLE font ",12"
 set xlabel "OpenMP threads (log scale)"
