@@ -20,8 +20,8 @@ usage: ./run_all.sh [--quick|--full] [--only e2e|real|micro|plots] [--data DIR] 
   --threads N  training threads (default: nproc)
   --run-id ID  name of results/<ID>/ (default: UTC time); an existing run id is refused
   --no-install never install packages: each missing optional tool is skipped with one line
-  --cache-profile  also the simulated cache profile (valgrind; on by default with --full), about
-               10 minutes: make profile-cache into results/<ID>/cacheprof/
+  --cache-profile  also the simulated cache profile (valgrind; on by default with --full; about
+               20 minutes on 2 shared vCPUs): make profile-cache into results/<ID>/cacheprof/
 EOF
 }
 
