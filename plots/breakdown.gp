@@ -1,7 +1,5 @@
-# breakdown.gp: where training time goes, from the <csv stem>.breakdown.csv files in FILES (one row
-# per run): hash / query / forward / backward / update / rehash / unaccounted (train_s minus the
-# phases; NA phases count 0) as stacked bars of microseconds per training sample (top) and shares
-# of train_s (bottom). Bars are labelled <csv stem>: system, hash configuration, threads.
+# breakdown.gp: stacked phases (unaccounted = train_s minus the phases; NA counts 0) per row of the
+# *.breakdown.csv in FILES: us per training sample (top), share of train_s (bottom).
 FIG_TITLE = "Training time breakdown per configuration"
 load dir."/common.gp"
 NFI = words(FILES)

@@ -1,6 +1,5 @@
-# hash_families.gp: SimHash / WTA / DWTA, one column of panels per thread count: training
-# throughput (top, samples_seen / train_s of each run's last row) and P@1 at a common training-time
-# budget (bottom, runs.awk: p_at_budget). FILES: one row per run; medians in the .med. file.
+# hash_families.gp: SimHash / WTA / DWTA per thread count: samples_seen / train_s (top) and P@1 at a
+# common time budget (bottom, runs.awk p_at_budget); medians in the .med. file.
 FIG_TITLE = "Hash families across thread counts: throughput and P@1 at a fixed time budget"
 load dir."/common.gp"
 DL = ""; TL = ""; FL = ""; BL = ""

@@ -1,6 +1,5 @@
-# hugepages.gp: weight slabs on 4 KB pages, transparent and explicit hugepages (paper Table 4):
-# time per epoch and counters per training sample (totals of each run's last row / samples_seen),
-# medians over runs of each requested mode (FILES: runs.awk rows; .med. file). NA: labelled gaps.
+# hugepages.gp: none / thp / explicit hugepages (paper Table 4): time per epoch and counters per
+# sample (run's last row / samples_seen), medians over runs (.med. file); NA: labelled gaps.
 FIG_TITLE = "Hugepages none / thp / explicit"
 W = 1300; H = 950
 load dir."/ctx.gp"

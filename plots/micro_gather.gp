@@ -1,6 +1,5 @@
-# micro_gather.gp: gather rate against page size (4 KB, THP, explicit 2 MB), one series per slab
-# size, with the sequential read of the same slab (ref_gb_per_s) dashed, from micro.csv
-# family hugepages_gather (medians, median.awk). Modes that could not run are labelled gaps.
+# micro_gather.gp: hugepages_gather rate vs page size (4 KB, THP, explicit 2 MB) per slab size, the
+# sequential read (ref_gb_per_s) dashed, from micro.csv; modes that could not run are labelled gaps.
 FIG_TITLE = "Gather rate vs page size (TLB reach)"
 W = 1100; H = 650
 DS_TEXT = "synthetic slab"

@@ -1,6 +1,5 @@
-# micro_hash.gp: hashing throughput (vectors/s, all threads) against K*L from micro.csv (medians,
-# median.awk), families hash_dense (128-d inputs) and hash_sparse: one panel each, one curve per
-# hash family and thread count (dash: threads); multi-probe configurations as circled points.
+# micro_hash.gp: hash_dense / hash_sparse vectors/s vs K*L from micro.csv, one curve per hash family
+# and thread count (dash: threads); multi-probe configurations as circled points.
 FIG_TITLE = "Hashing throughput vs K*L and threads (slide_hash_keys_*)"
 DS_TEXT = "synthetic inputs"
 load dir."/common.gp"

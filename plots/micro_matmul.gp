@@ -1,6 +1,5 @@
-# micro_matmul.gp: sparse matmul over the active set, scalar vs AVX2 vs AVX-512 (rows/s), forward
-# and backward, THP slab rows only (args <path>/thp/active:<n>, older runs <path>/active:<n>),
-# from micro.csv (medians, median.awk). A path the CPU lacks (error_message) is a labelled gap.
+# micro_matmul.gp: active-set matmul rows/s, scalar vs AVX2 vs AVX-512, forward and backward, THP slab
+# rows only (args <path>/thp/active:<n>, older <path>/active:<n>); a path the CPU lacks is a gap.
 FIG_TITLE = "Active-set sparse matmul: scalar vs AVX2 vs AVX-512"
 W = 1500; H = 650
 DS_TEXT = "synthetic 670,091 x 128 weight slab (Amazon-670K output layer)"

@@ -1,6 +1,5 @@
-# p1_vs_time.gp: the paper's main figure - P@1 against training time (log x; p1_vs_iter.gp sets
-# XCOL=iter), one panel per dataset, one curve per system and run of the training CSVs in FILES;
-# circled: rows of the full test set (eval_set=full); expected systems without rows: "not run".
+# p1_vs_time.gp: P@1 vs training time (log x; XCOL=iter for p1_vs_iter.gp), one panel per dataset,
+# one curve per system and run; circled: eval_set=full rows; expected systems without rows: "not run".
 if (!exists("XCOL")) { XCOL = "train_s"; FIG_TITLE = "P@1 vs training time" }
 load dir."/common.gp"
 array HDS[words(FILES)]; array CF[400]; array CD[400]; array CS[400]; array CR[400]; array CT[400]; array CN[400]

@@ -1,8 +1,5 @@
-# recall.gp: why recall@5 is what it is, from e2e.recall.csv (results/SCHEMA.md). One panel per run
-# (its last evaluation, up to 6 runs), x = cosine between the vectors the tables hash for a neuron
-# and for the query (bin centres). Solid: share of the bin's neurons that the sampler found (bins of
-# at least 5 neurons); dashed: how the set spreads over the bins. Sets: the exact top-5 neurons
-# (what recall_at_5 counts) and as many random neurons.
+# recall.gp: per run (last evaluation, up to 6; e2e.recall.csv), share of the exact top-5 and of
+# random neurons found (solid) and their spread (dashed) vs the cosine of neuron and query hash input.
 FIG_TITLE = "Recall diagnosis: what the sampler finds, by cosine with the query"
 load dir."/common.gp"
 ok(x) = nc("iter") == nc("iter") && nc("cos_lo") == nc("cos_lo") && nc("neurons") > 0 && nc("found") == nc("found") && \

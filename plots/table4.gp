@@ -1,7 +1,5 @@
-# table4.gp: paper Table 4 (dTLB miss rate 5.12 % on 4 KB pages -> 0.25 % with hugepages) beside
-# our simulated dTLB (slide-train --tlb-sim, FILES = the *.tlb.csv): miss rate per slab-row access
-# and page walks per sample on 4 KB, 2 MB and THP pages, and the measured page faults per sample of
-# the hugepages runs (hugepages.breakdown.csv next to the first file, when it has the columns).
+# table4.gp: paper Table 4 beside our simulated dTLB (FILES: *.tlb.csv): miss rate per slab-row
+# access, walks per sample, and measured page faults per sample (hugepages.breakdown.csv beside).
 FIG_TITLE = "dTLB misses with 4 KB vs 2 MB pages (paper Table 4) - ours SIMULATED"
 W = 1500; H = 700
 load dir."/common.gp"
@@ -34,7 +32,13 @@ do for [i=1:4] { do for [f in FILES] {
 } }
 # plot commands of the series present: miss rate in % (C1, after the paper's bars), walks per sample
 SER = "'%s' using (sel(SL[%d], SO[%d]) ? px(strcol('page_mode')) + OFF(%d) : NaN):(pos(%s)) with boxes lt %d title '%s'"
-C1 = "$paper using ($1 - 0.32):2 with boxes lc rgb '#999999' title 'paper (measured, Xeon)'"; C2 = ""
+$paper << EOD
+x,rate
+1,5.12
+2,0.25
+EOD
+C1 = "$paper using ($1 - 0.32):2 with boxes lc rgb '#999999' title 'paper (measured, Xeon)', ".\
+     "$paper using ($1 - 0.32):2:(sprintf('%.2f', $2)) ".VLAB; C2 = ""
 do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
     C1 = C1.", ".sprintf(SER, f, i, i, i, "100 * column('miss_rate')", i, f eq F ? ST[i] : "")
     C2 = C2.", ".sprintf(SER, f, i, i, i, "column('walks_per_sample')", i, f eq F ? ST[i] : "")
@@ -42,15 +46,7 @@ do for [i=1:4] { if (HAS[i]) { do for [f in FILES] {
 set title "dTLB miss rate [%]\npaper: per load, measured\nours: L1 dTLB misses per slab-row access, simulated" font ",10"
 set ylabel "misses / access [%]"
 set yrange [0.001:100]
-set label 1 "5.12" at 1 - 0.32, 5.12 center offset 0, 0.7 font ",8"
-set label 2 "0.25" at 2 - 0.32, 0.25 center offset 0, 0.7 font ",8"
-$paper << EOD
-x,rate
-1,5.12
-2,0.25
-EOD
 eval "plot ".C1
-unset label 1; unset label 2
 
 set title "page walks per training sample (simulated)\nL2 TLB misses, what PAPI_TLB_DM counts on Intel\n(no bar: 0 walks)" font ",10"
 set ylabel "walks / sample"

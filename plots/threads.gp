@@ -1,7 +1,5 @@
-# threads.gp: convergence time against OpenMP threads (log-log), one panel per dataset, one curve
-# per system: median over runs (FILES: one row per run from runs.awk, medians in the .med. file),
-# single runs as circles when repeated, ideal linear scaling dashed. Metric: reach_s (time to
-# P@1 >= target); when some run of a dataset never reaches it, time per epoch, and the title says so.
+# threads.gp: time to P@1 >= target (reach_s; time per epoch when a run never gets there) vs threads,
+# per dataset and system: median over runs (.med. file), single runs as circles, ideal scaling dashed.
 FIG_TITLE = "Convergence time vs threads (slide vs dense-cpu)"
 load dir."/common.gp"
 DL = ""; stats F using (DL = uadd(DL, sc("dataset")), 0) nooutput
