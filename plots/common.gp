@@ -1,18 +1,12 @@
-# common.gp: terminal, output file and shared styles for every figure script.
-# Set before loading: fmt ('png' or 'svg'), out (path without extension); optional W, H (pixels).
-# PNG uses pngcairo when this gnuplot has it, else the libgd png terminal. Text is noenhanced
-# (so "P@1" prints as is).
+# common.gp: terminal, output, styles and helpers of every figure script. Set before loading: fmt
+# ('png' or 'svg'), out (path without extension), FIG_TITLE; optional W, H (pixels), FILES, CAPTION.
+# PNG uses pngcairo when available, else png. Text is noenhanced ("P@1" prints as is).
 if (!exists("W")) { W = 1200 }
 if (!exists("H")) { H = 800 }
-if (fmt eq "svg") {
-    set terminal svg size W,H dynamic noenhanced font "Sans,11" background rgb "white"
-} else {
-    if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-        set terminal pngcairo size W,H noenhanced font "Sans,10" background rgb "white"
-    } else {
-        set terminal png size W,H noenhanced background rgb "white"
-    }
-}
+PNGC = fmt ne "svg" && strstrt(GPVAL_TERMINALS, "pngcairo") > 0
+if (fmt eq "svg") { set terminal svg size W,H dynamic noenhanced font "Sans,11" background rgb "white" }
+if (PNGC) { set terminal pngcairo size W,H noenhanced font "Sans,10" background rgb "white" }
+if (fmt ne "svg" && !PNGC) { set terminal png size W,H noenhanced background rgb "white" }
 set output out.".".fmt
 set datafile separator ","
 set datafile missing "NA"
@@ -23,21 +17,14 @@ set tics nomirror
 set key opaque box lc rgb "#bbbbbb" samplen 2 spacing 1.1 font ",9"
 # Line types 1-7 = systems in legend order (slide, slide-full, dense-cpu, dense-gpu, torch-gpu,
 # torch-cpu, other); bar series reuse them as colours.
-set linetype 1 lc rgb "#1f77b4" lw 2 pt 7 ps 0.8
-set linetype 2 lc rgb "#ff7f0e" lw 2 pt 5 ps 0.8
-set linetype 3 lc rgb "#2ca02c" lw 2 pt 9 ps 0.9
-set linetype 4 lc rgb "#d62728" lw 2 pt 11 ps 0.9
-set linetype 5 lc rgb "#9467bd" lw 2 pt 13 ps 0.9
-set linetype 6 lc rgb "#8c564b" lw 2 pt 15 ps 0.9
-set linetype 7 lc rgb "#7f7f7f" lw 2 pt 3 ps 0.9
-set linetype 8 lc rgb "#bcbd22" lw 2 pt 2 ps 0.9
-set linetype 9 lc rgb "#17becf" lw 2 pt 4 ps 0.9
+array LT_RGB[9] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f", "#bcbd22", "#17becf"]
+array LT_PT[9] = [7, 5, 9, 11, 13, 15, 3, 2, 4]
+do for [lt_i=1:9] { set linetype lt_i lc rgb LT_RGB[lt_i] lw 2 pt LT_PT[lt_i] ps (lt_i < 3 ? 0.8 : 0.9) }
 set linetype cycle 9
 FULL_TITLE = FIG_TITLE."\n".(exists("CAPTION") ? CAPTION : "")
 set style fill solid 0.85 border lc rgb "#333333"
-# Helpers for the figure scripts. Word lists hold values without spaces (datasets, run ids, args).
-# hdr(f): ",header," of a CSV; has(c): column c in the header HD of the file being read
-# (strcol() of an absent column is an error); sc(c) / nc(c): its text ("NA" if absent) / number.
+# Word lists hold values without spaces. hdr(f): ",header," of a CSV; has(c): column c in the header
+# HD of the file being read; sc(c) / nc(c): its text ("NA" if absent) / number (NaN).
 hdr(f) = ",".system("head -n 1 '".f."' | tr -d '\\r'").","
 has(c) = strstrt(HD, ",".c.",") > 0
 sc(c) = has(c) ? strcol(c) : "NA"
