@@ -1,9 +1,7 @@
-# median.awk: one row per configuration of a benchmark CSV (repetitions collapsed), same header.
+# median.awk: one row per configuration (values of the `keys` columns), same header; each other
+# column is the median of its numeric values, else its first value not NA. Google Benchmark: the
+# `median` aggregate row counts only without iteration rows; other aggregates are dropped.
 # Usage: awk -v keys="family,args,threads" -f median.awk FILE > OUT
-# A configuration is the values of the `keys` columns. Each other column becomes the median of
-# its numeric values over the configuration's rows, else its first value that is not NA. Google
-# Benchmark rows: iteration rows count; the `median` aggregate row is used only for a
-# configuration without iteration rows; other aggregates (mean, stddev, cv) are dropped.
 BEGIN { FS = OFS = ","; nk = split(keys, K, ",") }
 { sub(/\r$/, "") }
 NR == 1 { hdr = $0; for (i = 1; i <= NF; i++) C[$i] = i; nf = NF; next }

@@ -51,9 +51,8 @@ has_cols() {
     _h=",$(head -n 1 "$_f" | tr -d '\r'),"
     for _c in "$@"; do case $_h in *",$_c,"*) ;; *) return 1 ;; esac; done
 }
-# fig NAME TITLE SCRIPT.gp "COL..." WHAT FILE...: draws SCRIPT over the FILEs that have the columns
-# COL (gnuplot gets them as FILES); the script itself draws the placeholder when its filters leave
-# nothing, and writes why to OUT/NAME.nodata.
+# fig NAME TITLE SCRIPT.gp "COL..." WHAT FILE...: SCRIPT over the FILEs having the columns COL (as
+# FILES); a script whose filters leave nothing draws the placeholder and writes why to OUT/NAME.nodata
 fig() {
     name=$1; title=$2; gp=$3; cols=$4; what=$5; shift 5
     nfig=$((nfig + 1)); files=""
@@ -83,9 +82,8 @@ med "$micro" family,args,threads "$tmp/micro.csv" && micro=$tmp/micro.csv
 med "$kern" bench,simd,regime,active "$tmp/kern.csv" && kern=$tmp/kern.csv
 med "$parse" bench "$tmp/parse.csv" && parse=$tmp/parse.csv
 
-# per_run NAME KEYS GROUP RATIOS FILE...: prints $tmp/NAME.runs.csv, one row per run (runs.awk),
-# sorted by GROUP (threads numerically: the rows of a curve must be adjacent), after writing
-# $tmp/NAME.med.csv, the medians over the runs of each GROUP (median.awk)
+# per_run NAME KEYS GROUP RATIOS FILE...: prints $tmp/NAME.runs.csv (runs.awk, sorted by GROUP,
+# threads numerically: a curve's rows must be adjacent) after writing the GROUP medians, NAME.med.csv
 per_run() {
     _n=$1 _k=$2 _g=$3 _r=$4; shift 4
     for f; do shift; [ -f "$f" ] && has_cols "$f" train_s && set -- "$@" "$f"; done

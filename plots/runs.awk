@@ -1,9 +1,8 @@
 # runs.awk: one row per training run (rows sharing the `keys` columns): its last row (highest
-# train_s), every column of every file (a column missing from a file keeps the run's earlier value),
-# and: best_p_at_1; budget_s = the dataset's shortest run (train_s), p_at_budget = p_at_1 of the
-# run's last row with train_s <= 1.05 budget_s; target = -v target or 90 % of the dataset's lowest
-# best_p_at_1 (floored to 0.01), reach_s = first train_s with p_at_1 >= target (NA: never);
-# A_per_B for each "A/B" in -v ratios. Usage: awk -v keys=a,b [-v ratios=..] -f runs.awk CSV...
+# train_s; all columns of all files), best_p_at_1, budget_s (the dataset's shortest run),
+# p_at_budget (p_at_1 of the last row with train_s <= 1.05 budget_s), target (-v target, else 90 %
+# of the dataset's lowest best_p_at_1, floored to 0.01), reach_s (first train_s with p_at_1 >=
+# target; NA: never), A_per_B per "A/B" in -v ratios. awk -v keys=a,b [-v ratios=..] -f runs.awk CSV...
 BEGIN { FS = OFS = ","; nk = split(keys, K, ","); nr = split(ratios, R, " ") }
 { sub(/\r$/, "") }
 FNR == 1 { split("", C); for (i = 1; i <= NF; i++) { C[$i] = i; if (!($i in H)) HN[++nh] = $i; H[$i] = 1 }; next }
