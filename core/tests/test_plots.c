@@ -168,7 +168,31 @@ int main(void) {
     check_quiet("odd CSVs", log);
     free(log);
 
-    /* 4. A missing run directory is a usage error. */
+    /* 4. runs.awk: with P1_TARGET 0.6, run b never reaches it (reach_s NA), run a first at 2 s; the
+     * budget is the shortest run (2 s); without a target it is 90 % of the lowest best P@1. */
+    static const char *const HEAD =
+        "run_id,dataset,threads,train_s,p_at_1,best_p_at_1,budget_s,p_at_budget,target,reach_s\n";
+    static const char *const WANT[2] = {
+        "a,d,1,3.0,0.65,0.7,2,0.7,0.6,2\nb,d,2,2.0,0.4,0.4,2,0.4,0.6,NA\n",
+        "a,d,1,3.0,0.65,0.7,2,0.7,0.36,1\nb,d,2,2.0,0.4,0.4,2,0.4,0.36,2\n",
+    };
+    char csv[300], res[320], cmd[1200];
+    snprintf(csv, sizeof csv, "%s/runs.csv", tmp);
+    CHECK(write_file(csv, "run_id,dataset,threads,train_s,p_at_1\na,d,1,1.0,0.5\na,d,1,2.0,0.7\n"
+                          "a,d,1,3.0,0.65\nb,d,2,1.0,0.3\nb,d,2,2.0,0.4\n") == 0);
+    for (int t = 0; t < 2; t++) {
+        snprintf(cmd, sizeof cmd, "awk -v keys=run_id %s -f plots/runs.awk '%s' >'%s.out' 2>&1",
+                 t ? "" : "-v target=0.6", csv, csv);
+        CHECK(system(cmd) == 0);
+        snprintf(res, sizeof res, "%s.out", csv);
+        char *got = slurp(res, NULL);
+        size_t nh = strlen(HEAD);
+        CHECKF(got && !strncmp(got, HEAD, nh) && !strcmp(got + nh, WANT[t]), "runs.awk (%s target) printed:\n%s",
+               t ? "default" : "0.6", got ? got : "");
+        free(got);
+    }
+
+    /* 5. A missing run directory is a usage error. */
     snprintf(path, sizeof path, "sh plots/plot_all.sh '%s/no-such-run' >/dev/null 2>&1", tmp);
     CHECK(system(path) != 0);
 
