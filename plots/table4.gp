@@ -1,14 +1,17 @@
-# table4.gp: paper Table 4 beside our simulated dTLB (FILES: *.tlb.csv): miss rate per slab-row
-# access, walks per sample, and measured page faults per sample (hugepages.breakdown.csv beside).
+# table4.gp: paper Table 4 beside our simulated dTLB (FILES: *.tlb.csv), measured page faults
+# (hugepages.breakdown.csv beside) and simulated cache misses per phase (cacheprof/*.cache.csv).
 FIG_TITLE = "dTLB misses with 4 KB vs 2 MB pages (paper Table 4) - ours SIMULATED"
-W = 1500; H = 700
+W = 1900; H = 700
 load dir."/common.gp"
 stats F using (FIG_TITLE = FIG_TITLE.", dTLB ".sc("tlb_geometry")." (".sc("tlb_geometry_source").")", 0) every ::0::0 nooutput
 load dir."/ctx.gp"
 HPFILE = system("f=$(dirname '".F."')/hugepages.breakdown.csv; [ -f \"$f\" ] && echo \"$f\"")
 HD = HPFILE eq "" ? "" : hdr(HPFILE)
 if (!has("hugepages_requested") || !has("rusage_minflt") || !has("samples_seen")) { HPFILE = "" }
-set multiplot layout 1,3 title FULL_TITLE font ",12"
+CFILE = system("d=$(dirname '".F."'); for f in \"$d\"/*.cache.csv \"$d\"/cacheprof/*.cache.csv; do [ -f \"$f\" ] && { echo \"$f\"; break; }; done")
+HD = CFILE eq "" ? "" : hdr(CFILE)
+if (!has("phase") || !has("level") || !has("misses_per_sample") || !has("dataset")) { CFILE = "" }
+set multiplot layout 1,4 title FULL_TITLE font ",12"
 set boxwidth 0.16
 set grid noxtics ytics
 set xrange [0.4:3.6]
@@ -66,6 +69,30 @@ if (HPFILE ne "") {
     plot HPFILE using (hx(strcol("hugepages_requested"))):(column("rusage_minflt") / column("samples_seen")) with boxes lt 3 notitle
 } else {
     set label 3 "not recorded\n(no hugepages.breakdown.csv)" at 2, graph 0.5 center tc rgb "#b00000"
+    set yrange [0:1]
+    plot NaN notitle
+}
+unset label 3
+set key below font ",8"
+set title "cache misses per training sample\nSIMULATED (callgrind, this machine's D1 and LL)" font ",10"
+set ylabel "misses / sample"
+set xrange [0.4:6.6]
+set xtics ("hash" 1, "query" 2, "forward" 3, "backward" 4, "update" 5, "rehash" 6) scale 0 font ",8"
+set boxwidth 0.3
+cx(p) = p eq "hash" ? 1 : p eq "query" ? 2 : p eq "forward" ? 3 : p eq "backward" ? 4 : \
+        p eq "update" ? 5 : p eq "rehash" ? 6 : NaN
+if (CFILE ne "") {
+    CDS = ""
+    stats CFILE using (CDS = strcol("dataset"), 0) every ::0::0 nooutput
+    set logscale y
+    set yrange [*:*]
+    set title "cache misses per training sample, ".CDS."\nSIMULATED (callgrind, this machine's D1 and LL)" noenhanced
+    cl(l) = strcol("dataset") eq CDS && strcol("level") eq l
+    plot CFILE using (cl("D1") ? cx(strcol("phase")) - 0.15 : NaN):(pos(column("misses_per_sample"))) with boxes lt 1 title "D1 misses", \
+         CFILE using (cl("LL") ? cx(strcol("phase")) + 0.15 : NaN):(pos(column("misses_per_sample"))) with boxes lt 2 title "LL misses"
+} else {
+    unset key
+    set label 4 "not run\n(run_all.sh --cache-profile,\nmake profile-cache)" at 3.5, graph 0.5 center tc rgb "#b00000"
     set yrange [0:1]
     plot NaN notitle
 }
