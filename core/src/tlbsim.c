@@ -212,6 +212,7 @@ void slide_tlbsim_reset_counts(slide_tlbsim *s) { memset(s->cnt, 0, sizeof s->cn
 static inline int lookup(slide_tlbsim *s, int k, int ways, uint64_t set, uint64_t t) {
     uint64_t *tg = s->tag[k] + set * (uint64_t)ways;
     uint16_t *od = s->ord[k] + set * (uint64_t)ways;
+    if (tg[od[0]] == t) return 1; /* the most recent way: no reordering (most accesses) */
     for (int w = 0; w < ways; w++)
         if (tg[w] == t) {
             int p = 0;
