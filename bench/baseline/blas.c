@@ -131,3 +131,20 @@ int slide_blas_select(const slide_blas *b, const char *want, char **argv, char *
              "failed, so it stays", cur, target);
     return 0;
 }
+
+const slide_blas *slide_blas_open(const char *name, const char *core, char **argv,
+                                  const char *prog) {
+    const slide_blas *b = slide_blas_get(name);
+    if (!b) {
+        fprintf(stderr, "%s: --blas %s: not built in (this build has %s; apt-get install "
+                "libblis-dev and rebuild)\n", prog, name, slide_blas_names());
+        return NULL;
+    }
+    char note[256], msg[256];
+    if (slide_blas_select(b, core, argv, note, sizeof note, msg, sizeof msg)) {
+        fprintf(stderr, "%s: %s\n", prog, msg);
+        return NULL;
+    }
+    if (note[0]) fprintf(stderr, "[blas] %s\n", note);
+    return b;
+}

@@ -51,6 +51,13 @@ int slide_blas_core_level(const char *core);
 int slide_blas_select(const slide_blas *b, const char *want, char **argv, char *note,
                       size_t note_n, char *msg, size_t msg_n);
 
+/* For drivers: the backend `name` ("openblas" or "blis") with the kernel `core` ("auto" or an
+ * OpenBLAS name) selected as slide_blas_select does (it may restart the program). Prints a
+ * note as "[blas] ..." and an error as "prog: ..." on stderr, one line each; returns NULL after
+ * an error (the driver exits 2). */
+const slide_blas *slide_blas_open(const char *name, const char *core, char **argv,
+                                  const char *prog);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 float slide_peak_fma_scalar(int64_t iters, float x, int lanes) {
@@ -96,4 +97,23 @@ int slide_peak_best(int threads, double ms, int reps, slide_peak_result *out) {
     if (!ok1 && !ok2) return -1;
     *out = ok2 && (!ok1 || r2.gflops >= r1.gflops) ? r2 : r1;
     return 0;
+}
+
+slide_peak_result slide_peak_start(int threads, double ms) {
+    slide_peak_result p = {0, threads, NAN, NAN, NAN};
+    if (ms > 0 && slide_peak_best(threads, ms, 5, &p) == 0)
+        fprintf(stderr, "[peak] FP32 FMA peak %.1f GFLOP/s on %d threads (%s, median of 5; "
+                "%.1f-%.1f)\n", p.gflops, threads, p.isa == 2 ? "avx512" : "avx2",
+                p.gflops_min, p.gflops_max);
+    else
+        fprintf(stderr, "[peak] not measured (%s): peak_frac is NA\n",
+                ms > 0 ? "no AVX2/AVX-512 path on this CPU or build" : "--peak-ms 0");
+    return p;
+}
+
+void slide_peak_refresh(slide_peak_result *p, double ms) {
+    slide_peak_result r;
+    if (p->gflops > 0 && slide_peak_measure(p->isa, p->threads, ms, 3, &r) == 0 &&
+        r.gflops > p->gflops)
+        *p = r;
 }

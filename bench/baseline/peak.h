@@ -33,6 +33,15 @@ int slide_peak_measure(int isa, int threads, double ms, int reps, slide_peak_res
  * Returns -1 when neither path runs (peak unknown: peak_frac is NA). */
 int slide_peak_best(int threads, double ms, int reps, slide_peak_result *out);
 
+/* For drivers: the run's reference peak. ms > 0: slide_peak_best with 5 reps, reported on stderr
+ * as one "[peak] ..." line; otherwise (or without an AVX2/AVX-512 path) gflops is NaN and the
+ * line says why peak_frac will be NA. */
+slide_peak_result slide_peak_start(int threads, double ms);
+/* Measures p's path again (3 reps of ms) and keeps the higher median: a machine's peak is the
+ * best it shows, and a busy moment on a shared machine only lowers a measurement. No-op when p
+ * has no peak. */
+void slide_peak_refresh(slide_peak_result *p, double ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -177,21 +177,9 @@ int main(int argc, char **argv) {
                               opts);
         return 0;
     }
-    const char *blas_name = blas_i == 1 ? "blis" : "openblas";
-    const slide_blas *bl = slide_blas_get(blas_name);
-    if (!bl) {
-        fprintf(stderr, "slide-bench-sgemm: --blas %s: not built in (this build has %s; apt-get "
-                "install libblis-dev and rebuild)\n", blas_name, slide_blas_names());
-        return 2;
-    }
-    {
-        char note[256], msg[256];
-        if (slide_blas_select(bl, blas_core, argv, note, sizeof note, msg, sizeof msg)) {
-            fprintf(stderr, "slide-bench-sgemm: %s\n", msg);
-            return 2;
-        }
-        if (note[0]) fprintf(stderr, "[blas] %s\n", note);
-    }
+    const slide_blas *bl = slide_blas_open(blas_i == 1 ? "blis" : "openblas", blas_core, argv,
+                                           "slide-bench-sgemm");
+    if (!bl) return 2;
     if (check) {
         bl->set_threads(1);
         double worst;
@@ -242,14 +230,7 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < (int64_t)threads * B * H; i++) b.part[i] = 0.0f;
 
     fprintf(stderr, "[blas] %s; kernel %s\n", bl->config(), bl->core());
-    slide_peak_result peak = {0, threads, NAN, NAN, NAN};
-    if (peak_ms > 0 && slide_peak_best(threads, peak_ms, 5, &peak) == 0)
-        fprintf(stderr, "[peak] FP32 FMA peak %.1f GFLOP/s on %d threads (%s; median of 5, "
-                "%.1f-%.1f)\n", peak.gflops, threads, peak.isa == 2 ? "avx512" : "avx2",
-                peak.gflops_min, peak.gflops_max);
-    else
-        fprintf(stderr, "[peak] not measured (%s): peak_frac is NA\n",
-                peak_ms > 0 ? "no AVX2/AVX-512 path on this CPU or build" : "--peak-ms 0");
+    slide_peak_result peak = slide_peak_start(threads, peak_ms);
     char core[64], shape[64], pk[3][32];
     snprintf(core, sizeof core, "%s", bl->core());
     slide_csv_sanitize(core);
@@ -264,16 +245,10 @@ int main(int argc, char **argv) {
         bl->set_threads(split ? 1 : threads);
         usleep(300000); /* let the other pool's spinning threads go to sleep */
         for (int prod = 0; prod < 4; prod++) {
-            /* The peak again before each product (the library's own threads sleep first): a
-             * machine's peak is the best it shows, so the highest measurement so far is kept (a
-             * busy moment on a shared machine only lowers it; peak_frac stays conservative). */
-            if (peak.gflops > 0) {
-                if (!split) usleep(300000);
-                slide_peak_result pr;
-                if (slide_peak_measure(peak.isa, threads, peak_ms, 3, &pr) == 0 &&
-                    pr.gflops > peak.gflops)
-                    peak = pr;
-            }
+            /* The peak again before each product, the highest kept (the library's own threads
+             * sleep first) */
+            if (peak.gflops > 0 && !split) usleep(300000);
+            slide_peak_refresh(&peak, peak_ms);
             for (int r = 0; r < warmup; r++) run(&b, prod, split);
             for (int r = 0; r < reps; r++) {
                 double t0 = slide_now();

@@ -79,14 +79,7 @@ static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
     r->t_update_s = s->st.t_update;
     r->t_rehash_s = 0.0;
     r->gflops = gemm_gflops(&s->st);
-    /* the peak again now, outside the timed training: a machine's peak is the best it shows,
-     * so the highest measurement of the run is kept (a busy moment only lowers it) */
-    if (s->peak.gflops > 0) {
-        slide_peak_result pr;
-        if (slide_peak_measure(s->peak.isa, s->o->threads, s->peak_ms / 4, 3, &pr) == 0 &&
-            pr.gflops > s->peak.gflops)
-            s->peak = pr;
-    }
+    slide_peak_refresh(&s->peak, s->peak_ms / 4); /* outside the timed training */
     r->peak_gflops = s->peak.gflops;
 }
 
@@ -105,23 +98,6 @@ static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
     return SLIDE_OK;
 }
 
-/* The BLAS kernel first: choosing one may restart the program (blas.h). Returns 0 or 2. */
-static int pick_blas(dense_model *s, int which, const char *core, char **argv) {
-    const char *name = which == 1 ? "blis" : "openblas";
-    s->blas = slide_blas_get(name);
-    if (!s->blas) {
-        fprintf(stderr, "slide-dense: --blas %s: not built in (this build has %s; apt-get install "
-                "libblis-dev and rebuild)\n", name, slide_blas_names());
-        return 2;
-    }
-    char note[256], msg[256];
-    if (slide_blas_select(s->blas, core, argv, note, sizeof note, msg, sizeof msg)) {
-        fprintf(stderr, "slide-dense: %s\n", msg);
-        return 2;
-    }
-    if (note[0]) fprintf(stderr, "[blas] %s\n", note);
-    return 0;
-}
 
 /* The model after the memory check ([mem] line), and the FMA peak. Returns 0 or 2. */
 static int build_model(dense_model *s, const drv_loop *lp, double max_mem_mb) {
@@ -165,15 +141,7 @@ static int build_model(dense_model *s, const drv_loop *lp, double max_mem_mb) {
     fprintf(stderr, "[blas] %s; kernel %s; %d OpenMP threads, each a 1-thread sgemm on its "
             "block of labels\n", s->blas->config(), s->blas->core(), o->threads);
     /* The machine's own FP32 peak with this run's threads: the reference of peak_frac. */
-    slide_peak_result peak = {0, o->threads, NAN, NAN, NAN};
-    if (s->peak_ms > 0 && slide_peak_best(o->threads, s->peak_ms, 5, &peak) == 0)
-        fprintf(stderr, "[peak] FP32 FMA peak %.1f GFLOP/s on %d threads (%s, median of 5; "
-                "%.1f-%.1f)\n", peak.gflops, o->threads, peak.isa == 2 ? "avx512" : "avx2",
-                peak.gflops_min, peak.gflops_max);
-    else
-        fprintf(stderr, "[peak] not measured (%s): peak_frac is NA\n",
-                s->peak_ms > 0 ? "no AVX2/AVX-512 path on this CPU or build" : "--peak-ms 0");
-    s->peak = peak;
+    s->peak = slide_peak_start(o->threads, s->peak_ms);
     snprintf(s->hp_req, sizeof s->hp_req, "%s", slide_hugepages_name(o->hugepages));
     snprintf(s->hp_in, sizeof s->hp_in, "%s", slide_hugepages_name(s->model.hp_in_effect));
     snprintf(s->simd, sizeof s->simd, "%s-%s", s->blas->name, s->blas->core());
@@ -213,7 +181,12 @@ int main(int argc, char **argv) {
     s.dump_after = o.dump_after;
     drv_loop lp;
     memset(&lp, 0, sizeof lp);
-    if ((ex = pick_blas(&s, blas, blas_core, argv))) goto done;
+    /* the BLAS kernel first: choosing one may restart the program (blas.h) */
+    s.blas = slide_blas_open(blas == 1 ? "blis" : "openblas", blas_core, argv, "slide-dense");
+    if (!s.blas) {
+        ex = 2;
+        goto done;
+    }
     if (o.dump_after > 0 && !*o.dump_path) {
         fprintf(stderr, "slide-dense: --dump-after-step needs --dump-path\n");
         ex = 2;
