@@ -172,11 +172,6 @@ int main(int argc, char **argv) {
                           "Defaults are slide-train's: bench/e2e/configs/delicious.conf on the "
                           "vendored Delicious set (datasets/prepare_delicious.sh).");
     if (ex >= 0) return ex;
-    if (o.csv_header) {
-        printf("%s\n", slide_train_csv_header());
-        drv_opts_free(&o);
-        return 0;
-    }
     s.o = &o;
     s.dump_after = o.dump_after;
     drv_loop lp;

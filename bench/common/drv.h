@@ -53,8 +53,9 @@ typedef struct {
  * ending with a NULL name, bound to the driver's own variables; may be NULL). */
 void drv_opts_init(drv_opts *o, drv_kind kind, const slide_opt *own);
 /* Parses the command line (and --config). After --help prints the options the driver uses and
- * names the ones it accepts without using; after an error "prog: message". Returns -1 when the program goes on, else its
- * exit status (0 after --help, 2 after an error) with the options freed. */
+ * names the ones it accepts without using; after --csv-header prints the training CSV header;
+ * after an error "prog: message". Returns -1 when the program goes on, else its exit status
+ * (0 after --help or --csv-header, 2 after an error) with the options freed. */
 int drv_opts_cli(drv_opts *o, int argc, char **argv, const char *prog, const char *usage);
 /* One line on stderr naming the options given that this driver does not use (drv_loop_setup
  * calls it, after any restart of the program). */

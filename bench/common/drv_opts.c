@@ -4,6 +4,7 @@
 
 #include "slide/hash.h"
 #include "slide/mem.h"
+#include "slide/report.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -196,11 +197,13 @@ int drv_opts_cli(drv_opts *o, int argc, char **argv, const char *prog, const cha
                                "(noted on stderr):\n  ", 0);
     } else if (rc) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
+    } else if (o->csv_header && ((int)o->kind & DENSE)) { /* the drivers that have it */
+        printf("%s\n", slide_train_csv_header());
     } else {
         return -1;
     }
     drv_opts_free(o);
-    return rc == SLIDE_OPTS_HELP ? 0 : 2;
+    return rc && rc != SLIDE_OPTS_HELP ? 2 : 0;
 }
 
 void drv_opts_note_unused(const drv_opts *o, const char *prog) {
