@@ -131,6 +131,30 @@ static void kill_round(int round, double delay) {
     if (has_ck) check_resume(dir, what);
 }
 
+/* Sends sig to pid, a run appending rows to csv, and checks that it exits with `want` after a
+ * final row (at least min_before rows were there before the signal) evaluated on the --eval-n
+ * subset: interrupted runs do not evaluate the whole test set, which can take minutes at full
+ * scale. */
+static void check_interrupted(pid_t pid, int sig, int want, const char *csv_path,
+                              const char *what, int min_before) {
+    int rows_before = check_csv(csv_path, what, NULL, 0);
+    kill(pid, sig);
+    int st = 0;
+    int code = spawn_wait(pid, 60, &st) ? -2000 : spawn_code(st);
+    char last[8192] = "", set[32] = "";
+    int rows = check_csv(csv_path, what, last, sizeof last);
+    char *csv = spawn_read(csv_path, NULL);
+    int col = csv ? csv_col(csv, "eval_set") : -1;
+    free(csv);
+    if (col >= 0) csv_field(last, col, set, sizeof set);
+    printf("%s: exit %d, rows %d -> %d, last eval_set %s\n", what, code, rows_before, rows, set);
+    CHECKF(code == want, "%s: exit %d, expected %d", what, code, want);
+    CHECKF(rows > rows_before && rows_before >= min_before, "%s: no final row (%d -> %d)", what,
+           rows_before, rows);
+    CHECKF(!strcmp(set, "subset"), "%s: last row is '%s', expected the interrupted run's subset "
+           "evaluation", what, set);
+}
+
 /* Sends sig once the run has written its first checkpoint (handlers are installed by then). */
 static void signal_round(int sig, int want) {
     char dir[PATH_MAX], what[64], store[4][PATH_MAX], *argv[64], log[PATH_MAX + 8];
@@ -142,25 +166,7 @@ static void signal_round(int sig, int want) {
     pid_t pid = spawn_start(argv, log);
     double t0 = slide_now();
     while (!spawn_exists(store[3]) && slide_now() - t0 < 60) spawn_sleep(0.005);
-    int rows_before = check_csv(store[2], what, NULL, 0);
-    kill(pid, sig);
-    int st = 0;
-    int rc = spawn_wait(pid, 60, &st);
-    int code = rc ? -2000 : spawn_code(st);
-    char last[8192] = "", set[32] = "";
-    int rows = check_csv(store[2], what, last, sizeof last);
-    char *csv = spawn_read(store[2], NULL);
-    int col = csv ? csv_col(csv, "eval_set") : -1;
-    free(csv);
-    if (col >= 0) csv_field(last, col, set, sizeof set);
-    printf("%s: exit %d, rows %d -> %d, last eval_set %s\n", what, code, rows_before, rows, set);
-    CHECKF(code == want, "%s: exit %d, expected %d", what, code, want);
-    CHECKF(rows > rows_before && rows_before >= 0, "%s: no final row (%d -> %d)", what,
-           rows_before, rows);
-    /* Interrupted runs evaluate the --eval-n subset, not the whole test set (which can take
-     * minutes at full scale). */
-    CHECKF(!strcmp(set, "subset"), "%s: last row is '%s', expected the interrupted run's subset "
-           "evaluation", what, set);
+    check_interrupted(pid, sig, want, store[2], what, 0);
     check_leftovers(dir, 0, what);
 }
 
@@ -184,21 +190,7 @@ static void dense_signal_round(int sig, int want) {
     pid_t pid = spawn_start(argv, log);
     double t0 = slide_now();
     while (check_csv(store[2], what, NULL, 0) < 1 && slide_now() - t0 < 60) spawn_sleep(0.005);
-    int rows_before = check_csv(store[2], what, NULL, 0);
-    kill(pid, sig);
-    int st = 0;
-    int code = spawn_wait(pid, 60, &st) ? -2000 : spawn_code(st);
-    char last[8192] = "", set[32] = "";
-    int rows = check_csv(store[2], what, last, sizeof last);
-    char *csv = spawn_read(store[2], NULL);
-    int col = csv ? csv_col(csv, "eval_set") : -1;
-    free(csv);
-    if (col >= 0) csv_field(last, col, set, sizeof set);
-    printf("%s: exit %d, rows %d -> %d, last eval_set %s\n", what, code, rows_before, rows, set);
-    CHECKF(code == want, "%s: exit %d, expected %d", what, code, want);
-    CHECKF(rows > rows_before && rows_before >= 1, "%s: no final row (%d -> %d)", what,
-           rows_before, rows);
-    CHECKF(!strcmp(set, "subset"), "%s: last row is '%s', expected the subset", what, set);
+    check_interrupted(pid, sig, want, store[2], what, 1);
 }
 
 int main(void) {
