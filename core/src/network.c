@@ -1121,7 +1121,7 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
 }
 
 /* Per-sample path: each sample's forward and backward (its gradient entries and HOGWILD input
- * rows), samples spread over the threads; counts into c (t0..t2 unused). */
+ * rows), samples spread over the threads; the loss and counts into c (the caller times it). */
 SLIDE_PROFILE_NOINLINE
 static void persample_fwd_bwd(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                               sweep_counts *c) {
