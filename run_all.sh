@@ -148,12 +148,12 @@ BIN=build/bin
 DATA=build/data
 bash datasets/prepare_delicious.sh "$DATA/delicious" >/dev/null
 if [ "$MODE" = quick ]; then
-  AMZ_ARGS="--preset amazon670k --scale 0.01 --label-scale 1"        # all 670,091 labels, 4.9K points
+  AMZ_ARGS="--preset amazon670k-v1 --scale 0.01 --label-scale 1"     # all 670,091 labels, 4.9K points
   AMZLS_ARGS="--preset amazon670k --scale 0.05 --label-scale 0.005"  # 3,350 labels, learnable in seconds
   DEL_ARGS="--preset delicious200k --scale 0.01 --label-scale 0.05"
   EPOCHS_SYN=1
 else
-  AMZ_ARGS="--preset amazon670k --scale 0.1 --label-scale 1"
+  AMZ_ARGS="--preset amazon670k-v1 --scale 0.1 --label-scale 1"
   AMZLS_ARGS="--preset amazon670k --scale 0.2 --label-scale 0.02"
   DEL_ARGS="--preset delicious200k --scale 0.1 --label-scale 1"
   EPOCHS_SYN=3

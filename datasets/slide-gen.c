@@ -12,11 +12,18 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: slide-gen --preset NAME --out DIR [--scale S] [--label-scale S] [--seed N]\n"
+            "                 [--preset-file FILE] [--KNOB VALUE ...] [--print-preset]\n"
             "\n"
             "Writes DIR/train.txt and DIR/test.txt (XC text format: header 'N D L', then\n"
             "'l1,l2,... f:v f:v ...' per point) and prints achieved vs preset statistics.\n"
             "\n"
-            "  --preset NAME       amazon670k | delicious200k | tiny\n"
+            "  --preset NAME       amazon670k | delicious200k | delicious-small | amazon3m\n"
+            "                      (calibrated against the real Delicious set), amazon670k-v1 |\n"
+            "                      delicious200k-v1 (the first generator's, for the speed\n"
+            "                      benchmarks) | tiny\n"
+            "  --preset-file FILE  'key = value' lines over the preset (keys: the knobs below\n"
+            "                      without '--'; 'preset = NAME' picks the base)\n"
+            "  --print-preset      print the resulting preset as a preset file and exit\n"
             "  --out DIR           output directory (created, with parents)\n"
             "  --scale S           fraction of points, in (0, 1] (default 1)\n"
             "  --label-scale S     fraction of labels and features, in (0, 1] (default 1)\n"
@@ -25,7 +32,10 @@ static void usage(FILE *f) {
             "                      files do not depend on it\n"
             "  --help              this text\n"
             "\n"
-            "Exit status: 0 ok, 2 bad arguments, 1 generation or write failure.\n");
+            "Knobs (each overrides the preset's and the preset file's value; synth.c describes\n"
+            "the model):\n");
+    slide_synth_preset_help(f);
+    fprintf(f, "\nExit status: 0 ok, 2 bad arguments, 1 generation or write failure.\n");
 }
 
 static int fail_usage(const char *fmt, const char *a, const char *b) {
@@ -104,7 +114,14 @@ int main(int argc, char **argv) {
     slide_synth_params p = slide_synth_params_default();
     p.preset = NULL;
     p.threads = omp_get_max_threads(); /* OMP_NUM_THREADS, else the CPUs */
-    const char *out = NULL;
+    const char *out = NULL, *preset_file = NULL;
+    int print_preset = 0;
+    /* Knob overrides, applied after the preset and the preset file in command-line order. */
+    char kkey[64][64];
+    const char *kval[64];
+    int nk = 0;
+    slide_synth_preset probe;
+    memset(&probe, 0, sizeof probe);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -121,14 +138,29 @@ int main(int argc, char **argv) {
         } else {
             snprintf(name, sizeof name, "%s", a);
         }
+        if (strcmp(a, "--print-preset") == 0) {
+            print_preset = 1;
+            continue;
+        }
+        int is_knob = strncmp(name, "--", 2) == 0 &&
+                      strstr(slide_synth_preset_set(&probe, name + 2, ""), "unknown knob") == NULL;
         if (strcmp(name, "--preset") && strcmp(name, "--out") && strcmp(name, "--scale") &&
-            strcmp(name, "--label-scale") && strcmp(name, "--seed") && strcmp(name, "--threads"))
+            strcmp(name, "--label-scale") && strcmp(name, "--seed") && strcmp(name, "--threads") &&
+            strcmp(name, "--preset-file") && !is_knob)
             return fail_usage("unknown option '%s'%s", a, "");
         if (!v) {
             if (i + 1 >= argc) return fail_usage("option %s needs a value%s", a, "");
             v = argv[++i];
         }
-        if (strcmp(name, "--preset") == 0) {
+        if (is_knob) {
+            if (nk == 64) return fail_usage("too many knob options%s%s", "", "");
+            const char *msg = slide_synth_preset_set(&probe, name + 2, v);
+            if (msg) return fail_usage("%s%s", msg, "");
+            snprintf(kkey[nk], sizeof kkey[nk], "%s", name + 2);
+            kval[nk++] = v;
+        } else if (strcmp(name, "--preset-file") == 0) {
+            preset_file = v;
+        } else if (strcmp(name, "--preset") == 0) {
             p.preset = v;
         } else if (strcmp(name, "--out") == 0) {
             out = v;
@@ -148,11 +180,38 @@ int main(int argc, char **argv) {
                 return fail_usage("--seed '%s': need a non-negative integer%s", v, "");
         }
     }
-    if (!p.preset)
-        return fail_usage("--preset is required (amazon670k, delicious200k, tiny)%s%s", "", "");
-    if (!slide_synth_preset_find(p.preset))
-        return fail_usage("unknown preset '%s' (valid: amazon670k, delicious200k, tiny)%s",
-                          p.preset, "");
+    slide_synth_preset custom;
+    memset(&custom, 0, sizeof custom);
+    if (p.preset) {
+        const slide_synth_preset *base = slide_synth_preset_find(p.preset);
+        if (!base)
+            return fail_usage("unknown preset '%s' (valid: %s)", p.preset,
+                              slide_synth_preset_names());
+        custom = *base;
+    }
+    if (preset_file) {
+        slide_err err;
+        slide_err_clear(&err);
+        if (slide_synth_preset_load(&custom, preset_file, &err) != SLIDE_OK) {
+            fprintf(stderr, "slide-gen: %s\n", err.msg);
+            return 2;
+        }
+        if (!p.preset) p.preset = custom.name;
+    }
+    if (!p.preset || !custom.name)
+        return fail_usage("--preset is required (valid: %s)%s", slide_synth_preset_names(), "");
+    for (int k = 0; k < nk; k++) {
+        const char *msg = slide_synth_preset_set(&custom, kkey[k], kval[k]);
+        if (msg) return fail_usage("%s%s", msg, "");
+    }
+    const char *cmsg = slide_synth_preset_check(&custom);
+    if (cmsg) return fail_usage("%s%s", cmsg, "");
+    if (print_preset) {
+        printf("preset = %s\n", custom.name);
+        slide_synth_preset_write(stdout, &custom);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    p.custom = &custom;
     if (!out || !*out) return fail_usage("--out DIR is required%s%s", "", "");
     const char *msg = slide_synth_params_check(&p);
     if (msg) return fail_usage("%s%s", msg, "");
@@ -184,9 +243,10 @@ int main(int argc, char **argv) {
     slide_data_stats st_tr, st_te;
     slide_data_compute_stats(&tr, &st_tr);
     slide_data_compute_stats(&te, &st_te);
-    const slide_synth_preset *ps = slide_synth_preset_find(p.preset);
-    printf("slide-gen: preset %s scale %g label_scale %g seed %llu -> %s, %s\n", p.preset, p.scale,
-           p.label_scale, (unsigned long long)p.seed, tr_path, te_path);
+    const slide_synth_preset *ps = &custom;
+    printf("slide-gen: preset %s%s scale %g label_scale %g seed %llu -> %s, %s\n", p.preset,
+           nk || preset_file ? " (with overrides)" : "", p.scale, p.label_scale,
+           (unsigned long long)p.seed, tr_path, te_path);
     printf("generate %.2f s, write %.2f s\n", t1 - t0, t2 - t1);
     print_stats(ps, &p, &st_tr, &st_te);
     slide_data_free(&tr);

@@ -24,7 +24,7 @@ usage: BIN=build/bin sh bench/baseline/bench_baseline.sh [--threads T] [--reps N
                 ~1.7 GB), the median of the others reported (default $steps)
   --csv PATH    rows appended here (default $csv)
   --blas B      openblas (default) or blis, for both programs
-  --data DIR    Amazon-670K-shaped set; made with slide-gen --preset amazon670k --scale 0.002
+  --data DIR    Amazon-670K-shaped set; made with slide-gen --preset amazon670k-v1 --scale 0.002
                 --label-scale 1 --seed 1 when missing (default $data)
 Rows: what = sgemm-logits | sgemm-dW1 | sgemm-dH | sgemm-all3 (mode openblas: one call with
 the BLAS's own threads; mode split: label blocks over OpenMP threads, as slide-dense does), and
@@ -56,7 +56,7 @@ done
 
 if [ ! -f "$data/train.txt" ] || [ ! -f "$data/test.txt" ]; then
     echo "[data] making $data (Amazon-670K shape, 0.2% of the points, all 670,091 labels)"
-    "$BIN/slide-gen" --preset amazon670k --scale 0.002 --label-scale 1 --seed 1 --out "$data" >/dev/null ||
+    "$BIN/slide-gen" --preset amazon670k-v1 --scale 0.002 --label-scale 1 --seed 1 --out "$data" >/dev/null ||
         { echo "bench_baseline: slide-gen failed" >&2; exit 1; }
 fi
 labels=$(head -n 1 "$data/train.txt" | awk '{ print $3 }')

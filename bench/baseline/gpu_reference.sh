@@ -116,9 +116,9 @@ gen() { # preset scale dir
 A=$DATA/amazon670k-s1; D=$DATA/delicious200k-s1; S=$DATA/amazon670k-s0.05
 step "generating presets into $DATA"
 pa=; pd=
-if want dense-amazon || want slide-amazon || want tf32 || want lr-amazon; then gen amazon670k 1 "$A" & pa=$!; fi
-if want dense-delicious || want slide-delicious || want tf32; then gen delicious200k 1 "$D" & pd=$!; fi
-if want s005 || want torch; then gen amazon670k 0.05 "$S" || fail=1; fi
+if want dense-amazon || want slide-amazon || want tf32 || want lr-amazon; then gen amazon670k-v1 1 "$A" & pa=$!; fi
+if want dense-delicious || want slide-delicious || want tf32; then gen delicious200k-v1 1 "$D" & pd=$!; fi
+if want s005 || want torch; then gen amazon670k-v1 0.05 "$S" || fail=1; fi
 [ -z "$pa" ] || wait "$pa" || fail=1
 [ -z "$pd" ] || wait "$pd" || fail=1
 head_test() { # file n -> file-n.txt (bench/e2e/test_subset.sh); the name alone for a preset

@@ -3,7 +3,9 @@
 #include "slide/synth.h"
 #include "slide/rng.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Generative model (all structure is a function of (seed, id), so no per-label tables):
@@ -15,43 +17,68 @@
  *   from the Zipf restricted to the block, which keeps the marginal Zipf) or is a fresh global
  *   draw that becomes the current topic. So labels co-occur in clusters of similar popularity.
  * - Label of rank r owns c(r) in [char_min, char_max] characteristic features, hashed from r;
- *   the first quarter are shared with its topic (hashed from the topic), the rest are its own.
+ *   the first topic_share of them (v1: a quarter) are its topic's (hashed from the topic), the
+ *   rest its own.
  * - A point's features: with probability p_char, a characteristic feature of one of its labels
  *   (value in [0.3, 1]); otherwise a noise feature from a Zipf over all features, with a small
  *   idf-like value for frequent features. Values are multiples of 1/1000 in (0, 1].
- * - Per-point counts are 1 + Poisson((mean - 1) * U[1 - spread, 1 + spread]); duplicates are
- *   redrawn, so every point has exactly its drawn counts and the means match the preset.
+ * - Per-point counts are 1 + Poisson((mean - 1) * U[1 - spread, 1 + spread]), or lognormal
+ *   (lab_sigma, nnz_sigma > 0: heavy-tailed nonzeros; labels piled up below a cap with
+ *   lab_reverse); duplicates are redrawn, so every point has exactly its drawn counts and the
+ *   means match the preset.
  * Point i of the training set uses RNG stream i, test point i stream 2^40 + i: the output does
  * not depend on the number of threads. */
 
-typedef struct {
-    slide_synth_preset p;
-    double zipf_q;          /* Zipf-Mandelbrot shift of label ranks (flattens the very head) */
-    int topic_size;         /* labels per topic: a block of consecutive frequency ranks */
-    double p_topic;         /* chance that a point's next label comes from its current topic */
-    double p_char;          /* share of a point's features drawn from its labels' feature sets */
-    int char_min, char_max; /* characteristic features per label */
-    double feat_s, feat_q;  /* Zipf of the noise features */
-    double spread;          /* relative spread of the per-point count means */
-} preset_def;
-
 /* Sizes from the Extreme Classification Repository and the SLIDE paper (Table 1: feature
- * sparsity 0.055 % of 135,909 and 0.038 % of 782,585 give ~75 and ~297 nonzeros per point). */
-static const preset_def k_presets[] = {
-    {{"amazon670k", 135909, 670091, 490449, 153025, 5.45, 76.0, 0.6},
-     1.0, 32, 0.6, 0.75, 8, 32, 1.0, 3.0, 0.6},
-    {{"delicious200k", 782585, 205443, 196606, 100095, 75.54, 301.0, 1.0},
-     20.0, 128, 0.6, 0.75, 8, 32, 1.0, 3.0, 0.8},
-    {{"tiny", 2000, 500, 4000, 1000, 3.0, 30.0, 0.8},
-     1.0, 10, 0.7, 0.8, 8, 24, 1.0, 3.0, 0.5},
+ * sparsity 0.055 % of 135,909 and 0.038 % of 782,585 give ~75 and ~297 nonzeros per point).
+ * The "-v1" presets are the first generator's, kept bit for bit for the speed benchmarks; the
+ * plain names carry the knobs calibrated against the real Delicious set (REPRODUCE.md). */
+#define PRESET_NAMES                                                                        \
+    "amazon670k, delicious200k, delicious-small, amazon3m, amazon670k-v1, delicious200k-v1, tiny"
+/* The knobs calibrated against the real Delicious set (983 labels). */
+#define CALIB_KNOBS                                                                         \
+    .topic_size = 16, .p_topic = 0.5, .p_char = 0.5, .char_min = 4, .char_max = 16,          \
+    .topic_share = 0.25, .feat_s = 1.0, .feat_q = 50.0, .lab_sigma = 0.6, .nnz_sigma = 1.5
+#define CALIBRATED_PRESETS                                                                  \
+    {.name = "delicious-small", .d = 500, .l = 983, .n_train = 12920, .n_test = 3185,        \
+     .labels_per_point = 19.05, .nnz_per_point = 18.54, .zipf_s = 1.2, .zipf_q = 15.0,        \
+     .lab_max = 25, .lab_reverse = 1, .nnz_max = 400, .binary = 1, CALIB_KNOBS},             \
+    {.name = "amazon670k", .d = 135909, .l = 670091, .n_train = 490449, .n_test = 153025,   \
+     .labels_per_point = 5.45, .nnz_per_point = 76.0, .zipf_s = 0.6, .zipf_q = 1.0,           \
+     .lab_max = 64, .nnz_max = 1024, CALIB_KNOBS},                                           \
+    {.name = "delicious200k", .d = 782585, .l = 205443, .n_train = 196606, .n_test = 100095, \
+     .labels_per_point = 75.54, .nnz_per_point = 301.0, .zipf_s = 1.0, .zipf_q = 20.0,        \
+     .lab_max = 512, .nnz_max = 4096, CALIB_KNOBS},                                          \
+    {.name = "amazon3m", .d = 337067, .l = 2812281, .n_train = 1717899, .n_test = 742507,    \
+     .labels_per_point = 36.04, .nnz_per_point = 36.4, .zipf_s = 0.6, .zipf_q = 1.0,          \
+     .lab_max = 256, .nnz_max = 512, CALIB_KNOBS}
+#define V1_KNOBS .topic_share = 0.25, .feat_s = 1.0, .feat_q = 3.0
+static const slide_synth_preset k_presets[] = {
+    {.name = "amazon670k-v1", .d = 135909, .l = 670091, .n_train = 490449, .n_test = 153025,
+     .labels_per_point = 5.45, .nnz_per_point = 76.0, .zipf_s = 0.6, .zipf_q = 1.0,
+     .topic_size = 32, .p_topic = 0.6, .p_char = 0.75, .char_min = 8, .char_max = 32,
+     .spread = 0.6, V1_KNOBS},
+    {.name = "delicious200k-v1", .d = 782585, .l = 205443, .n_train = 196606, .n_test = 100095,
+     .labels_per_point = 75.54, .nnz_per_point = 301.0, .zipf_s = 1.0, .zipf_q = 20.0,
+     .topic_size = 128, .p_topic = 0.6, .p_char = 0.75, .char_min = 8, .char_max = 32,
+     .spread = 0.8, V1_KNOBS},
+    {.name = "tiny", .d = 2000, .l = 500, .n_train = 4000, .n_test = 1000,
+     .labels_per_point = 3.0, .nnz_per_point = 30.0, .zipf_s = 0.8, .zipf_q = 1.0,
+     .topic_size = 10, .p_topic = 0.7, .p_char = 0.8, .char_min = 8, .char_max = 24,
+     .spread = 0.5, V1_KNOBS},
+    CALIBRATED_PRESETS
 };
 #define N_PRESETS ((int)(sizeof k_presets / sizeof k_presets[0]))
 
 const slide_synth_preset *slide_synth_preset_find(const char *name) {
     if (!name) return NULL;
     for (int i = 0; i < N_PRESETS; i++)
-        if (strcmp(name, k_presets[i].p.name) == 0) return &k_presets[i].p;
+        if (strcmp(name, k_presets[i].name) == 0) return &k_presets[i];
     return NULL;
+}
+
+const char *slide_synth_preset_names(void) {
+    return PRESET_NAMES;
 }
 
 slide_synth_params slide_synth_params_default(void) {
@@ -67,9 +94,13 @@ slide_synth_params slide_synth_params_default(void) {
 
 const char *slide_synth_params_check(const slide_synth_params *p) {
     if (!p) return "no parameters";
-    if (!p->preset) return "no preset given (valid: amazon670k, delicious200k, tiny)";
-    if (!slide_synth_preset_find(p->preset))
-        return "unknown preset (valid: amazon670k, delicious200k, tiny)";
+    if (!p->custom) {
+        if (!p->preset) return "no preset given (valid: " PRESET_NAMES ")";
+        if (!slide_synth_preset_find(p->preset)) return "unknown preset (valid: " PRESET_NAMES ")";
+    } else {
+        const char *msg = slide_synth_preset_check(p->custom);
+        if (msg) return msg;
+    }
     if (p->threads < 1 || p->threads > 1024) return "threads must be in 1..1024";
     if (!(p->scale > 0.0 && p->scale <= 1.0)) return "scale must be in (0, 1]";
     if (!(p->label_scale > 0.0 && p->label_scale <= 1.0)) return "label_scale must be in (0, 1]";
@@ -108,10 +139,55 @@ static int64_t zipf_draw(const zipf_law *z, int64_t lo, int64_t hi, slide_rng *r
                         r, NULL);
 }
 
+/* ---------------------------------------------------------------- lognormal counts */
+
+/* A count in [1, cap]: round(exp(mu + sigma Z)) clamped, or cap + 1 minus that when reversed.
+ * mu is solved so that the clamped count has the wanted mean. */
+typedef struct {
+    double mu, sigma;
+    int cap, reverse;
+} count_law;
+
+/* E[clamp(round(exp(mu + sigma Z)), 1, cap)] by a fine grid over Z. */
+static double count_law_mean(double mu, double sigma, int cap) {
+    double sum = 0, wsum = 0;
+    for (int i = -800; i <= 800; i++) {
+        double z = i * 0.01, w = exp(-0.5 * z * z);
+        double x = floor(exp(mu + sigma * z) + 0.5);
+        sum += w * (x < 1 ? 1 : x > cap ? cap : x);
+        wsum += w;
+    }
+    return sum / wsum;
+}
+
+static void count_law_init(count_law *c, double mean, double sigma, int cap, int reverse) {
+    memset(c, 0, sizeof *c);
+    c->sigma = sigma;
+    c->cap = cap;
+    c->reverse = reverse;
+    if (sigma <= 0) return;
+    double want = reverse ? (double)cap + 1.0 - mean : mean;
+    double lo = -20, hi = log((double)cap) + 1;
+    for (int it = 0; it < 80; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (count_law_mean(mid, sigma, cap) < want)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    c->mu = 0.5 * (lo + hi);
+}
+
+static int count_law_draw(const count_law *c, slide_rng *r) {
+    double x = floor(exp(c->mu + c->sigma * (double)slide_rng_normal(r)) + 0.5);
+    int k = x < 1 ? 1 : x > c->cap ? c->cap : (int)x;
+    return c->reverse ? c->cap + 1 - k : k;
+}
+
 /* ---------------------------------------------------------------- generator state */
 
 typedef struct {
-    const preset_def *pd;
+    const slide_synth_preset *pd;
     int64_t l, d;                /* scaled label and feature counts */
     int64_t topic;               /* topic block size (<= l) */
     int kmax, mmax;              /* caps of per-point label and feature counts */
@@ -121,6 +197,7 @@ typedef struct {
     uint64_t lab_a, lab_c;       /* label rank -> id */
     uint64_t feat_a, feat_c;     /* noise feature rank -> id */
     uint64_t seed_pts, seed_cnt, seed_char, seed_topic;
+    count_law lab_law, nnz_law;  /* lognormal per-point counts (sigma > 0) */
     int threads;                 /* OpenMP threads (slide_synth_params.threads) */
 } gen;
 
@@ -162,17 +239,19 @@ static int64_t scaled(int64_t full, double f, int64_t floor_min) {
 
 static void gen_init(gen *g, const slide_synth_params *p) {
     memset(g, 0, sizeof *g);
-    const preset_def *pd = (const preset_def *)slide_synth_preset_find(p->preset);
+    const slide_synth_preset *pd = p->custom ? p->custom : slide_synth_preset_find(p->preset);
     g->pd = pd;
     /* Enough labels and features that per-point counts are unaffected by label_scale. */
-    g->l = scaled(pd->p.l, p->label_scale, (int64_t)ceil(8.0 * pd->p.labels_per_point) + 16);
-    g->d = scaled(pd->p.d, p->label_scale, (int64_t)ceil(8.0 * pd->p.nnz_per_point) + 64);
+    g->l = scaled(pd->l, p->label_scale, (int64_t)ceil(8.0 * pd->labels_per_point) + 16);
+    g->d = scaled(pd->d, p->label_scale, (int64_t)ceil(8.0 * pd->nnz_per_point) + 64);
     g->topic = pd->topic_size < g->l ? pd->topic_size : g->l;
-    int64_t kmax = (int64_t)(4.0 * pd->p.labels_per_point) + 64;
-    int64_t mmax = (int64_t)(4.0 * pd->p.nnz_per_point) + 64;
+    int64_t kmax = pd->lab_max > 0 ? pd->lab_max : (int64_t)(4.0 * pd->labels_per_point) + 64;
+    int64_t mmax = pd->nnz_max > 0 ? pd->nnz_max : (int64_t)(4.0 * pd->nnz_per_point) + 64;
     g->kmax = (int)(kmax < g->l ? kmax : g->l);
     g->mmax = (int)(mmax < g->d ? mmax : g->d);
-    g->lz.s = pd->p.zipf_s;
+    count_law_init(&g->lab_law, pd->labels_per_point, pd->lab_sigma, g->kmax, pd->lab_reverse);
+    count_law_init(&g->nnz_law, pd->nnz_per_point, pd->nnz_sigma, g->mmax, 0);
+    g->lz.s = pd->zipf_s;
     g->lz.q = pd->zipf_q;
     g->fz.s = pd->feat_s;
     g->fz.q = pd->feat_q;
@@ -205,10 +284,10 @@ static uint32_t char_count(const gen *g, int64_t rank) {
     return (uint32_t)g->pd->char_min + (uint32_t)(h % span);
 }
 
-/* j-th characteristic feature of the label of this rank: the first quarter is its topic's. */
+/* j-th characteristic feature of the label of this rank: the first topic_share are its topic's. */
 static uint32_t char_feat(const gen *g, int64_t rank, uint32_t c, uint32_t j) {
     uint64_t h;
-    if (j < c / 4)
+    if (j < (uint32_t)((double)c * g->pd->topic_share))
         h = slide_mix64(g->seed_topic ^ ((uint64_t)(rank / g->topic) * 64 + j));
     else
         h = slide_mix64(g->seed_char ^ ((uint64_t)rank * 64 + j));
@@ -238,8 +317,10 @@ static int count_draw(slide_rng *r, double mean, double spread, int cap) {
 
 /* The first draws of a point's stream: its label and feature counts. */
 static void point_counts(const gen *g, slide_rng *r, int *k, int *m) {
-    *k = count_draw(r, g->pd->p.labels_per_point, g->pd->spread, g->kmax);
-    *m = count_draw(r, g->pd->p.nnz_per_point, g->pd->spread, g->mmax);
+    *k = g->pd->lab_sigma > 0 ? count_law_draw(&g->lab_law, r)
+                              : count_draw(r, g->pd->labels_per_point, g->pd->spread, g->kmax);
+    *m = g->pd->nnz_sigma > 0 ? count_law_draw(&g->nnz_law, r)
+                              : count_draw(r, g->pd->nnz_per_point, g->pd->spread, g->mmax);
 }
 
 /* ---------------------------------------------------------------- per-thread scratch */
@@ -401,7 +482,7 @@ static void gen_point(const gen *g, uint64_t stream, scratch *s, int k, int m, i
         feat[j] = (int32_t)(s->key[j] >> 16);
         /* Division then rounding gives the float nearest to q/1000, which is what parsing the
          * written text ("%.6g") returns: the data survive a text round trip bit for bit. */
-        val[j] = (float)((double)(s->key[j] & 0xFFFF) / 1000.0);
+        val[j] = g->pd->binary ? 1.0f : (float)((double)(s->key[j] & 0xFFFF) / 1000.0);
     }
 
     for (int j = 0; j < nk; j++) s->key[j] = label_id(g, s->rank[j]);
@@ -474,7 +555,7 @@ int slide_synth_generate(const slide_synth_params *p, slide_data *train, slide_d
     gen g;
     gen_init(&g, p);
     g.threads = p->threads;
-    const slide_synth_preset *ps = &g.pd->p;
+    const slide_synth_preset *ps = g.pd;
     int64_t n_train = scaled(ps->n_train, p->scale, 8), n_test = scaled(ps->n_test, p->scale, 8);
     int rc = gen_split(&g, n_train, 0, train, err);
     if (rc) return rc;
