@@ -78,7 +78,6 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->label_sum += b->label_sum;
     a->lsh_sum += b->lsh_sum;
     a->t_forward += b->t_forward;
-    a->t_backward += b->t_backward;
     a->t_update += b->t_update;
     a->t_rehash += b->t_rehash;
     a->t_hash += b->t_hash;
@@ -646,6 +645,7 @@ static int build_net(slide_model *s, const drv_loop *lp) {
     slide_err err;
     slide_net_params np;
     drv_net_params(o, lp->train.d, lp->train.l, s->simd, &s->numa, &np);
+    np.max_labels = slide_data_max_labels(&lp->train); /* the plan holds every training point */
     const char *m = slide_net_params_check(&np);
     if (m) {
         fprintf(stderr, "slide-train: %s\n", m);
@@ -666,8 +666,10 @@ static int build_net(slide_model *s, const drv_loop *lp) {
     double need_mb = o->max_mem_mb > 0 ? est_mb + data_mb : est_mb;
     fprintf(stderr,
             "[mem] network needs about %.0f MB (weights %.0f, optimizer state %.0f, hash tables "
-            "%.0f, workspace %.0f), data sets in memory %.0f MB (limit %.0f MB%s)\n",
+            "%.0f, workspace %.0f, table-build scratch %.0f), data sets in memory %.0f MB "
+            "(limit %.0f MB%s)\n",
             est_mb, mp.weights / MB, mp.optimizer / MB, mp.tables / MB, mp.workspace / MB,
+            mp.scratch / MB,
             data_mb, limit_mb,
             o->max_mem_mb > 0 ? ", --max-mem, for network and data" : ", available memory, for the network");
     if (limit_mb > 0 && need_mb > limit_mb) {

@@ -161,7 +161,7 @@ void bm_query(benchmark::State &state, TableConfig c) {
         g_table.t = t;
         g_table.id = tid;
     }
-    slide_lsh_scratch *scratch = slide_lsh_scratch_create(g_table.t);
+    slide_lsh_scratch *scratch = slide_lsh_scratch_create(g_table.t, 1 + c.probes);
     if (!scratch) {
         state.SkipWithError("cannot allocate query scratch");
         return;

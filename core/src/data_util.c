@@ -170,3 +170,12 @@ void slide_shuffle_ids(int64_t *perm, int64_t n, slide_rng *rng) {
     }
 }
 
+
+int64_t slide_data_max_labels(const slide_data *ds) {
+    int64_t m = 0;
+    for (int64_t i = 0; i < ds->n; i++) {
+        const int64_t k = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
+        if (k > m) m = k;
+    }
+    return m;
+}

@@ -300,6 +300,12 @@ static const slide_hash_kern *kern_for(int simd) {
     return &slide_hash_kern_scalar;
 }
 
+int slide_hash_params_key_bits(const slide_hash_params *p) {
+    const int bits = p->family == SLIDE_HASH_SIMHASH ? 1 : __builtin_ctz((unsigned)p->bin_size);
+    const int raw = p->K * bits;
+    return raw > p->range_bits ? p->range_bits : raw;
+}
+
 int slide_hash_create(slide_hash **out, const slide_hash_params *p, slide_err *err) {
     *out = NULL;
     const char *m = slide_hash_params_check(p);
@@ -328,7 +334,7 @@ int slide_hash_create(slide_hash **out, const slide_hash_params *p, slide_err *e
     }
     h->raw_bits = p->K * h->bits;
     h->mixed = h->raw_bits > p->range_bits;
-    h->key_bits = h->mixed ? p->range_bits : h->raw_bits;
+    h->key_bits = slide_hash_params_key_bits(p);
     const int cpc = 64 / h->bits;
     for (int k = 0; k < p->K; k++) {
         h->kchunk[k] = (uint8_t)(k / cpc);

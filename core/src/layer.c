@@ -55,32 +55,86 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
     return NULL;
 }
 
-double slide_layer_estimate_bytes(const slide_layer_params *p, slide_mem_parts *parts) {
-    const double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
-    /* W (none with bf16_only) and its BF16 copy, biases */
-    const double weights = (p->bf16_only ? 0.0 : 4.0 * w) + (p->bf16 ? 2.0 * w : 0.0) + 4.0 * b;
-    /* m and v (fp32 or BF16); the input-major layer's gradient slab (the other layers build each
-     * row's gradient from the batch's (row, sample, delta) entries); the biases' gradient and
-     * moments */
-    const double optimizer = (p->adam_bf16 ? 4.0 : 8.0) * w + (p->input_major ? 4.0 * w : 0.0) +
-                             12.0 * b;
-    double tables = 0;
-    if (p->sampled) {
-        const double L = p->hash.L;
-        tables += (double)p->n_out * L * 4.0;        /* stored keys */
-        tables += (double)p->n_out * L * 4.0 * 1.25; /* table entries with slack */
-        tables += L * (double)(1u << (p->hash.range_bits < 20 ? p->hash.range_bits : 20)) * 8.0;
+/* Bytes of the layer's slab (weights, moments, gradient, biases, BF16 copy), as laid out in
+ * slide_layer_init: every array rounded to 16 floats. */
+static size_t slab_bytes(const slide_layer_params *p) {
+    const size_t n_rows = (size_t)(p->input_major ? p->n_in : p->n_out);
+    const size_t ld = (size_t)(p->input_major ? p->n_out : p->n_in);
+    const size_t nw16 = (n_rows * ld + 15) & ~(size_t)15;
+    const size_t nb16 = ((size_t)p->n_out + 15) & ~(size_t)15;
+    /* With adam_bf16 the two moment arrays (uint16) share one float slab's bytes; with
+     * bf16_only there is no fp32 W (only Wh, after the biases). */
+    const size_t nslab =
+        (p->input_major ? 4 : 3) - (p->adam_bf16 ? 1 : 0) - (p->bf16_only ? 1 : 0);
+    return sizeof(float) * (nslab * nw16 + 4 * nb16) + (p->bf16 ? 2 * nw16 : 0);
+}
+
+void slide_layer_active_bounds(const slide_layer_params *p, int64_t *min_active,
+                               int64_t *max_active) {
+    if (!p->sampled) {
+        *min_active = *max_active = p->n_out;
+        return;
     }
-    /* touched-row marks; dirty marks of a sampled layer */
-    const double work = 2.0 * (double)(p->input_major ? p->n_in : p->n_out) +
-                        (p->sampled ? (double)p->n_out : 0.0);
+    const int64_t mx = (int64_t)ceil(p->max_active_frac * (double)p->n_out);
+    const int64_t mn = (int64_t)ceil(p->min_active_frac * (double)p->n_out);
+    *max_active = mx < 1 ? 1 : mx;
+    *min_active = mn > *max_active ? *max_active : mn;
+}
+
+/* The lsh parameters of a sampled layer (slide_layer_init). */
+static slide_lsh_params lsh_params(const slide_layer_params *p, int key_bits, uint64_t seed,
+                                   int index) {
+    slide_lsh_params lp = slide_lsh_params_default();
+    lp.L = p->hash.L;
+    lp.range_bits = key_bits;
+    lp.bucket_cap = p->bucket_cap;
+    lp.policy = p->bucket_policy;
+    lp.max_ids = p->n_out;
+    lp.seed = seed ^ ((uint64_t)index * 0x9E3779B97F4A7C15ULL);
+    lp.threads = p->threads;
+    return lp;
+}
+
+double slide_layer_estimate_bytes(const slide_layer_params *p, int hp_mode,
+                                  slide_mem_parts *parts) {
+    const double w = (double)p->n_in * (double)p->n_out, b = (double)p->n_out;
+    const double n_rows = (double)(p->input_major ? p->n_in : p->n_out);
+    /* The slab by its arrays: m and v (fp32 or BF16), the input-major layer's gradient slab,
+     * the biases' gradient and moments as optimizer state; W (none with bf16_only), its BF16
+     * copy, the biases and the rounding of arrays and pages as weights. */
+    const double opt =
+        (p->adam_bf16 ? 4.0 : 8.0) * w + (p->input_major ? 4.0 * w : 0.0) + 12.0 * b;
+    const double weights = (double)slide_mem_block_bytes(slab_bytes(p), hp_mode) - opt;
+    double tables = 0, scratch = 0;
+    if (p->sampled) {
+        const double L = p->hash.L, n = (double)p->n_out;
+        slide_hash_params hp = p->hash;
+        hp.dim = p->mips ? p->n_in + 2 : p->n_in;
+        const slide_lsh_params lp = lsh_params(p, slide_hash_params_key_bits(&hp), 0, 0);
+        tables += n * L * 4.0 + n; /* the neurons' keys, dirty marks */
+        tables += (double)slide_lsh_plan_bytes(&lp);
+        if (p->shared_fill) {
+            int64_t mn, mx;
+            slide_layer_active_bounds(p, &mn, &mx);
+            const int64_t nf = 2 * mn + 64 > p->n_out ? p->n_out : 2 * mn + 64;
+            tables += 4.0 * (double)(2 * nf > p->n_out ? p->n_out : nf) +
+                      8.0 * (double)((p->n_out + 63) / 64);
+        }
+        /* Table maintenance, freed when it ends: a build's scratch, or a rehash of up to a
+         * quarter of the neurons (their ids and new keys). */
+        const double build = (double)slide_lsh_build_scratch_bytes(&lp, p->n_out);
+        const double rehash = (n / 4.0) * (4.0 + 4.0 * L);
+        scratch = build > rehash ? build : rehash;
+    }
+    const double work = n_rows + b; /* touched-row and touched-bias marks */
     if (parts) {
         parts->weights += weights;
-        parts->optimizer += optimizer;
+        parts->optimizer += opt;
         parts->tables += tables;
         parts->workspace += work;
+        if (scratch > parts->scratch) parts->scratch = scratch;
     }
-    return weights + optimizer + tables + work;
+    return weights + opt + tables + work;
 }
 
 void slide_init_row(float *w, int64_t n, float std, uint64_t seed, int layer, int64_t row) {
@@ -105,14 +159,11 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
     ly->n_rows = p->input_major ? p->n_in : p->n_out;
     ly->ld = p->input_major ? p->n_out : p->n_in;
     size_t nw = (size_t)ly->n_rows * (size_t)ly->ld, nb = (size_t)p->n_out;
-    /* Round each array to 16 floats so every array starts 64-byte aligned. */
+    /* Every array starts 64-byte aligned (slab_bytes rounds each to 16 floats). The input-major
+     * layer accumulates its gradient in a slab (gW); the others build each touched row's
+     * gradient at update time, so they have no gW (NULL). */
     size_t nw16 = (nw + 15) & ~(size_t)15, nb16 = (nb + 15) & ~(size_t)15;
-    /* The input-major layer accumulates its gradient in a slab (gW); the others build each
-     * touched row's gradient at update time, so they have no gW (NULL). */
-    /* With adam_bf16 the two moment arrays (uint16) share one float slab's bytes; with
-     * bf16_only there is no fp32 W (only Wh, after the biases). */
-    const size_t nslab = (p->input_major ? 4 : 3) - (p->adam_bf16 ? 1 : 0) - (p->bf16_only ? 1 : 0);
-    size_t bytes = sizeof(float) * (nslab * nw16 + 4 * nb16) + (p->bf16 ? 2 * nw16 : 0);
+    size_t bytes = slab_bytes(p);
     int fell = 0;
     int rc = slide_mem_alloc(&ly->blk, bytes, hp_mode, &fell, err);
     if (rc) return rc;
@@ -194,14 +245,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
             slide_layer_free(ly);
             return rc;
         }
-        slide_lsh_params lp = slide_lsh_params_default();
-        lp.L = hp.L;
-        lp.range_bits = slide_hash_key_bits(ly->hash);
-        lp.bucket_cap = p->bucket_cap;
-        lp.policy = p->bucket_policy;
-        lp.max_ids = p->n_out;
-        lp.seed = seed ^ ((uint64_t)index * 0x9E3779B97F4A7C15ULL);
-        lp.threads = p->threads;
+        slide_lsh_params lp = lsh_params(p, slide_hash_key_bits(ly->hash), seed, index);
         rc = slide_lsh_create(&ly->lsh, &lp, err);
         if (rc) {
             slide_layer_free(ly);
@@ -213,10 +257,7 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
             slide_layer_free(ly);
             return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory for tables", index);
         }
-        int64_t mx = (int64_t)ceil(p->max_active_frac * (double)p->n_out);
-        int64_t mn = (int64_t)ceil(p->min_active_frac * (double)p->n_out);
-        ly->max_active = mx < 1 ? 1 : mx;
-        ly->min_active = mn > ly->max_active ? ly->max_active : mn;
+        slide_layer_active_bounds(p, &ly->min_active, &ly->max_active);
         if (p->shared_fill) {
             int64_t nf = 2 * ly->min_active + 64;
             ly->n_fill = nf > p->n_out ? p->n_out : nf;

@@ -76,7 +76,7 @@ struct slide_lsh_scratch {
     int32_t *hist;
     const uint32_t **bk_ids;
     int *bk_n;
-    int64_t cap_keys; /* entries of bk_ids / bk_n; hist has cap_keys + 1 */
+    int64_t cap_keys; /* L x max_per_table: entries of bk_ids / bk_n; hist has cap_keys + 1 */
 };
 
 /* ------------------------------------------------------------------ parameters */
@@ -445,6 +445,20 @@ static void scratch_unmap(void *p, size_t bytes) {
 #endif
 }
 
+/* Tables whose key columns one thread gathers per pass of a build. */
+static int build_group(const slide_lsh_params *p) {
+    const int G = p->L / p->threads;
+    return G < 1 ? 1 : G > LSH_GATHER_MAX ? LSH_GATHER_MAX : G;
+}
+
+size_t slide_lsh_build_scratch_bytes(const slide_lsh_params *p, int64_t n) {
+    if (n <= 0) return 0;
+    const int threads = n * p->L >= LSH_PAR_MIN ? p->threads : 1;
+    const size_t cols = (size_t)n * (size_t)build_group(p) * sizeof(uint32_t);
+    const size_t part = (size_t)n * sizeof(uint64_t);
+    return (size_t)threads * (cols + part);
+}
+
 int slide_lsh_build(slide_lsh *h, const uint32_t *keys, int64_t n, slide_err *err) {
     if (!h) return slide_err_set(err, SLIDE_EINVAL, 0, "slide_lsh_build: table is NULL");
     if (n < 0 || n > h->p.max_ids)
@@ -470,9 +484,7 @@ int slide_lsh_build(slide_lsh *h, const uint32_t *keys, int64_t n, slide_err *er
      * thread gathers G tables' columns in one pass (up to 8, fewer when there are too few tables
      * to keep every thread busy). Per-thread scratch: G columns + n (key, id) pairs, i.e.
      * (4 G + 8) bytes per id, freed before returning. */
-    const int L = h->p.L;
-    int G = L / h->p.threads;
-    G = G < 1 ? 1 : G > LSH_GATHER_MAX ? LSH_GATHER_MAX : G;
+    const int L = h->p.L, G = build_group(&h->p);
     const int ngroups = (L + G - 1) / G;
     int fail = 0;
 #pragma omp parallel num_threads(h->p.threads) if (nk >= LSH_PAR_MIN)
@@ -512,32 +524,28 @@ int slide_lsh_build(slide_lsh *h, const uint32_t *keys, int64_t n, slide_err *er
 
 /* ------------------------------------------------------------------ queries */
 
-/* Room in s for a query of nkeys keys (its buckets and the count histogram). */
-static int scratch_keys(slide_lsh_scratch *s, int64_t nkeys) {
-    if (nkeys <= s->cap_keys) return 0;
-    const uint32_t **bi = realloc(s->bk_ids, (size_t)nkeys * sizeof *bi);
-    if (bi) s->bk_ids = bi;
-    int *bn = realloc(s->bk_n, (size_t)nkeys * sizeof *bn);
-    if (bn) s->bk_n = bn;
-    int32_t *hi = realloc(s->hist, (size_t)(nkeys + 1) * sizeof *hi);
-    if (hi) s->hist = hi;
-    if (!bi || !bn || !hi) return -1;
-    s->cap_keys = nkeys;
-    return 0;
-}
-
-slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *h) {
-    if (!h) return NULL;
+slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *h, int max_per_table) {
+    if (!h || max_per_table < 1 || (int64_t)h->p.L * max_per_table > 65535) return NULL;
     slide_lsh_scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->n = h->p.max_ids;
+    s->cap_keys = (int64_t)h->p.L * max_per_table;
     s->cnt = calloc((size_t)s->n, sizeof *s->cnt);
     s->cand = malloc((size_t)s->n * sizeof *s->cand);
-    if (!s->cnt || !s->cand || scratch_keys(s, (int64_t)h->p.L)) {
+    s->bk_ids = malloc((size_t)s->cap_keys * sizeof *s->bk_ids);
+    s->bk_n = malloc((size_t)s->cap_keys * sizeof *s->bk_n);
+    s->hist = malloc((size_t)(s->cap_keys + 1) * sizeof *s->hist);
+    if (!s->cnt || !s->cand || !s->bk_ids || !s->bk_n || !s->hist) {
         slide_lsh_scratch_destroy(s);
         return NULL;
     }
     return s;
+}
+
+size_t slide_lsh_scratch_bytes(int64_t max_ids, int L, int max_per_table) {
+    const size_t k = (size_t)L * (size_t)max_per_table;
+    return sizeof(slide_lsh_scratch) + (size_t)max_ids * (sizeof(uint16_t) + sizeof(uint32_t)) +
+           k * (sizeof(const uint32_t *) + sizeof(int)) + (k + 1) * sizeof(int32_t);
 }
 
 void slide_lsh_scratch_destroy(slide_lsh_scratch *s) {
@@ -623,8 +631,7 @@ int64_t slide_lsh_query_ranked(const slide_lsh *h, const uint32_t *keys, int per
     for (int64_t i = 0; i < nkeys; i++)
         if (keys[i] >= h->nb) return -SLIDE_EINVAL;
     if (room <= 0) return 0;
-    if (nkeys > 65535) return -SLIDE_EINVAL; /* collision counts are 16-bit */
-    if (scratch_keys(s, nkeys)) return -SLIDE_ENOMEM;
+    if (nkeys > s->cap_keys) return -SLIDE_EINVAL; /* <= 65535: collision counts are 16-bit */
     int64_t probed = 0, raw = 0, nc = 0;
     const int nbk = query_buckets(h, keys, per_table, s, &probed, &raw);
     uint16_t *cnt = s->cnt;
@@ -675,6 +682,14 @@ int slide_lsh_bucket(const slide_lsh *h, int table, uint32_t key, const uint32_t
 void slide_lsh_prefetch(const slide_lsh *h, int table, uint32_t key) {
     if (!h || table < 0 || table >= h->p.L || key >= h->nb) return;
     __builtin_prefetch(&h->t[table].b[key]);
+}
+
+size_t slide_lsh_plan_bytes(const slide_lsh_params *p) {
+    const size_t nb = (size_t)1 << p->range_bits, n = (size_t)p->max_ids;
+    /* table_reserve after a build that stores every id (no bucket overflows) */
+    const size_t arena = n + n / 16 + 1024;
+    return sizeof(slide_lsh) + (size_t)p->L * (sizeof(lsh_table) + nb * sizeof(lsh_bucket) +
+                                               arena * sizeof(uint32_t));
 }
 
 size_t slide_lsh_memory_bytes(const slide_lsh *h) {

@@ -30,6 +30,11 @@ int slide_hugepages_parse(const char *s) {
     return -1;
 }
 
+size_t slide_mem_block_bytes(size_t bytes, int mode) {
+    if (bytes == 0) bytes = 64;
+    return mode == SLIDE_HP_NONE ? bytes : (bytes + HP_SIZE - 1) & ~(HP_SIZE - 1);
+}
+
 int slide_mem_alloc(slide_block *b, size_t bytes, int mode, int *fell_back, slide_err *err) {
     memset(b, 0, sizeof *b);
     if (fell_back) *fell_back = 0;

@@ -50,50 +50,12 @@ void slide_metrics_point(const uint32_t *pred, int n_pred, const int32_t *labels
     p_at[0] = ndcg_at[0] = 0;
 }
 
-/* Points per evaluation task and output rows per block: a block of weight rows (EVAL_ROWS x 128
- * floats = 256 KB) stays in L2 while every point of the task is scored against it. */
-#define EVAL_CHUNK 64
-#define EVAL_ROWS 512
-
 /* One thread's sums over an evaluation. */
 typedef struct {
     double p[6], nd[6], rec, act;
     int64_t n_eval, n_skip;
     int64_t rc_n[2][SLIDE_RECALL_BINS], rc_f[2][SLIDE_RECALL_BINS], rc_t[2][SLIDE_RECALL_BINS];
 } eval_acc;
-
-/* One thread's buffers: a chunk's hidden outputs, a block of scores, and for the recall probe
- * the query's and a neuron's hashed vectors and the neuron's keys. */
-typedef struct {
-    float *hid, *sc, *qv, *nv;
-    uint32_t *nk;
-} eval_bufs;
-
-static void eval_bufs_free(eval_bufs *b) {
-    free(b->hid);
-    free(b->sc);
-    free(b->qv);
-    free(b->nv);
-    free(b->nk);
-    memset(b, 0, sizeof *b);
-}
-
-/* Returns nonzero when out of memory (b freed). */
-static int eval_bufs_init(eval_bufs *b, const slide_layer *out) {
-    const int64_t H = out->p.n_in;
-    memset(b, 0, sizeof *b);
-    b->hid = malloc((size_t)EVAL_CHUNK * (size_t)H * sizeof(float));
-    b->sc = malloc((size_t)EVAL_ROWS * sizeof(float));
-    int bad = !b->hid || !b->sc;
-    if (out->p.sampled) {
-        b->qv = malloc((size_t)(H + 2) * sizeof(float));
-        b->nv = malloc((size_t)(H + 2) * sizeof(float));
-        b->nk = malloc((size_t)out->p.hash.L * sizeof(uint32_t));
-        bad |= !b->qv || !b->nv || !b->nk;
-    }
-    if (bad) eval_bufs_free(b);
-    return bad;
-}
 
 /* The labelled points of chunk c (points without labels are counted as skipped): hidden layers
  * in full, outputs into hid; their ids into pts. Returns how many. */
@@ -147,14 +109,16 @@ static int recall_bin(double cs) {
  * query's, counting whether the sampler found it and how many tables' main keys matched.
  * Returns how many of the exact top-5 were found. */
 static int recall_probe(const slide_net *net, slide_ws *w, const float *x, const uint32_t *exact,
-                        int nex, eval_bufs *b, eval_acc *a) {
+                        int nex, eval_acc *a) {
     const int nl = net->p.n_layers;
     const slide_layer *out = &net->layer[nl - 1];
     const int L = out->p.hash.L, per = 1 + out->p.probes;
     const int64_t dv = out->p.mips ? out->p.n_in + 2 : out->p.n_in, na = w->n_act[nl - 1];
-    slide_layer_query_vector(out, x, b->qv);
+    float *qv = w->eqv, *nv = w->env;
+    uint32_t *nk = w->enk;
+    slide_layer_query_vector(out, x, qv);
     double qq = 0;
-    for (int64_t j = 0; j < dv; j++) qq += (double)b->qv[j] * b->qv[j];
+    for (int64_t j = 0; j < dv; j++) qq += (double)qv[j] * qv[j];
     uint32_t rnd[5];
     for (int e = 0; e < nex; e++) rnd[e] = slide_rng_below(&w->rng, (uint32_t)out->p.n_out);
     int in = 0;
@@ -164,14 +128,14 @@ static int recall_probe(const slide_net *net, slide_ws *w, const float *x, const
             int found = 0;
             for (int64_t j = 0; j < na && !found; j++) found = w->ids[nl - 1][j] == id;
             if (!set) in += found;
-            slide_layer_row_vector(out, id, b->nv);
-            slide_hash_keys_dense(out->hash, b->nv, 0, b->nk);
+            slide_layer_row_vector(out, id, nv);
+            slide_hash_keys_dense(out->hash, nv, 0, nk);
             int tm = 0;
-            for (int t = 0; t < L; t++) tm += b->nk[t] == w->keys[(int64_t)t * per];
+            for (int t = 0; t < L; t++) tm += nk[t] == w->keys[(int64_t)t * per];
             double nn = 0, qn = 0;
             for (int64_t j = 0; j < dv; j++) {
-                nn += (double)b->nv[j] * b->nv[j];
-                qn += (double)b->nv[j] * b->qv[j];
+                nn += (double)nv[j] * nv[j];
+                qn += (double)nv[j] * qv[j];
             }
             const int bin = recall_bin(nn > 0 && qq > 0 ? qn / sqrt(nn * qq) : 0);
             a->rc_n[set][bin]++;
@@ -201,7 +165,7 @@ static int sampled_top5(const slide_net *net, const slide_ws *w, const float *x,
  * set's size and recall probe. */
 static void eval_point(const slide_net *net, slide_ws *w, const slide_data *ds, int64_t i,
                        const float *x, const uint32_t *exact, int nex, int sampled_inference,
-                       eval_bufs *b, eval_acc *a) {
+                       eval_acc *a) {
     const int nl = net->p.n_layers;
     uint32_t pred[5];
     int npred = nex;
@@ -211,9 +175,9 @@ static void eval_point(const slide_net *net, slide_ws *w, const slide_data *ds, 
         slide_rng_seed(&w->rng, net->p.seed, 0xE7A1000000000000ULL ^ (uint64_t)i);
         slide_net_select_active(net, w, nl - 1, x, NULL, 0, 0);
         a->act += (double)w->n_act[nl - 1];
-        const int in = recall_probe(net, w, x, exact, nex, b, a);
+        const int in = recall_probe(net, w, x, exact, nex, a);
         a->rec += nex ? (double)in / nex : 0;
-        if (sampled_inference) npred = sampled_top5(net, w, x, b->sc, pred);
+        if (sampled_inference) npred = sampled_top5(net, w, x, w->esc, pred);
     }
     double pa[6], na6[6];
     slide_metrics_point(pred, npred, ds->lab + ds->lab_ptr[i],
@@ -271,31 +235,25 @@ int slide_net_evaluate(slide_net *net, const slide_data *ds, const int64_t *ids,
     const int64_t H = out->p.n_in, n_chunks = (n + EVAL_CHUNK - 1) / EVAL_CHUNK;
     eval_acc tot;
     memset(&tot, 0, sizeof tot);
-    int oom = 0;
-#pragma omp parallel num_threads(net->n_ws) reduction(| : oom)
+#pragma omp parallel num_threads(net->n_ws)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
         eval_acc a;
         memset(&a, 0, sizeof a);
-        eval_bufs b;
-        oom = eval_bufs_init(&b, out);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t c = 0; c < n_chunks; c++) {
-            if (oom) continue;
             int64_t pts[EVAL_CHUNK];
             uint32_t exact[EVAL_CHUNK][5];
             int nex[EVAL_CHUNK];
-            const int cnt = eval_chunk_hidden(net, w, ds, ids, n, c, b.hid, pts, &a);
-            eval_exact_top5(net, b.hid, cnt, b.sc, exact, nex);
+            const int cnt = eval_chunk_hidden(net, w, ds, ids, n, c, w->ehid, pts, &a);
+            eval_exact_top5(net, w->ehid, cnt, w->esc, exact, nex);
             for (int q = 0; q < cnt; q++)
-                eval_point(net, w, ds, pts[q], b.hid + (int64_t)q * H, exact[q], nex[q],
-                           sampled_inference, &b, &a);
+                eval_point(net, w, ds, pts[q], w->ehid + (int64_t)q * H, exact[q], nex[q],
+                           sampled_inference, &a);
         }
 #pragma omp critical
         eval_acc_add(&tot, &a);
-        eval_bufs_free(&b);
     }
-    if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for evaluation buffers");
     eval_result(net, &tot, res);
     return SLIDE_OK;
 }

@@ -21,10 +21,16 @@ typedef struct {
     };
 } slide_gentry;
 
-/* Per-thread workspace. For layer l: ids[l]/n_act[l] the active neurons (ids NULL = all),
- * val[l] their outputs (compact, n_act entries), dv[l] their deltas; dense[l] the layer's output
- * as a dense vector of n_out (only for layers that feed another layer); dx[l] the gradient with
- * respect to the layer's dense input (n_in; layers l >= 1). */
+/* Evaluation: points per task and output rows per block (a block of EVAL_ROWS x 128 floats =
+ * 256 KB stays in L2 while every point of the task is scored against it). */
+#define EVAL_CHUNK 64
+#define EVAL_ROWS 512
+
+/* Per-thread workspace, sized once by the plan (network.c, net_plan_walk). For layer l:
+ * ids[l]/n_act[l] the active neurons (ids NULL = all), val[l] their outputs (compact, n_act
+ * entries), dv[l] their deltas; dense[l] the layer's output as a dense vector of n_out (only
+ * for layers that feed another layer); dx[l] the gradient with respect to the layer's dense
+ * input (n_in; layers l >= 1). */
 typedef struct {
     uint32_t *ids[SLIDE_MAX_LAYERS];
     int64_t n_act[SLIDE_MAX_LAYERS];
@@ -38,48 +44,60 @@ typedef struct {
     uint32_t *keys;
     float *qvec;                     /* query vector of a sampled layer (n_in + 2) */
     slide_lsh_scratch *scratch[SLIDE_MAX_LAYERS]; /* sampled layers: the ranked query's state */
-    uint32_t *rows[SLIDE_MAX_LAYERS]; /* rows this thread touched in this batch */
+    uint32_t *rows[SLIDE_MAX_LAYERS]; /* input-major layers: rows this thread touched in this
+                                         batch (room for all the layer's rows) */
     int64_t n_rows[SLIDE_MAX_LAYERS];
-    int64_t cap_rows[SLIDE_MAX_LAYERS];
-    slide_gentry *ge[SLIDE_MAX_LAYERS]; /* this thread's gradient entries of the batch */
-    int64_t n_ge[SLIDE_MAX_LAYERS], cap_ge[SLIDE_MAX_LAYERS];
     float *wrow;          /* update (row sweep, BF16 copy): one row widened to fp32 (max ld) */
-    uint32_t *bids;       /* row sweep: this thread's samples' active lists, back to back */
-    int64_t n_bids, cap_bids;
-    uint32_t *sl;         /* update, row sweep forward: one row's batch slots */
-    float *av;            /* update: their deltas */
-    int64_t cap_sl;
+    uint32_t *sl;         /* update, row sweep forward: one row's batch slots (batch) */
+    float *av;            /* update: their deltas (batch) */
     float *gbuf;          /* update: one row's gradient (max ld) */
     int64_t *bcnt;        /* update: this thread's entry count (then offset) per row bucket */
+    float *ehid, *esc;    /* evaluation: a chunk's hidden outputs, a block of scores */
+    float *eqv, *env;     /* evaluation, recall probe: the query's and a neuron's hashed vectors */
+    uint32_t *enk;        /* and the neuron's keys */
     int64_t last_labels, last_lsh; /* last select_active: labels and table candidates kept */
     slide_rng rng;
     double t_hash, t_query, t_fwd, t_bwd; /* phase timers of the current batch (seconds) */
     char pad[64];                         /* keep neighbouring workspaces off this line */
 } slide_ws;
 
+/* The fixed plan of a network's buffers, from its parameters alone (net_plan_make): the most
+ * active neurons a training sample can have per row-major layer, which bounds every batch
+ * buffer. slide_net_create allocates by it once; slide_net_estimate_bytes counts the same. */
+typedef struct {
+    int64_t batch;                  /* batch slots */
+    int64_t act[SLIDE_MAX_LAYERS];  /* most active neurons of a training sample (layers >= 1) */
+    int64_t ent;                    /* batch x the largest act: sort buffers */
+    int64_t n_buckets;              /* max over layers >= 1 of row_buckets(n_out) */
+    int64_t max_out, max_in, max_ld, max_keys;
+    int sweep;                      /* row sweep buffers */
+} net_plan;
+
 struct slide_net {
     slide_net_params p;
+    net_plan plan;
     slide_layer layer[SLIDE_MAX_LAYERS];
     const slide_kern *kern;
     uint32_t *iota;     /* 0..max n_out-1 */
     slide_ws *ws;
     int n_ws;
-    float *xin[SLIDE_MAX_LAYERS]; /* row-major layers: each batch slot's input (xcap x n_in) */
-    int64_t xcap;                 /* batch slots xin has room for */
+    /* The batch workspace. Row-major layer l >= 1: each slot's input (xin, batch x ld) and its
+     * gradient entries (slot s's at ge[l] + s * plan.act[l], nge[l][s] of them). */
+    float *xin[SLIDE_MAX_LAYERS];
+    slide_gentry *ge[SLIDE_MAX_LAYERS];
+    int64_t *nge[SLIDE_MAX_LAYERS];
+    int32_t *slot_t;              /* the thread that ran each slot's forward */
     slide_gentry *gall;           /* update: all entries of a layer, sorted by (row, slot) */
     slide_gentry *gtmp;           /* sort_entries: the same, grouped by row bucket only */
-    int64_t cap_gall;
-    /* Row sweep (slide_net_params.row_sweep): per batch slot, the thread whose bids hold its
-     * active list, the list's offset there and length, and the idx of its first entry */
-    int32_t *bs_t;
-    int64_t *bs_off, *bs_n, *bs_g;
-    int64_t bs_cap;
-    float *zseq, *dseq;           /* every entry's logit, then delta, in sorted entry order */
-    uint32_t *pos;                /* sorted position of the entry with idx i (cap_seq each) */
-    int64_t cap_seq;
-    float *dxp;                   /* SLIDE_ROW_RANGES partial dx of the output layer (xcap x ld) */
     int64_t *bstart;              /* update: first entry of each bucket (n_buckets + 1) */
-    int64_t n_buckets;            /* max over layers of ceil(n_rows / SLIDE_GBUCKET) */
+    /* Row sweep (slide_net_params.row_sweep): each slot's active list (bids + s * act[1],
+     * nge[1][s] ids; an entry's idx is its place in bids), every entry's logit, then delta, in
+     * sorted entry order, the sorted position of the entry with idx i, and the output layer's
+     * SLIDE_ROW_RANGES partial dx (batch x ld each) */
+    uint32_t *bids;
+    float *zseq, *dseq;
+    uint32_t *pos;
+    float *dxp;
     float *gdense[SLIDE_MAX_LAYERS]; /* slide_net_grad_point only: dense gW of row-major layers */
     int64_t step;       /* batches trained */
     int64_t next_rehash, next_rebuild;
@@ -87,6 +105,7 @@ struct slide_net {
     int hp_in_effect;
     slide_tlbtrace *tlb; /* slide_net_set_tlb_trace: replays each phase's slab rows; NULL = off */
 };
+
 
 
 /* The row ranges the update walks (consecutive row buckets each, one thread per range at a
@@ -99,7 +118,8 @@ static inline int64_t row_buckets(int64_t rows) {
 }
 
 /* The row streams of the training phases for a TLB trace (net_tlb.c; net->tlb set). */
-void slide_net_tlb_persample(slide_net *net, const slide_data *ds, const int64_t *ids);
+void slide_net_tlb_persample(slide_net *net, const slide_data *ds, const int64_t *ids,
+                             int64_t n);
 void slide_net_tlb_update_rows(slide_net *net, int l, const float *dseq);
 void slide_net_tlb_inputs(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                           int grad);

@@ -68,28 +68,25 @@ static void tlb_update_input_major(slide_net *net, int t) {
  * gradient entries of the output layer, grouped by slot): forward (the hidden layer's rows of
  * the features, the output rows and biases), backward (the output rows, the hidden layer's
  * gradient rows); then the hidden layer's update of the rows the thread touched. */
-void slide_net_tlb_persample(slide_net *net, const slide_data *ds, const int64_t *ids) {
+void slide_net_tlb_persample(slide_net *net, const slide_data *ds, const int64_t *ids,
+                             int64_t n) {
     const double t0 = slide_now();
     const int lo = net->p.n_layers - 1;
     const slide_layer *l0 = &net->layer[0], *ly = &net->layer[lo];
 #pragma omp parallel num_threads(net->n_ws)
     {
         const int t = omp_get_thread_num();
-        const slide_ws *w = &net->ws[t];
-        const slide_gentry *ge = w->ge[lo];
-        const int64_t m = w->n_ge[lo];
-        for (int64_t q = 0; q < m;) {
-            const uint32_t s = ge[q].s;
-            int64_t e = q;
-            while (e < m && ge[e].s == s) e++;
+        for (int64_t s = 0; s < n; s++) { /* a thread ran its slots in increasing order */
+            if (net->slot_t[s] != t) continue;
+            const slide_gentry *ge = net->ge[lo] + s * net->plan.act[lo];
+            const int64_t m = net->nge[lo][s];
             tlb_features(net, t, SLIDE_PH_FORWARD, ds, ids[s], l0->W, l0->b);
-            for (int64_t x = q; x < e; x++) {
+            for (int64_t x = 0; x < m; x++) {
                 tlb_row(net, t, SLIDE_PH_FORWARD, ly, ge[x].row);
                 slide_tlbtrace_touch(net->tlb, t, SLIDE_PH_FORWARD, ly->b + ge[x].row, 4);
             }
-            for (int64_t x = q; x < e; x++) tlb_row(net, t, SLIDE_PH_BACKWARD, ly, ge[x].row);
+            for (int64_t x = 0; x < m; x++) tlb_row(net, t, SLIDE_PH_BACKWARD, ly, ge[x].row);
             tlb_features(net, t, SLIDE_PH_BACKWARD, ds, ids[s], l0->gW, l0->gb);
-            q = e;
         }
         tlb_update_input_major(net, t);
     }
@@ -148,7 +145,7 @@ void slide_net_tlb_inputs(slide_net *net, const slide_data *ds, const int64_t *i
     {
         const int t = omp_get_thread_num();
         for (int64_t s = 0; s < n; s++) {
-            if ((grad ? (int)((s / 4) % T) : net->bs_t[s]) != t) continue;
+            if ((grad ? (int)((s / 4) % T) : net->slot_t[s]) != t) continue;
             if (grad) tlb_features(net, t, SLIDE_PH_BACKWARD, ds, ids[s], l0->gW, l0->gb);
             else tlb_features(net, t, SLIDE_PH_FORWARD, ds, ids[s], l0->W, l0->b);
         }

@@ -11,8 +11,6 @@
 #include <string.h>
 
 
-/* Row buckets of the update's entry sort for a layer of `rows` rows (SLIDE_GBUCKET_BITS). */
-
 /* ------------------------------------------------------------------ params */
 
 slide_net_params slide_net_params_default(void) {
@@ -85,26 +83,156 @@ static slide_layer_params layer_params(const slide_net_params *p, int i) {
     return lp;
 }
 
+/* ------------------------------------------------------------------ the plan */
+
+/* Whether batches of a network with these parameters train by row sweep: the network has the
+ * paper's shape (an input-major full layer, then the row-major output layer), and the sweep was
+ * asked for, or (auto) the output layer's fp32 weights exceed SLIDE_ROW_SWEEP_AUTO_BYTES, about
+ * a last-level cache: rows that stay cached are cheap to read at random, and there the sweep's
+ * sort and extra passes cost more than they save (measurements in REPRODUCE.md, "row sweep").
+ * A constant, not the machine's cache size, so that a configuration trains in the same order
+ * everywhere. */
+static int sweep_of(const slide_net_params *p) {
+    if (!(p->n_layers == 2 && p->layer[0].input_major && !p->layer[0].sampled &&
+          !p->layer[1].input_major))
+        return 0;
+    if (p->row_sweep >= 0) return p->row_sweep != 0;
+    return (double)p->layer[1].n_out * (double)p->layer[1].n_in * 4.0 > SLIDE_ROW_SWEEP_AUTO_BYTES;
+}
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* The plan of p: every buffer's size (see net_plan). */
+static void plan_make(const slide_net_params *p, net_plan *pl) {
+    memset(pl, 0, sizeof *pl);
+    const int nl = p->n_layers;
+    pl->batch = p->batch;
+    pl->max_out = pl->max_in = pl->max_ld = pl->max_keys = 1;
+    int64_t most = 1;
+    for (int l = 0; l < nl; l++) {
+        const slide_layer_params lp = layer_params(p, l);
+        pl->max_out = max64(pl->max_out, lp.n_out);
+        if (lp.sampled) {
+            pl->max_in = max64(pl->max_in, lp.n_in + 2);
+            pl->max_keys = max64(pl->max_keys, (int64_t)lp.hash.L * (1 + lp.probes));
+        }
+        if (l == 0) continue;
+        int64_t mn, mx;
+        slide_layer_active_bounds(&lp, &mn, &mx);
+        int64_t a = max64(mn, mx);
+        if (lp.sampled && l == nl - 1) a = max64(a, p->max_labels); /* labels join it first */
+        pl->act[l] = a < lp.n_out ? a : lp.n_out;
+        most = max64(most, pl->act[l]);
+        pl->max_ld = max64(pl->max_ld, lp.n_in);
+        pl->n_buckets = max64(pl->n_buckets, row_buckets(lp.n_out));
+    }
+    pl->ent = pl->batch * most;
+    pl->sweep = sweep_of(p);
+}
+
+/* One walk over the plan's buffers serves both slide_net_create (alloc: each is allocated) and
+ * slide_net_estimate_bytes (only counted), so the estimate is what creation allocates. */
+typedef struct {
+    int alloc;
+    int fail;
+    double bytes;
+} plan_walk;
+
+static void *pw_take(plan_walk *pw, size_t n, size_t size, int zero) {
+    if (n == 0) n = 1;
+    pw->bytes += (double)n * (double)size;
+    if (!pw->alloc) return NULL;
+    void *q = zero ? calloc(n, size) : malloc(n * size);
+    pw->fail |= q == NULL;
+    return q;
+}
+#define PW_TAKE(pw, ptr, n, zero) ((ptr) = pw_take((pw), (size_t)(n), sizeof *(ptr), (zero)))
+
+/* Thread workspace w. With pw->alloc the layers of net (their tables) exist already. */
+static void ws_walk(const slide_net_params *p, const net_plan *pl, const slide_net *net,
+                    slide_ws *w, plan_walk *pw) {
+    const int nl = p->n_layers;
+    for (int l = 0; l < nl; l++) {
+        const slide_layer_params lp = layer_params(p, l);
+        const int64_t n = lp.n_out;
+        PW_TAKE(pw, w->ids[l], n, 0);
+        PW_TAKE(pw, w->val[l], n, 0);
+        PW_TAKE(pw, w->dv[l], n, 0);
+        if (l < nl - 1) PW_TAKE(pw, w->dense[l], n, 1);
+        if (l > 0) {
+            PW_TAKE(pw, w->dx[l], lp.n_in, 1);
+            PW_TAKE(pw, w->cid[l], n, 0);
+        }
+        if (lp.input_major) PW_TAKE(pw, w->rows[l], lp.n_in, 0);
+        if (lp.sampled) {
+            PW_TAKE(pw, w->mark[l], (n + 63) / 64, 1);
+            pw->bytes += (double)slide_lsh_scratch_bytes(n, lp.hash.L, 1 + lp.probes);
+            if (pw->alloc) {
+                w->scratch[l] = slide_lsh_scratch_create(net->layer[l].lsh, 1 + lp.probes);
+                pw->fail |= w->scratch[l] == NULL;
+            }
+        }
+    }
+    PW_TAKE(pw, w->keys, pl->max_keys, 0);
+    PW_TAKE(pw, w->qvec, pl->max_in, 0);
+    PW_TAKE(pw, w->gbuf, pl->max_ld, 0);
+    PW_TAKE(pw, w->wrow, pl->max_ld, 0);
+    PW_TAKE(pw, w->sl, pl->batch, 0);
+    PW_TAKE(pw, w->av, pl->batch, 0);
+    PW_TAKE(pw, w->bcnt, pl->n_buckets + 1, 0);
+    const slide_layer_params out = layer_params(p, nl - 1);
+    PW_TAKE(pw, w->ehid, EVAL_CHUNK * out.n_in, 0);
+    PW_TAKE(pw, w->esc, EVAL_ROWS, 0);
+    if (out.sampled) {
+        PW_TAKE(pw, w->eqv, out.n_in + 2, 0);
+        PW_TAKE(pw, w->env, out.n_in + 2, 0);
+        PW_TAKE(pw, w->enk, out.hash.L, 0);
+    }
+}
+
+/* The network's own buffers: the thread workspaces' array and the batch workspace. */
+static void batch_walk(const slide_net_params *p, const net_plan *pl, slide_net *net,
+                       plan_walk *pw) {
+    PW_TAKE(pw, net->ws, p->threads, 1);
+    PW_TAKE(pw, net->iota, pl->max_out, 0);
+    PW_TAKE(pw, net->bstart, pl->n_buckets + 1, 0);
+    PW_TAKE(pw, net->slot_t, pl->batch, 0);
+    for (int l = 1; l < p->n_layers; l++) {
+        PW_TAKE(pw, net->xin[l], pl->batch * p->layer[l].n_in, 0);
+        PW_TAKE(pw, net->ge[l], pl->batch * pl->act[l], 0);
+        PW_TAKE(pw, net->nge[l], pl->batch, 1);
+    }
+    PW_TAKE(pw, net->gall, pl->ent, 0);
+    PW_TAKE(pw, net->gtmp, pl->ent, 0);
+    if (pl->sweep) {
+        const int64_t e = pl->batch * pl->act[1];
+        PW_TAKE(pw, net->bids, e, 0);
+        PW_TAKE(pw, net->zseq, e, 0);
+        PW_TAKE(pw, net->dseq, e, 0);
+        PW_TAKE(pw, net->pos, e, 0);
+        PW_TAKE(pw, net->dxp, SLIDE_ROW_RANGES * pl->batch * p->layer[1].n_in, 0);
+    }
+}
+
 double slide_net_estimate_bytes(const slide_net_params *p, slide_mem_parts *parts) {
-    slide_mem_parts pt = {0, 0, 0, 0};
-    double ws = 0;
+    slide_mem_parts pt;
+    memset(&pt, 0, sizeof pt);
     for (int i = 0; i < p->n_layers; i++) {
         const slide_layer_params lp = layer_params(p, i);
-        slide_layer_estimate_bytes(&lp, &pt);
-        ws += 4.0 * (double)p->layer[i].n_out * 6.0 + 4.0 * (double)p->layer[i].n_in;
-        if (i == 0) continue;
-        /* A batch's (row, slot) entries of a row-major layer: the threads' lists and the two
-         * sort buffers (12 bytes each), and for the row sweep the active lists, logits, deltas
-         * and positions (4 bytes each), plus the dx partials of every slot. */
-        const double frac = lp.sampled ? fmax(lp.min_active_frac, lp.max_active_frac) : 1.0;
-        const double ent = (double)p->batch * fmin(1.0, frac) * (double)lp.n_out;
-        pt.workspace += ent * (3 * 12.0 + (p->row_sweep ? 4 * 4.0 : 0.0)); /* auto: a sweep */
-        if (p->row_sweep)
-            pt.workspace += SLIDE_ROW_RANGES * 4.0 * (double)p->batch * (double)lp.n_in;
+        slide_layer_estimate_bytes(&lp, p->hugepages, &pt);
     }
-    pt.workspace += ws * p->threads;
+    net_plan pl;
+    plan_make(p, &pl);
+    slide_net net; /* counted only: every pointer stays NULL */
+    slide_ws w;
+    memset(&net, 0, sizeof net);
+    memset(&w, 0, sizeof w);
+    plan_walk pw = {0, 0, (double)sizeof(slide_net)};
+    batch_walk(p, &pl, &net, &pw);
+    for (int t = 0; t < p->threads; t++) ws_walk(p, &pl, &net, &w, &pw);
+    pt.workspace += pw.bytes;
     if (parts) *parts = pt;
-    return pt.weights + pt.optimizer + pt.tables + pt.workspace;
+    return pt.weights + pt.optimizer + pt.tables + pt.workspace + pt.scratch;
 }
 
 /* ------------------------------------------------------------------ create/destroy */
@@ -119,58 +247,20 @@ static void ws_free(slide_ws *w, int n_layers) {
         free(w->cid[l]);
         free(w->mark[l]);
         free(w->rows[l]);
-        free(w->ge[l]);
         if (w->scratch[l]) slide_lsh_scratch_destroy(w->scratch[l]);
     }
     free(w->keys);
+    free(w->qvec);
+    free(w->gbuf);
     free(w->wrow);
-    free(w->bids);
     free(w->sl);
     free(w->av);
-    free(w->gbuf);
     free(w->bcnt);
-    free(w->qvec);
-}
-
-static int ws_init(slide_net *net, slide_ws *w, int t) {
-    memset(w, 0, sizeof *w);
-    const slide_net_params *p = &net->p;
-    size_t maxkeys = 1;
-    for (int l = 0; l < p->n_layers; l++) {
-        const slide_layer *ly = &net->layer[l];
-        size_t n = (size_t)ly->p.n_out;
-        w->ids[l] = malloc(n * sizeof(uint32_t));
-        w->val[l] = malloc(n * sizeof(float));
-        w->dv[l] = malloc(n * sizeof(float));
-        if (!w->ids[l] || !w->val[l] || !w->dv[l]) return -1;
-        if (l < p->n_layers - 1 && !(w->dense[l] = calloc(n, sizeof(float)))) return -1;
-        if (l > 0 && !(w->dx[l] = calloc((size_t)ly->p.n_in, sizeof(float)))) return -1;
-        if (l > 0 && !(w->cid[l] = malloc(n * sizeof(uint32_t)))) return -1;
-        w->cap_rows[l] = 1024;
-        if (!(w->rows[l] = malloc((size_t)w->cap_rows[l] * sizeof(uint32_t)))) return -1;
-        if (ly->p.sampled) {
-            if (!(w->mark[l] = calloc((n + 63) / 64, sizeof(uint64_t)))) return -1;
-            if (!(w->scratch[l] = slide_lsh_scratch_create(ly->lsh))) return -1;
-            size_t k = (size_t)ly->p.hash.L * (size_t)(1 + ly->p.probes);
-            if (k > maxkeys) maxkeys = k;
-        }
-    }
-    w->keys = malloc(maxkeys * sizeof(uint32_t));
-    int64_t maxin = 1;
-    for (int l = 0; l < p->n_layers; l++)
-        if (p->layer[l].n_in + 2 > maxin) maxin = p->layer[l].n_in + 2;
-    if (!(w->qvec = malloc((size_t)maxin * sizeof(float)))) return -1;
-    if (!w->keys) return -1;
-    int64_t maxld = 1;
-    for (int l = 1; l < p->n_layers; l++)
-        if (p->layer[l].n_in > maxld) maxld = p->layer[l].n_in;
-    w->gbuf = malloc((size_t)maxld * sizeof(float));
-    w->wrow = malloc((size_t)maxld * sizeof(float));
-    if (!w->wrow) return -1;
-    w->bcnt = malloc((size_t)(net->n_buckets + 1) * sizeof(int64_t));
-    if (!w->gbuf || !w->bcnt) return -1;
-    slide_rng_seed(&w->rng, p->seed, 0xABCD0000ULL + (uint64_t)t);
-    return 0;
+    free(w->ehid);
+    free(w->esc);
+    free(w->eqv);
+    free(w->env);
+    free(w->enk);
 }
 
 int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err) {
@@ -180,9 +270,16 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
     slide_net *net = calloc(1, sizeof *net);
     if (!net) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory");
     net->p = *p;
+    plan_make(p, &net->plan);
+    const int64_t act1 = net->plan.act[1];
+    if (net->plan.sweep && (double)p->batch * (double)act1 >= 4294967295.0) {
+        free(net);
+        return slide_err_set(err, SLIDE_EINVAL, 0,
+                             "a batch of %lld x %lld active neurons is too large for the row "
+                             "sweep (2^32 entries)", (long long)p->batch, (long long)act1);
+    }
     net->kern = slide_kern_get(p->simd);
     net->hp_in_effect = p->hugepages;
-    int64_t maxn = 1;
     for (int l = 0; l < p->n_layers; l++) {
         int eff = p->hugepages;
         const slide_layer_params lp = layer_params(p, l);
@@ -194,27 +291,21 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
             return rc;
         }
         if (eff != p->hugepages) net->hp_in_effect = eff;
-        if (p->layer[l].n_out > maxn) maxn = p->layer[l].n_out;
     }
-    net->iota = malloc((size_t)maxn * sizeof(uint32_t));
-    for (int l = 1; l < p->n_layers; l++) {
-        int64_t nb = row_buckets(p->layer[l].n_out);
-        if (nb > net->n_buckets) net->n_buckets = nb;
+    plan_walk pw = {1, 0, 0};
+    batch_walk(p, &net->plan, net, &pw);
+    net->n_ws = net->ws ? p->threads : 0;
+    for (int t = 0; t < net->n_ws && !pw.fail; t++) {
+        ws_walk(p, &net->plan, net, &net->ws[t], &pw);
+        slide_rng_seed(&net->ws[t].rng, p->seed, 0xABCD0000ULL + (uint64_t)t);
     }
-    net->bstart = malloc((size_t)(net->n_buckets + 1) * sizeof(int64_t));
-    net->n_ws = p->threads;
-    net->ws = calloc((size_t)net->n_ws, sizeof(slide_ws));
-    if (!net->iota || !net->ws || !net->bstart) {
+    if (pw.fail) {
         slide_net_destroy(net);
-        return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for workspaces");
+        return slide_err_set(err, SLIDE_ENOMEM, 0,
+                             "out of memory for the batch and thread workspaces (%.0f MB)",
+                             pw.bytes / 1048576.0);
     }
-    for (int64_t i = 0; i < maxn; i++) net->iota[i] = (uint32_t)i;
-    for (int t = 0; t < net->n_ws; t++) {
-        if (ws_init(net, &net->ws[t], t)) {
-            slide_net_destroy(net);
-            return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for thread workspaces");
-        }
-    }
+    for (int64_t i = 0; i < net->plan.max_out; i++) net->iota[i] = (uint32_t)i;
     net->rebuild_interval = p->rebuild_every;
     net->next_rehash = p->rehash_every;
     net->next_rebuild = p->rebuild_every;
@@ -230,14 +321,14 @@ void slide_net_destroy(slide_net *net) {
     for (int l = 0; l < net->p.n_layers; l++) {
         slide_layer_free(&net->layer[l]);
         free(net->xin[l]);
+        free(net->ge[l]);
+        free(net->nge[l]);
         free(net->gdense[l]);
     }
+    free(net->slot_t);
     free(net->gall);
     free(net->gtmp);
-    free(net->bs_t);
-    free(net->bs_off);
-    free(net->bs_n);
-    free(net->bs_g);
+    free(net->bids);
     free(net->zseq);
     free(net->dseq);
     free(net->pos);
@@ -245,6 +336,25 @@ void slide_net_destroy(slide_net *net) {
     free(net->bstart);
     free(net->iota);
     free(net);
+}
+
+int slide_net_check_data(const slide_net *net, const slide_data *ds, slide_err *err) {
+    const int nl = net->p.n_layers;
+    if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
+        return slide_err_set(err, SLIDE_EINVAL, 0,
+                             "data set shape (D=%lld, L=%lld) does not match the network "
+                             "(%lld inputs, %lld outputs)",
+                             (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
+                             (long long)net->p.layer[nl - 1].n_out);
+    const int64_t cap = net->plan.act[nl - 1];
+    for (int64_t i = 0; i < ds->n; i++)
+        if (ds->lab_ptr[i + 1] - ds->lab_ptr[i] > cap)
+            return slide_err_set(err, SLIDE_EINVAL, 0,
+                                 "point %lld has %lld labels; the network was planned for at "
+                                 "most %lld (max_labels)", (long long)i,
+                                 (long long)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]),
+                                 (long long)cap);
+    return SLIDE_OK;
 }
 
 const slide_net_params *slide_net_params_of(const slide_net *net) { return &net->p; }
@@ -394,14 +504,7 @@ SLIDE_PROFILE_NOINLINE
 static void touch_row(slide_net *net, slide_ws *w, int l, uint32_t r) {
     slide_layer *ly = &net->layer[l];
     if (__atomic_exchange_n(&ly->row_touched[r], (uint8_t)1, __ATOMIC_RELAXED)) return;
-    if (w->n_rows[l] == w->cap_rows[l]) {
-        int64_t nc = w->cap_rows[l] * 2;
-        uint32_t *nr = realloc(w->rows[l], (size_t)nc * sizeof(uint32_t));
-        SLIDE_ASSERT(nr != NULL);
-        w->rows[l] = nr;
-        w->cap_rows[l] = nc;
-    }
-    w->rows[l][w->n_rows[l]++] = r;
+    w->rows[l][w->n_rows[l]++] = r; /* room for every row of the layer */
 }
 
 /* HOGWILD gradient accumulation: y += a * x on a row shared by all threads, without locks.
@@ -447,19 +550,6 @@ static double output_delta(slide_ws *w, int l, const int32_t *labels, int64_t n_
                            scale);
 }
 
-/* Room for n more gradient entries of layer l in this thread's list. */
-static slide_gentry *ge_reserve(slide_ws *w, int l, int64_t n) {
-    if (w->n_ge[l] + n > w->cap_ge[l]) {
-        int64_t nc = w->cap_ge[l] ? w->cap_ge[l] : 4096;
-        while (nc < w->n_ge[l] + n) nc *= 2;
-        slide_gentry *g = realloc(w->ge[l], (size_t)nc * sizeof *g);
-        SLIDE_ASSERT(g != NULL);
-        w->ge[l] = g;
-        w->cap_ge[l] = nc;
-    }
-    return w->ge[l] + w->n_ge[l];
-}
-
 /* Backward of the input-major first layer for point i, its output deltas dv[0..na): gW[f] +=
  * val_f * delta for each input feature f (HOGWILD), gb += delta. */
 SLIDE_PROFILE_NOINLINE
@@ -478,9 +568,12 @@ static void backward_input_major(slide_net *net, slide_ws *w, const slide_data *
 
 /* Backward of the point in batch slot s (its forward state in w). The input-major first layer
  * accumulates into its gradient slab (HOGWILD); every other layer records (row, s, delta) entries
- * and keeps its input in net->xin[l] slot s, and the update builds each row's gradient. */
+ * in slot s's share of net->ge[l] and keeps its input in net->xin[l] slot s, and the update
+ * builds each row's gradient. dense_grad (gradient checks, whose active sets may exceed the
+ * plan's): the other layers add delta * input to their dense gW and gb instead. */
 SLIDE_PROFILE_NOINLINE
-static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int64_t s) {
+static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t i, int64_t s,
+                     int dense_grad) {
     const slide_kern *k = net->kern;
     const int nl = net->p.n_layers;
     for (int l = nl - 1; l >= 0; l--) {
@@ -495,7 +588,7 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
         float *dx = w->dx[l];
         memcpy(net->xin[l] + s * ly->ld, x, (size_t)ly->ld * sizeof(float));
         memset(dx, 0, (size_t)ly->p.n_in * sizeof(float));
-        slide_gentry *ge = ge_reserve(w, l, na);
+        slide_gentry *ge = net->ge[l] + s * net->plan.act[l]; /* training: na <= act[l] */
         uint32_t *cid = w->cid[l];
         int64_t ne = 0;
         for (int64_t j = 0; j < na; j++) { /* the rows with a nonzero delta, compacted */
@@ -504,15 +597,20 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
             if (d == 0.0f) continue;
             cid[ne] = id;
             dv[ne] = d; /* ne <= j: in place */
-            ge[ne].row = id;
-            ge[ne].s = (uint32_t)s;
-            ge[ne].d = d;
+            if (dense_grad) {
+                k->axpy(ly->gW + (int64_t)id * ly->ld, d, x, ly->ld);
+                ly->gb[id] += d;
+            } else {
+                ge[ne].row = id;
+                ge[ne].s = (uint32_t)s;
+                ge[ne].d = d;
+            }
             ne++;
         }
         /* dx = sum of delta * row over them, in the same order (rows prefetched ahead) */
         if (ly->Wh) k->gather_axpy_bf16(dx, ly->Wh, ly->ld, cid, dv, ne, ly->p.n_in);
         else k->gather_axpy(dx, ly->W, ly->ld, cid, dv, ne, ly->p.n_in);
-        w->n_ge[l] += ne;
+        if (!dense_grad) net->nge[l][s] = ne;
         /* Delta of the previous layer's active outputs: dx through the ReLU. */
         const int64_t pa = w->n_act[l - 1];
         float *pdv = w->dv[l - 1];
@@ -525,43 +623,21 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
 
 /* ------------------------------------------------------------------ update + schedule */
 
-/* *pp = realloc(*pp, bytes), keeping *pp when that fails; 0 on success. */
-static int grow(void **pp, size_t bytes) {
-    void *q = realloc(*pp, bytes ? bytes : 1);
-    if (!q) return -1;
-    *pp = q;
-    return 0;
-}
-
-/* Room for m entries in the thread's one-row scratch (batch slots and deltas). */
-static void sl_reserve(slide_ws *w, int64_t m) {
-    if (m <= w->cap_sl) return;
-    int bad = grow((void **)&w->sl, (size_t)m * 2 * sizeof(uint32_t));
-    bad |= grow((void **)&w->av, (size_t)m * 2 * sizeof(float));
-    SLIDE_ASSERT(!bad);
-    w->cap_sl = m * 2;
-}
-
-/* Sorts the threads' entries of row-major layer l by (row, batch slot) into net->gall, with
- * net->bstart[b] the first entry of row bucket b (rows b << SLIDE_GBUCKET_BITS and on): a
- * counting sort by bucket (in parallel, the threads' lists in thread order) into net->gtmp, one
- * by row within each bucket, then by slot within each row (few entries per row). With idx_base
- * (row sweep), thread t's entries get idx_base[t] added to their idx. Empties the threads'
- * lists; returns the number of entries. Called outside any parallel region. */
+/* Sorts the entries of the n slots of row-major layer l by (row, batch slot) into net->gall,
+ * with net->bstart[b] the first entry of row bucket b (rows b << SLIDE_GBUCKET_BITS and on): a
+ * counting sort by bucket (in parallel, each thread a fixed range of slots) into net->gtmp, one
+ * by row within each bucket, then by slot within each row (few entries per row). The order is
+ * the same for any thread count. Returns the number of entries. Called outside any parallel
+ * region. */
 SLIDE_PROFILE_NOINLINE
-static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
+static int64_t sort_entries(slide_net *net, int l, int64_t n) {
     slide_layer *ly = &net->layer[l];
     const int T = net->n_ws;
-    const int64_t nb = row_buckets(ly->n_rows);
+    const int64_t nb = row_buckets(ly->n_rows), A = net->plan.act[l];
+    const slide_gentry *ge = net->ge[l];
+    const int64_t *nge = net->nge[l];
     int64_t total = 0;
-    for (int t = 0; t < T; t++) total += net->ws[t].n_ge[l];
-    if (total > net->cap_gall) {
-        const int64_t nc = total + total / 4;
-        int bad = grow((void **)&net->gall, (size_t)nc * sizeof(slide_gentry));
-        bad |= grow((void **)&net->gtmp, (size_t)nc * sizeof(slide_gentry));
-        SLIDE_ASSERT(!bad);
-        net->cap_gall = nc;
-    }
+    for (int64_t s = 0; s < n; s++) total += nge[s];
     slide_gentry *all = net->gall, *tmp = net->gtmp;
     int64_t *bstart = net->bstart;
 #pragma omp parallel num_threads(T)
@@ -569,11 +645,10 @@ static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
         const int tid = omp_get_thread_num();
         slide_ws *w = &net->ws[tid];
         int64_t *c = w->bcnt;
-        const slide_gentry *ge = w->ge[l];
-        const int64_t n = w->n_ge[l];
-        const uint32_t add = idx_base ? (uint32_t)idx_base[tid] : 0;
+        const int64_t s0 = n * tid / T, s1 = n * (tid + 1) / T;
         memset(c, 0, (size_t)nb * sizeof *c);
-        for (int64_t q = 0; q < n; q++) c[ge[q].row >> SLIDE_GBUCKET_BITS]++;
+        for (int64_t s = s0; s < s1; s++)
+            for (int64_t q = 0; q < nge[s]; q++) c[ge[s * A + q].row >> SLIDE_GBUCKET_BITS]++;
 #pragma omp barrier
 #pragma omp single
         {
@@ -588,16 +663,12 @@ static int64_t sort_entries(slide_net *net, int l, const int64_t *idx_base) {
             }
             bstart[nb] = acc;
         }
-        if (idx_base)
-            for (int64_t q = 0; q < n; q++) {
-                slide_gentry e = ge[q];
-                e.idx += add;
+        for (int64_t s = s0; s < s1; s++)
+            for (int64_t q = 0; q < nge[s]; q++) {
+                const slide_gentry e = ge[s * A + q];
                 tmp[c[e.row >> SLIDE_GBUCKET_BITS]++] = e;
             }
-        else
-            for (int64_t q = 0; q < n; q++) tmp[c[ge[q].row >> SLIDE_GBUCKET_BITS]++] = ge[q];
 #pragma omp barrier
-        w->n_ge[l] = 0;
 #pragma omp for schedule(dynamic, 16)
         for (int64_t b = 0; b < nb; b++) {
             const int64_t a = bstart[b], m = bstart[b + 1] - a;
@@ -685,8 +756,7 @@ static void update_rows(slide_net *net, int l, float lr_t, const float *dseq, fl
                 slide_bf16_widen(w->wrow, ly->Wh + o, ld);
                 wr = w->wrow;
             }
-            sl_reserve(w, j - i);
-            float *g = w->gbuf, gb = 0.0f;
+            float *g = w->gbuf, gb = 0.0f; /* w->sl: a row has at most one entry per slot */
             int64_t ne = 0;
             for (int64_t x = i; x < j; x++) {
                 const float d = dseq ? dseq[x] : all[x].d;
@@ -756,11 +826,11 @@ static void update_input_major(slide_net *net, float lr_t) {
 }
 
 SLIDE_PROFILE_NOINLINE
-static void adam_update(slide_net *net) {
+static void adam_update(slide_net *net, int64_t n) {
     const float lr_t = adam_lr(net);
     update_input_major(net, lr_t);
     for (int l = 0; l < net->p.n_layers; l++)
-        if (!net->layer[l].p.input_major && sort_entries(net, l, NULL) > 0)
+        if (!net->layer[l].p.input_major && sort_entries(net, l, n) > 0)
             update_rows(net, l, lr_t, NULL, NULL, 0);
 }
 
@@ -802,49 +872,8 @@ static int run_schedule(slide_net *net, slide_train_stats *st, slide_err *err) {
     return rc;
 }
 
-/* Room in net->xin for n batch slots. */
-static int xin_reserve(slide_net *net, int64_t n, slide_err *err) {
-    if (n <= net->xcap) return SLIDE_OK;
-    for (int l = 1; l < net->p.n_layers; l++) {
-        float *x = realloc(net->xin[l], (size_t)n * (size_t)net->layer[l].ld * sizeof(float));
-        if (!x) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for a batch of %lld",
-                                     (long long)n);
-        net->xin[l] = x;
-    }
-    net->xcap = n;
-    return SLIDE_OK;
-}
-
-/* Whether batches train by row sweep: the network has the paper's shape (an input-major full
- * layer, then the row-major output layer), and the sweep was asked for, or (auto) the output
- * layer's fp32 weights exceed SLIDE_ROW_SWEEP_AUTO_BYTES, about a last-level cache: rows that
- * stay cached are cheap to read at random, and there the sweep's sort and extra passes cost
- * more than they save (measurements in REPRODUCE.md, "row sweep"). A constant, not the
- * machine's cache size, so that a configuration trains in the same order everywhere. */
-static int use_row_sweep(const slide_net *net) {
-    const slide_net_params *p = &net->p;
-    if (!(p->n_layers == 2 && p->layer[0].input_major && !p->layer[0].sampled &&
-          !p->layer[1].input_major))
-        return 0;
-    if (p->row_sweep >= 0) return p->row_sweep != 0;
-    return (double)p->layer[1].n_out * (double)p->layer[1].n_in * 4.0 > SLIDE_ROW_SWEEP_AUTO_BYTES;
-}
-
-/* Room for n batch slots in the row sweep's per-slot arrays and dx partials. */
-static int sweep_reserve(slide_net *net, int64_t n, slide_err *err) {
-    if (n <= net->bs_cap) return SLIDE_OK;
-    const size_t ld = (size_t)net->layer[1].ld, m = (size_t)n;
-    int bad = grow((void **)&net->bs_t, m * sizeof(int32_t));
-    bad |= grow((void **)&net->bs_off, m * sizeof(int64_t));
-    bad |= grow((void **)&net->bs_n, m * sizeof(int64_t));
-    bad |= grow((void **)&net->bs_g, m * sizeof(int64_t));
-    bad |= grow((void **)&net->dxp, SLIDE_ROW_RANGES * m * ld * sizeof(float));
-    if (bad)
-        return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for a batch of %lld",
-                             (long long)n);
-    net->bs_cap = n;
-    return SLIDE_OK;
-}
+/* Whether batches train by row sweep (sweep_of). */
+static int use_row_sweep(const slide_net *net) { return net->plan.sweep; }
 
 /* What the row sweep's phases count for the batch's statistics. */
 typedef struct {
@@ -853,46 +882,33 @@ typedef struct {
     double t0, ts0, ts1, ts2, t2, t3, t4, t5, t6; /* phase boundaries (slide_now) */
 } sweep_counts;
 
-/* Appends sample s's active set (w->ids[1]) to the thread's list and gradient entries. Returns
- * nonzero when the list cannot grow. */
-static int sweep_record(slide_net *net, slide_ws *w, int tid, int64_t s) {
-    const int64_t na = w->n_act[1];
-    if (w->n_bids + na > w->cap_bids) {
-        int64_t nc = w->cap_bids ? w->cap_bids : 4096;
-        while (nc < w->n_bids + na) nc *= 2;
-        if (grow((void **)&w->bids, (size_t)nc * sizeof(uint32_t))) return 1;
-        w->cap_bids = nc;
-    }
-    slide_gentry *ge = ge_reserve(w, 1, na);
-    const int64_t off = w->n_bids;
-    memcpy(w->bids + off, w->ids[1], (size_t)na * sizeof(uint32_t));
+/* Records slot s's active set (w->ids[1]; at most plan.act[1]) as its list in net->bids and
+ * its gradient entries (idx: the entry's place in bids); the slot ran on thread tid. */
+static void sweep_record(slide_net *net, const slide_ws *w, int tid, int64_t s) {
+    const int64_t na = w->n_act[1], off = s * net->plan.act[1];
+    slide_gentry *ge = net->ge[1] + off;
+    memcpy(net->bids + off, w->ids[1], (size_t)na * sizeof(uint32_t));
     for (int64_t j = 0; j < na; j++) {
         ge[j].row = w->ids[1][j];
         ge[j].s = (uint32_t)s;
         ge[j].idx = (uint32_t)(off + j);
     }
-    w->n_ge[1] += na;
-    w->n_bids += na;
-    net->bs_t[s] = tid;
-    net->bs_off[s] = off;
-    net->bs_n[s] = na;
-    return 0;
+    net->nge[1][s] = na;
+    net->slot_t[s] = tid;
 }
 
 /* Phase 1, per sample: the hidden layer, the query, the active set (entries with local idx). */
 SLIDE_PROFILE_NOINLINE
-static int sweep_select(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
-                        sweep_counts *c, slide_err *err) {
+static void sweep_select(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                         sweep_counts *c) {
     const uint64_t step = (uint64_t)net->step;
     const int64_t ld = net->layer[1].ld;
     int64_t active = 0, n_lab = 0, n_lsh = 0;
-    int oom = 0;
-#pragma omp parallel num_threads(net->n_ws) reduction(+ : active, n_lab, n_lsh) reduction(| : oom)
+#pragma omp parallel num_threads(net->n_ws) reduction(+ : active, n_lab, n_lsh)
     {
         const int tid = omp_get_thread_num();
         slide_ws *w = &net->ws[tid];
         w->t_hash = w->t_query = w->t_fwd = w->t_bwd = 0;
-        w->n_bids = 0;
 #pragma omp for schedule(dynamic, 4)
         for (int64_t s = 0; s < n; s++) {
             const int64_t i = ids[s];
@@ -905,38 +921,12 @@ static int sweep_select(slide_net *net, const slide_data *ds, const int64_t *ids
             n_lab += w->last_labels;
             n_lsh += w->last_lsh;
             active += w->n_act[1];
-            oom |= sweep_record(net, w, tid, s);
+            sweep_record(net, w, tid, s);
         }
     }
     c->active = active;
     c->n_lab = n_lab;
     c->n_lsh = n_lsh;
-    if (oom) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for the batch's active sets");
-    return SLIDE_OK;
-}
-
-/* Phase 2: the entries sorted by (row, slot); each slot's first entry (bs_g). */
-SLIDE_PROFILE_NOINLINE
-static int sweep_sort(slide_net *net, int64_t n, slide_err *err) {
-    int64_t base[1024], total = 0;
-    for (int t = 0; t < net->n_ws; t++) {
-        base[t] = total;
-        total += net->ws[t].n_bids;
-    }
-    if (total >= (int64_t)UINT32_MAX)
-        return slide_err_set(err, SLIDE_EINVAL, 0, "a batch of %lld active entries is too large",
-                             (long long)total);
-    if (total > net->cap_seq) {
-        const size_t nc = (size_t)(total + total / 4);
-        int bad = grow((void **)&net->zseq, nc * sizeof(float));
-        bad |= grow((void **)&net->dseq, nc * sizeof(float));
-        bad |= grow((void **)&net->pos, nc * sizeof(uint32_t));
-        if (bad) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for the batch's logits");
-        net->cap_seq = (int64_t)nc;
-    }
-    for (int64_t s = 0; s < n; s++) net->bs_g[s] = base[net->bs_t[s]] + net->bs_off[s];
-    sort_entries(net, 1, base);
-    return SLIDE_OK;
 }
 
 /* Phase 3: every logit, row by row in order (each touched row read once), in entry order; and
@@ -970,8 +960,7 @@ static void sweep_logits(slide_net *net) {
                         for (int64_t q = 0; q < ld; q += 16) __builtin_prefetch(ly->W + on + q);
                     __builtin_prefetch(ly->b + rn);
                 }
-                const int64_t m = j - i, o = (int64_t)r * ld;
-                sl_reserve(w, m);
+                const int64_t m = j - i, o = (int64_t)r * ld; /* m <= batch: w->sl's size */
                 for (int64_t x = 0; x < m; x++) {
                     w->sl[x] = all[i + x].s;
                     pos[all[i + x].idx] = (uint32_t)(i + x);
@@ -1006,12 +995,12 @@ static double sweep_softmax(slide_net *net, const slide_data *ds, const int64_t 
         slide_ws *w = &net->ws[omp_get_thread_num()];
 #pragma omp for schedule(dynamic, 4)
         for (int64_t s = 0; s < n; s++) {
-            const int64_t i = ids[s], na = net->bs_n[s];
-            const uint32_t *ps = pos + net->bs_g[s];
+            const int64_t i = ids[s], na = net->nge[1][s], off = s * net->plan.act[1];
+            const uint32_t *ps = pos + off;
             float *pv = w->val[1], *dv = w->dv[1];
             for (int64_t j = 0; j < na; j++) pv[j] = zseq[ps[j]];
             k->softmax(pv, na);
-            loss += output_delta_of(pv, dv, net->ws[net->bs_t[s]].bids + net->bs_off[s], na,
+            loss += output_delta_of(pv, dv, net->bids + off, na,
                                     ds->lab + ds->lab_ptr[i],
                                     ds->lab_ptr[i + 1] - ds->lab_ptr[i], scale);
             for (int64_t j = 0; j < na; j++) dseq[ps[j]] = dv[j];
@@ -1087,17 +1076,15 @@ static void sweep_stats(const slide_net *net, const sweep_counts *c, int64_t n,
 SLIDE_PROFILE_NOINLINE
 static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                              slide_train_stats *st, slide_err *err) {
-    int rc = sweep_reserve(net, n, err);
-    if (rc) return rc;
     const float lr_t = adam_lr(net);
     sweep_counts c;
     memset(&c, 0, sizeof c);
     for (int l = 0; l < 2; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, (uint64_t)net->step);
     c.t0 = slide_now();
-    if ((rc = sweep_select(net, ds, ids, n, &c, err))) return rc;
+    sweep_select(net, ds, ids, n, &c);
     if (net->tlb) slide_net_tlb_inputs(net, ds, ids, n, 0);
     c.ts0 = slide_now();
-    if ((rc = sweep_sort(net, n, err))) return rc;
+    sort_entries(net, 1, n); /* phase 2: the entries by (row, slot) */
     c.ts1 = slide_now();
     sweep_logits(net);
     if (net->tlb) slide_net_tlb_logits(net);
@@ -1114,7 +1101,7 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
     net->step++;
     c.t5 = slide_now();
     if (net->tlb) slide_net_tlb_tables(net);
-    rc = run_schedule(net, st, err);
+    const int rc = run_schedule(net, st, err);
     c.t6 = slide_now();
     if (st) sweep_stats(net, &c, n, st);
     return rc;
@@ -1132,11 +1119,13 @@ static void persample_fwd_bwd(slide_net *net, const slide_data *ds, const int64_
     int64_t active = 0, n_lab = 0, n_lsh = 0;
 #pragma omp parallel num_threads(net->n_ws) reduction(+ : loss, active, n_lab, n_lsh)
     {
-        slide_ws *w = &net->ws[omp_get_thread_num()];
+        const int tid = omp_get_thread_num();
+        slide_ws *w = &net->ws[tid];
         w->t_hash = w->t_query = w->t_fwd = w->t_bwd = 0;
 #pragma omp for schedule(dynamic, 4)
         for (int64_t s = 0; s < n; s++) {
             int64_t i = ids[s];
+            net->slot_t[s] = tid;
             /* Seeded per (step, sample): random fill does not depend on the thread schedule. */
             slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
             double a = slide_now();
@@ -1149,7 +1138,7 @@ static void persample_fwd_bwd(slide_net *net, const slide_data *ds, const int64_
             loss += output_delta(w, nl - 1, labels, nlab, scale);
             active += w->n_act[nl - 1];
             double b = slide_now();
-            backward(net, w, ds, i, s);
+            backward(net, w, ds, i, s, 0);
             w->t_fwd += b - a;
             w->t_bwd += slide_now() - b;
         }
@@ -1186,8 +1175,9 @@ static void persample_stats(const slide_net *net, const sweep_counts *c, int64_t
     st->t_rehash += c->t6 - c->t3;
 }
 
-int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
-                          slide_train_stats *st, slide_err *err) {
+/* SLIDE_EINVAL when the batch does not fit the plan (checked before anything changes). */
+static int check_batch(const slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                       slide_err *err) {
     const int nl = net->p.n_layers;
     if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
         return slide_err_set(err, SLIDE_EINVAL, 0,
@@ -1195,7 +1185,30 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
                              "(%lld inputs, %lld outputs)",
                              (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
                              (long long)net->p.layer[nl - 1].n_out);
-    int rc = xin_reserve(net, n, err);
+    if (n < 0 || n > net->plan.batch)
+        return slide_err_set(err, SLIDE_EINVAL, 0,
+                             "a batch of %lld points; the network was planned for 0..%lld (batch)",
+                             (long long)n, (long long)net->plan.batch);
+    const int64_t cap = net->plan.act[nl - 1];
+    for (int64_t s = 0; s < n; s++) {
+        const int64_t i = ids[s];
+        if (i < 0 || i >= ds->n)
+            return slide_err_set(err, SLIDE_EINVAL, 0, "point %lld is not in the data set (%lld)",
+                                 (long long)i, (long long)ds->n);
+        if (ds->lab_ptr[i + 1] - ds->lab_ptr[i] > cap)
+            return slide_err_set(err, SLIDE_EINVAL, 0,
+                                 "point %lld has %lld labels; the network was planned for at "
+                                 "most %lld (max_labels)", (long long)i,
+                                 (long long)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]),
+                                 (long long)cap);
+    }
+    return SLIDE_OK;
+}
+
+int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                          slide_train_stats *st, slide_err *err) {
+    const int nl = net->p.n_layers;
+    int rc = check_batch(net, ds, ids, n, err);
     if (rc) return rc;
     if (use_row_sweep(net)) return train_batch_sweep(net, ds, ids, n, st, err);
     sweep_counts c;
@@ -1204,8 +1217,8 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
     for (int l = 0; l < nl; l++) slide_layer_draw_fill(&net->layer[l], net->p.seed, (uint64_t)net->step);
     persample_fwd_bwd(net, ds, ids, n, &c);
     c.t2 = slide_now();
-    if (net->tlb) slide_net_tlb_persample(net, ds, ids);
-    adam_update(net);
+    if (net->tlb) slide_net_tlb_persample(net, ds, ids, n);
+    adam_update(net, n);
     if (net->tlb) slide_net_tlb_update_rows(net, nl - 1, NULL);
     net->step++;
     c.t3 = slide_now();
@@ -1229,32 +1242,25 @@ double slide_net_loss_point(slide_net *net, const slide_data *ds, int64_t i, con
     return output_delta(w, nl - 1, labels, nlab, 1.0f);
 }
 
-void slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
-                          int64_t n_act) {
+int slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
+                         int64_t n_act) {
     slide_ws *w = &net->ws[0];
-    slide_err err;
-    SLIDE_ASSERT(xin_reserve(net, 1, &err) == SLIDE_OK);
+    for (int l = 0; l < net->p.n_layers; l++) { /* dense gW of the row-major layers */
+        slide_layer *ly = &net->layer[l];
+        if (ly->p.input_major || net->gdense[l]) continue;
+        net->gdense[l] = calloc((size_t)(ly->n_rows * ly->ld), sizeof(float));
+        if (!net->gdense[l]) return SLIDE_ENOMEM;
+        ly->gW = net->gdense[l];
+    }
     slide_net_loss_point(net, ds, i, act, n_act);
-    backward(net, w, ds, i, 0);
-    /* The check reads gradients directly: forget the touched lists, and write the other layers'
-     * entries into dense gradients (allocated here; only checks need them). */
+    backward(net, w, ds, i, 0, 1);
+    /* The check reads the gradients directly: forget the touched lists. */
     for (int l = 0; l < net->p.n_layers; l++) {
         slide_layer *ly = &net->layer[l];
         for (int64_t j = 0; j < w->n_rows[l]; j++) ly->row_touched[w->rows[l][j]] = 0;
         w->n_rows[l] = 0;
-        if (ly->p.input_major) continue;
-        if (!net->gdense[l]) {
-            net->gdense[l] = calloc((size_t)(ly->n_rows * ly->ld), sizeof(float));
-            SLIDE_ASSERT(net->gdense[l] != NULL);
-            ly->gW = net->gdense[l];
-        }
-        for (int64_t q = 0; q < w->n_ge[l]; q++) {
-            const slide_gentry *e = &w->ge[l][q];
-            net->kern->axpy(ly->gW + (int64_t)e->row * ly->ld, e->d, net->xin[l], ly->ld);
-            ly->gb[e->row] += e->d;
-        }
-        w->n_ge[l] = 0;
     }
+    return SLIDE_OK;
 }
 
 void slide_net_forward_full(slide_net *net, const slide_data *ds, int64_t i, float *out) {

@@ -148,7 +148,7 @@ static void test_params(void) {
     CHECK(slide_lsh_size(h) == 3); /* unchanged by a refused build */
     CHECK(slide_lsh_build(h, bkeys, 101, &e) == SLIDE_EINVAL);
     CHECK(slide_lsh_build(h, NULL, 1, &e) == SLIDE_EINVAL);
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, 1);
     uint32_t out[8];
     CHECK(slide_lsh_query(h, badk, 1, out, 8, s, NULL) < 0);
     CHECK(slide_lsh_query(h, keys, 0, out, 8, s, NULL) < 0);
@@ -174,7 +174,7 @@ static void test_found_by_own_keys(int policy) {
     slide_err e;
     CHECK(slide_lsh_build(g, keys, n, &e) == SLIDE_OK);
     CHECK(same_tables(h, g));
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, 1);
     uint32_t *out = malloc((size_t)n * sizeof *out);
     int missing = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -394,7 +394,7 @@ static void test_remove_clear_rebuild(int policy) {
     slide_err e;
     CHECK(slide_lsh_build(h, keys, n, &e) == 0);
     CHECK(caps_hold(h));
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, 1);
     uint32_t *out = malloc((size_t)n * sizeof *out);
     /* remove every 7th id that is stored in table 0 */
     int still = 0, removed = 0;
@@ -465,7 +465,7 @@ static void test_multiprobe(void) {
     CHECK(slide_lsh_insert(h, 7, stored) == 0);
     uint32_t ok3[4] = {12, 22, 32, 42};
     CHECK(slide_lsh_insert(h, 3, ok3) == 0);
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, 2);
     uint32_t out[16], q[8];
     slide_lsh_query_stats st;
     /* main key misses, probe key hits */
@@ -499,7 +499,7 @@ static void test_dedup_reference(int policy) {
     slide_lsh *h = make(L, rb, 32, policy, n, 8);
     slide_err e;
     CHECK(slide_lsh_build(h, keys, n, &e) == 0);
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, maxp);
     uint32_t *out = malloc((size_t)n * sizeof *out), *raw = malloc(50000 * sizeof *raw);
     uint32_t *ref = malloc((size_t)n * sizeof *ref), *seen = calloc((size_t)n, sizeof *seen);
     uint32_t *cnt_of = calloc((size_t)n, sizeof *cnt_of), *keep_of = calloc((size_t)n, 4);
@@ -645,7 +645,7 @@ static void amazon_shape(int skewed, int policy) {
         CHECKF((double)(rss1 - rss0) * 1024 <= mem * 1.05 + 16e6,
                "rss grew %.1f MB, memory_bytes says %.1f MB", (rss1 - rss0) / 1024.0, mem / 1e6);
     CHECK(caps_hold(h));
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, 1);
     uint32_t *out = malloc((size_t)n * sizeof *out);
     int missing = 0;
     for (int64_t i = 0; i < n; i += n / 500) {
@@ -699,14 +699,14 @@ static void test_concurrent_queries(void) {
     const int64_t mo = 4000;
     uint32_t *ser = malloc((size_t)nq * mo * sizeof *ser);
     int64_t *sc = malloc((size_t)nq * sizeof *sc);
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, pt);
     for (int i = 0; i < nq; i++)
         sc[i] = slide_lsh_query(h, qk + (size_t)i * L * pt, pt, ser + (size_t)i * mo, mo, s, NULL);
     slide_lsh_scratch_destroy(s);
     int bad = 0;
 #pragma omp parallel num_threads(4) reduction(+ : bad)
     {
-        slide_lsh_scratch *ts = slide_lsh_scratch_create(h);
+        slide_lsh_scratch *ts = slide_lsh_scratch_create(h, pt);
         uint32_t *out = malloc((size_t)mo * sizeof *out);
         int tid = omp_get_thread_num();
         for (int rep = 0; rep < 2; rep++)
@@ -738,7 +738,7 @@ static void test_ranked_query(void) {
             keys[i * L + t] = i < 10 ? 0 : (i < 40 && t < 2) ? 0 : 1 + (uint32_t)(i % 15);
     slide_err e;
     CHECK(slide_lsh_build(h, keys, 100, &e) == 0);
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, 1);
     const uint32_t q[4] = {0, 0, 0, 0};
     uint32_t out[100];
     uint64_t taken[2] = {0, 0};

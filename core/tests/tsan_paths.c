@@ -43,14 +43,14 @@ static void lsh_paths(void) {
     int64_t *got = calloc(nq, sizeof *got);
 #pragma omp parallel num_threads(THREADS)
     {
-        slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+        slide_lsh_scratch *s = slide_lsh_scratch_create(h, 1);
         uint32_t *out = malloc((size_t)n * sizeof *out);
 #pragma omp for schedule(dynamic, 1)
         for (int q = 0; q < nq; q++) got[q] = slide_lsh_query(h, keys + (int64_t)q * L, 1, out, n, s, NULL);
         free(out);
         slide_lsh_scratch_destroy(s);
     }
-    slide_lsh_scratch *s = slide_lsh_scratch_create(h);
+    slide_lsh_scratch *s = slide_lsh_scratch_create(h, 1);
     uint32_t *out = malloc((size_t)n * sizeof *out);
     int same = 1;
     for (int q = 0; q < nq; q++) same &= slide_lsh_query(h, keys + (int64_t)q * L, 1, out, n, s, NULL) == got[q];

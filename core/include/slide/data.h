@@ -95,6 +95,8 @@ typedef struct {
 } slide_data_stats;
 
 void slide_data_compute_stats(const slide_data *ds, slide_data_stats *st);
+/* The most labels any point of ds has (lab_max of the statistics, in one pass). */
+int64_t slide_data_max_labels(const slide_data *ds);
 
 #ifdef __cplusplus
 }

@@ -64,6 +64,8 @@ void slide_hash_destroy(slide_hash *h);
 const slide_hash_params *slide_hash_params_of(const slide_hash *h);
 /* Bits of a key actually produced: min(range_bits, K * bits_per_function). */
 int slide_hash_key_bits(const slide_hash *h);
+/* The key bits a hash of (valid) parameters p has: slide_hash_key_bits of the created hash. */
+int slide_hash_params_key_bits(const slide_hash_params *p);
 /* Bits one hash function contributes (1 for SimHash, log2(bin_size) for WTA/DWTA). */
 int slide_hash_bits_per_function(const slide_hash *h);
 

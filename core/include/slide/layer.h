@@ -110,9 +110,17 @@ void slide_layer_free(slide_layer *ly);
  * marks). */
 typedef struct {
     double weights, optimizer, tables, workspace;
+    double scratch; /* the largest transient allocation (table maintenance, freed when done);
+                       in the total, not in the parts above */
 } slide_mem_parts;
-/* Bytes the layer will need; adds them by part into *parts when parts is not NULL. */
-double slide_layer_estimate_bytes(const slide_layer_params *p, slide_mem_parts *parts);
+/* Bytes the layer will hold with its slab in hugepage mode hp_mode; adds them by part into
+ * *parts when parts is not NULL (scratch: the larger of *parts' and the layer's). The total
+ * excludes scratch. */
+double slide_layer_estimate_bytes(const slide_layer_params *p, int hp_mode,
+                                  slide_mem_parts *parts);
+/* The active-set bounds of a layer (its n_out both when it is not sampled). */
+void slide_layer_active_bounds(const slide_layer_params *p, int64_t *min_active,
+                               int64_t *max_active);
 
 /* Rounds all of W into Wh (no-op without bf16); after initialisation or loading weights. */
 void slide_layer_sync_bf16(slide_layer *ly);

@@ -52,9 +52,15 @@ typedef struct {
     int64_t candidates;       /* ids returned */
 } slide_lsh_query_stats;
 
-/* Per-thread query scratch (dedup marks sized max_ids). Caller owns; one per thread. */
+/* Per-thread query scratch (dedup marks sized max_ids), for queries of up to max_per_table keys
+ * per table (L x max_per_table <= 65535; NULL otherwise or out of memory). Sized once: a query
+ * never allocates. Caller owns; one per thread. */
 typedef struct slide_lsh_scratch slide_lsh_scratch;
-slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *t);
+slide_lsh_scratch *slide_lsh_scratch_create(const slide_lsh *t, int max_per_table);
+/* Bytes of scratch slide_lsh_build allocates (and frees before it returns) for n ids. */
+size_t slide_lsh_build_scratch_bytes(const slide_lsh_params *p, int64_t n);
+/* Bytes slide_lsh_scratch_create allocates for these sizes (memory plans). */
+size_t slide_lsh_scratch_bytes(int64_t max_ids, int L, int max_per_table);
 void slide_lsh_scratch_destroy(slide_lsh_scratch *s);
 
 /* The query training runs (and slide-micro measures). The union of the buckets keys select
@@ -64,7 +70,8 @@ void slide_lsh_scratch_destroy(slide_lsh_scratch *s);
  * holding it. When more than `room` ids remain, the most collided win (the count estimates
  * similarity) and ties at the threshold are kept by selection sampling with rng (NULL: the
  * first found). Writes the kept ids to out in the order found (out holds room ids), marks them
- * in taken, and returns how many (-SLIDE_EINVAL for bad arguments, -SLIDE_ENOMEM). Safe to call
+ * in taken, and returns how many (-SLIDE_EINVAL for bad arguments, including more keys per
+ * table than the scratch was created for). Safe to call
  * concurrently from many threads, each with its own scratch (and bitmap, rng), when no
  * insert/remove/build runs. stats may be NULL. */
 int64_t slide_lsh_query_ranked(const slide_lsh *t, const uint32_t *keys, int per_table,
@@ -80,6 +87,9 @@ int slide_lsh_bucket(const slide_lsh *t, int table, uint32_t key, const uint32_t
 /* Prefetches the header of bucket `key` of `table` (a hint: no effect on results; invalid
  * arguments are ignored). Queries that look up many buckets prefetch them all first. */
 void slide_lsh_prefetch(const slide_lsh *t, int table, uint32_t key);
+/* Bytes the tables of these parameters hold after a build that stores all max_ids ids (bucket
+ * overflows store fewer): the memory plan's figure. */
+size_t slide_lsh_plan_bytes(const slide_lsh_params *p);
 /* Bytes allocated by the tables (excluding scratch). */
 size_t slide_lsh_memory_bytes(const slide_lsh *t);
 /* Total stored ids over all tables. */

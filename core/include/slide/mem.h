@@ -26,6 +26,8 @@ typedef struct {
  * On fallback (explicit -> thp) *fell_back is set to 1 (may be NULL). Release with slide_mem_free. */
 int slide_mem_alloc(slide_block *b, size_t bytes, int mode, int *fell_back, slide_err *err);
 void slide_mem_free(slide_block *b);
+/* Bytes a block of `bytes` occupies in mode (rounded to 2 MB pages for thp and explicit). */
+size_t slide_mem_block_bytes(size_t bytes, int mode);
 
 /* NUMA placement of a block: local (first touch by the thread that uses a page), interleave
  * (round-robin over all nodes), or node:N (bind to node N). Applied before first touch. */

@@ -42,6 +42,11 @@ typedef struct {
     int rehash_every;       /* rehash touched neurons */
     int rebuild_every;      /* recompute all keys and rebuild the tables */
     double rebuild_decay;   /* > 0: after each rebuild, rebuild_every *= (1 + decay) */
+    /* The most labels a training point may have (the largest labels-per-point of the training
+     * set; slide_data_compute_stats gives it as lab_max). The network's buffers are planned
+     * for it once; a point with more labels than the plan holds is refused
+     * (slide_net_check_data, slide_net_train_batch). 0: the output layer's active-set bound. */
+    int64_t max_labels;
 } slide_net_params;
 
 /* Defaults: one hidden layer of 128 (ReLU, full), sampled output layer (softmax, SimHash). */
@@ -49,9 +54,11 @@ slide_net_params slide_net_params_default(void);
 /* Fills the layer sizes: input d features, hidden sizes, l labels. */
 void slide_net_params_shape(slide_net_params *p, int64_t d, int64_t l);
 const char *slide_net_params_check(const slide_net_params *p);
-/* Bytes the network will need (before creating it); by part into *parts when not NULL
+/* Bytes the network will need at most (before creating it): everything slide_net_create
+ * allocates, the buffers of training and evaluation (all sized once, at creation, from p), and
+ * the largest transient allocation of table maintenance. By part into *parts when not NULL
  * (slide_mem_parts, slide/layer.h: the layers' parts, the batch and threads' buffers as
- * workspace). */
+ * workspace, the transient part as scratch). */
 double slide_net_estimate_bytes(const slide_net_params *p, slide_mem_parts *parts);
 
 typedef struct slide_net slide_net;
@@ -73,7 +80,8 @@ typedef struct {
     int64_t active_sum;    /* output-layer active neurons summed over samples */
     int64_t label_sum;     /* of which: the sample's labels */
     int64_t lsh_sum;       /* of which: found in the hash tables (the rest is random fill) */
-    double t_forward, t_backward, t_update, t_rehash; /* seconds (wall, per batch phases) */
+    double t_forward, t_update, t_rehash; /* seconds (wall, per batch phases; t_forward holds
+                                             forward and backward) */
     /* Inside the parallel sample loop, thread-seconds divided by the thread count: hashing the
      * layer input, table queries (plus active-set fill), the rest of forward, backward. */
     double t_hash, t_query, t_fwd, t_bwd;
@@ -85,7 +93,12 @@ typedef struct {
     double t_rehash_keys, t_rehash_tables;
 } slide_train_stats;
 
-/* One mini-batch: samples ids[0..n) of ds. Updates weights (HOGWILD + Adam on touched rows),
+/* SLIDE_EINVAL, naming the first offending point, when ds does not fit the network: another
+ * shape, or a point with more labels than the plan holds (slide_net_params.max_labels). Drivers
+ * call it when a data set is loaded. */
+int slide_net_check_data(const slide_net *net, const slide_data *ds, slide_err *err);
+
+/* One mini-batch: samples ids[0..n) of ds, n <= params.batch. Updates weights (HOGWILD + Adam on touched rows),
  * then runs the table schedule. Accumulates into st (may be NULL). */
 int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                           slide_train_stats *st, slide_err *err);
@@ -140,8 +153,9 @@ void slide_net_forward_full(slide_net *net, const slide_data *ds, int64_t i, flo
 double slide_net_loss_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
                             int64_t n_act);
 /* Gradients of that loss w.r.t. all parameters are accumulated into the layers' gW/gb
- * (not applied). For gradient checks. */
-void slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
+ * (not applied; the row-major layers' gW is allocated at the first call). For gradient checks.
+ * SLIDE_ENOMEM when that allocation fails. */
+int slide_net_grad_point(slide_net *net, const slide_data *ds, int64_t i, const uint32_t *act,
                           int64_t n_act);
 
 /* HOGWILD accumulation into gradient rows shared by all threads, without locks. Racy by design
