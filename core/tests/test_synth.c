@@ -298,10 +298,10 @@ int main(void) {
     check_preset("tiny", 1.0, 1.0, 0.05);
     check_preset("amazon670k-v1", 0.002, 0.05, 0.05);
     check_preset("delicious200k-v1", 0.005, 0.02, 0.15);
-    check_preset("amazon670k", 0.002, 0.05, 0.05);
-    check_preset("delicious200k", 0.005, 0.02, 0.15);
+    check_preset("amazon670k", 0.002, 0.05, 0.03);
+    check_preset("delicious200k", 0.005, 0.02, 0.08);
     check_preset("delicious-small", 1.0, 1.0, 0.1);
-    check_preset("amazon3m", 0.0005, 0.002, 0.02);
+    check_preset("amazon3m", 0.0005, 0.002, 0.04);
     test_determinism();
     test_roundtrip();
     test_learnable();
