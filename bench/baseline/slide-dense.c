@@ -46,10 +46,10 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int
     return SLIDE_OK;
 }
 
-static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_result *ev,
-                      slide_err *err) {
+static int m_evaluate(void *self, const slide_data *ds, const int64_t *ids, int64_t n,
+                      slide_eval_result *ev, slide_err *err) {
     dense_model *s = self;
-    return slide_dense_evaluate(&s->model, s->test, ids, n, ev, err);
+    return slide_dense_evaluate(&s->model, ds, ids, n, ev, err);
 }
 
 static double gemm_gflops(const slide_dense_stats *st) {
@@ -93,7 +93,8 @@ static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
             (long long)lp->iter, lp->train_s, ev->p_at[1], ev->p_at[3], ev->p_at[5], r->loss,
             r->samples_per_s, r->gflops, int_train > 0 ? 100.0 * s->st.t_gemm / int_train : 0.0,
             100.0 * r->gflops / s->peak.gflops,
-            !strcmp(r->eval_set, "full") ? "full test set" : "subset", (long long)ev->n_eval);
+            !strcmp(r->eval_set, "full") ? "full test set"
+            : !strcmp(r->eval_set, "val") ? "validation split" : "subset", (long long)ev->n_eval);
     memset(&s->st, 0, sizeof s->st);
     return SLIDE_OK;
 }
