@@ -319,6 +319,7 @@ struct gpu_run {
     int64_t *chunk;                    // host: one evaluation chunk
     uint32_t *top;                     // host: its top-5
     double int_fwd, int_upd, int_gemm, int_flops, lh[2];
+    double gemm_share;                 // the interval's sgemm share of training time, % (fill_row)
     int64_t int_samples;               // since the last row
     char gpu_model[256], simd[32];
 };
@@ -510,17 +511,17 @@ static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
     r->t_update_s = s->int_upd;
     r->t_rehash_s = 0.0;
     r->gflops = gemm_gflops(s);
+    s->gemm_share = int_train > 0 ? 100.0 * s->int_gemm / int_train : 0.0;
 }
 
 static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
                        const slide_eval_result *ev, slide_err *err) {
     gpu_run *s = (gpu_run *)self;
     (void)err;
-    const double int_train = lp->train_s - lp->last_eval_train_s;
     fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f loss %.4f "
             "%.0f samples/s sgemm %.0f GFLOP/s (%.0f%% of train) (%s, n=%lld)\n",
             (long long)lp->iter, lp->train_s, ev->p_at[1], ev->p_at[3], ev->p_at[5], r->loss,
-            r->samples_per_s, r->gflops, int_train > 0 ? 100.0 * s->int_gemm / int_train : 0.0,
+            r->samples_per_s, r->gflops, s->gemm_share,
             !strcmp(r->eval_set, "full") ? "full test set"
             : !strcmp(r->eval_set, "val") ? "validation split" : "subset", (long long)ev->n_eval);
     CU(cudaMemset(s->g.loss, 0, sizeof(double))); // interval accumulator only
