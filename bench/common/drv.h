@@ -36,6 +36,7 @@ typedef struct {
     int family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
     double min_active, max_active, rebuild_decay;
     int rehash, rebuild, hash_rotate, mips, shared_fill, train_order;
+    int input_update; /* 0 hogwild, 1 sorted (slide_net_params.input_sorted) */
     /* precision, memory, machine */
     int bf16, adam_bf16, bf16_only, hugepages, threads, no_pin, tlb_sim, checkpoint_every;
     const char *simd, *numa, *papi_events, *checkpoint, *resume, *profile_batches;
