@@ -1018,7 +1018,6 @@ int main(int argc, char **argv) {
     if (ex >= 0) return ex;
     pin_and_reexec(&o, argv);
     MPI_Init(&argc, &argv);
-    signal(SIGTERM, on_term);
     comm c;
     memset(&c, 0, sizeof c);
     MPI_Comm_rank(MPI_COMM_WORLD, &c.rank);
