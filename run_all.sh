@@ -200,6 +200,9 @@ if [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; then
   T --config bench/e2e/configs/delicious200k.conf $(syn delicious200k) --dataset-name "synth-delicious200k-$MODE" \
     --epochs "$EPOCHS_SYN" --eval-every 10 --eval-n 300 --threads "$THREADS" --csv "$OUT/e2e.csv" 2>>"$OUT/e2e-synth.log"
 
+  echo "[e2e] samplers at equal budget (lsh, uniform, unigram, full softmax; 3 seeds) -> $OUT/sampling/"
+  sh bench/e2e/sampling.sh --"$MODE" --out "$OUT/sampling" --threads "$THREADS" --bin "$BIN" --data "$DATA" \
+    || echo "[e2e] sampling.sh failed (see $OUT/sampling/sampling.log)"
   echo "[e2e] thread scaling on Delicious: threads $THREAD_LIST"
   for t in $THREAD_LIST; do
     T --config bench/e2e/configs/delicious.conf $DEL --threads "$t" --csv "$OUT/threads.csv" 2>>"$OUT/threads.log"

@@ -121,6 +121,11 @@ fig micro_matmul "Active-set sparse matmul: scalar vs AVX2 vs AVX-512" micro_mat
     "micro.csv (matmul_fwd, matmul_bwd)" "$micro"
 fig micro_gather "Gather rate vs page size" micro_gather.gp "family args" \
     "micro.csv (hugepages_gather)" "$micro"
+fig sampling "Sampling at equal budget: P@1 vs iterations" sampling.gp "dataset budget curve iter p1_median" \
+    "sampling.summary.csv (bench/e2e/sampling.sh)" "$run"/sampling.summary.csv "$run"/sampling/sampling.summary.csv
+fig sampling_time "Sampling at equal budget: P@1 vs training time" sampling_time.gp \
+    "dataset budget curve train_s_median p1_median" "sampling.summary.csv (bench/e2e/sampling.sh)" \
+    "$run"/sampling.summary.csv "$run"/sampling/sampling.summary.csv
 fig breakdown "Training time breakdown" breakdown.gp "train_s" \
     "*.breakdown.csv" "$run"/*.breakdown.csv
 fig recall "Recall diagnosis" recall.gp "neurons_of cos_lo neurons found iter" \

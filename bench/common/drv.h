@@ -35,7 +35,8 @@ typedef struct {
     /* output layer sampling (slide-train) */
     int family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
     double min_active, max_active, rebuild_decay;
-    int rehash, rebuild, hash_rotate, mips, shared_fill, train_order;
+    int rehash, rebuild, hash_rotate, mips, shared_fill, train_order, sampler;
+    double budget, unigram_power;
     int input_update; /* 0 hogwild, 1 sorted (slide_net_params.input_sorted) */
     /* precision, memory, machine */
     int bf16, adam_bf16, bf16_only, hugepages, threads, no_pin, tlb_sim, checkpoint_every;

@@ -57,6 +57,9 @@ static const spec k_specs[] = {
     {"probes", SLIDE_OPT_INT, F(probes), 0, SLIDE_HASH_MAX_PROBES, NULL, "multi-probe keys per table", DRV_SLIDE},
     {"min-active", SLIDE_OPT_DOUBLE, F(min_active), 0, 1, NULL, "min active fraction of the output layer (random fill)", DRV_SLIDE},
     {"max-active", SLIDE_OPT_DOUBLE, F(max_active), 1e-9, 1, NULL, "max active fraction of the output layer (truncation)", DRV_SLIDE},
+    {"sampler", SLIDE_OPT_CHOICE, F(sampler), 1, 0, "lsh|uniform|unigram", "output active set: LSH tables, or the controls (negatives uniform, or by label count^power)", DRV_SLIDE},
+    {"budget", SLIDE_OPT_DOUBLE, F(budget), 0, 1, NULL, "F > 0: every sample gets exactly round(F x labels) active neurons (column budget)", DRV_SLIDE},
+    {"unigram-power", SLIDE_OPT_DOUBLE, F(unigram_power), 0, 4, NULL, "unigram sampler: negatives drawn in proportion to count^power", DRV_SLIDE},
     {"rehash", SLIDE_OPT_INT, F(rehash), 0, 1e9, NULL, "rehash touched neurons every N batches (0 = never)", DRV_SLIDE},
     {"rebuild", SLIDE_OPT_INT, F(rebuild), 0, 1e9, NULL, "rebuild all tables every N batches (0 = never)", DRV_SLIDE},
     {"rebuild-decay", SLIDE_OPT_DOUBLE, F(rebuild_decay), 0, 10, NULL, "after each rebuild the interval grows by this factor (paper: exponential decay of frequency)", DRV_SLIDE},
@@ -115,6 +118,8 @@ static void drv_opts_defaults(drv_opts *o, drv_kind kind) {
     o->policy = SLIDE_BUCKET_FIFO;
     o->min_active = 0.05;
     o->max_active = 0.3;
+    o->sampler = SLIDE_SAMPLER_LSH;
+    o->unigram_power = 0.75;
     o->rehash = 20;
     o->rebuild = 100;
     o->hugepages = SLIDE_HP_THP;
@@ -170,7 +175,7 @@ static int list_unused(const drv_opts *o, FILE *f, const char *lead, int given) 
             const char *nl = strrchr(lead, '\n');
             fputs(lead, f);
             col = (int)strlen(nl ? nl + 1 : lead);
-        } else if (col + w > 100) {
+        } else if (col + w + 1 > 100) { /* room for the comma a wrap leaves */
             fputs(",\n  ", f);
             col = 2;
         } else {
@@ -236,6 +241,9 @@ void drv_net_params(const drv_opts *o, int64_t d, int64_t l, int simd, const sli
     out->shared_fill = o->shared_fill;
     out->min_active_frac = o->min_active;
     out->max_active_frac = o->max_active;
+    out->sampler = o->sampler;
+    out->budget_frac = o->budget;
+    out->unigram_power = o->unigram_power;
     if (out->min_active_frac > out->max_active_frac) out->min_active_frac = out->max_active_frac;
     slide_net_params_shape(np, d, l);
     np->lr = o->lr;

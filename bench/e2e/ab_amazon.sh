@@ -2,8 +2,9 @@
 # Interleaved A/B runs of slide-train on the Amazon-670K-shape benchmark data (the files and
 # config of bench_amazon.sh): round r runs every variant once, in order, so that the host's load
 # (other jobs on a shared machine) falls on all variants alike; the summary gives each variant's
-# median samples/s and train time, and its ratio to the first variant. Rows go to OUT/e2e.csv
-# (run ids <stamp>-ab-v<k>-r<r>) and the breakdown next to it; the summary to OUT/summary.txt.
+# median samples/s and train time, and its ratio to the first variant. Variant k's rows go to
+# OUT/e2e-v<k>.csv (run ids <stamp>-ab-v<k>-r<r>; one file per variant, so that builds writing
+# different columns compare) and the breakdown next to it; the summary to OUT/summary.txt.
 set -eu
 usage() {
   cat <<USAGE
@@ -50,7 +51,6 @@ done
 DATA=$(sh bench/e2e/amazon_data.sh "$BIN" "$SCALE")
 TEST=$(sh bench/e2e/test_subset.sh "$DATA/test.txt" "$TESTN")
 mkdir -p "$OUT"
-CSV=$OUT/e2e.csv
 ID=$(date -u +%Y%m%dT%H%M%SZ)-ab
 : > "$OUT/variants.txt"
 k=1
@@ -67,7 +67,7 @@ while [ "$r" -le "$ROUNDS" ]; do
     # shellcheck disable=SC2086 # a variant is a list of options
     if ! "$prog" --config bench/e2e/configs/amazon670k.conf --train "$DATA/train.txt" \
         --test "$TEST" --dataset-name "synth-amazon670k-s$SCALE" --epochs "$EPOCHS" --eval-every 0 \
-        --threads "$THREADS" --run-id "$ID-v$k-r$r" --progress 0 --csv "$CSV" $opts \
+        --threads "$THREADS" --run-id "$ID-v$k-r$r" --progress 0 --csv "$OUT/e2e-v$k.csv" $opts \
         2>"$OUT/v$k-r$r.log"; then
       echo "ab_amazon.sh: slide-train failed (v$k: $v):" >&2; tail -n 5 "$OUT/v$k-r$r.log" >&2; exit 1
     fi
@@ -100,4 +100,4 @@ awk -F, -v id="$ID" '
       rq = q ? med(q_, q) : 0
       printf "%-4s %5d %12.1f %10.2f %12.1f %7.2fx %8.3fx %-11s %s\n", v, n[v], m[v], t, rss[v], (m["v1"] > 0 ? m[v] / m["v1"] : 0), rq, order[v], opt[v] == "" ? "(config as is)" : opt[v]
     }
-  }' FS=, "$OUT/variants.txt" FS=, "$CSV" | tee "$OUT/summary.txt"
+  }' FS=, "$OUT/variants.txt" FS=, "$OUT"/e2e-v*.csv | tee "$OUT/summary.txt"

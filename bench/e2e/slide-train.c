@@ -467,6 +467,8 @@ static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
     r->weights = o->bf16_only ? "bf16-sr" : o->bf16 ? "bf16" : "fp32";
     r->adam_state = o->adam_bf16 || o->bf16_only ? "bf16-sr" : "fp32";
     r->train_order = s->train_order;
+    r->sampler = s->o->full_output ? NULL : slide_sampler_name(s->o->sampler);
+    r->budget = s->o->full_output ? 0 : s->o->budget;
     r->hugepages = s->hp_in;
     r->hugepages_requested = s->hp_req;
     r->numa_policy = slide_numa_name(&s->numa, s->numa_pol, sizeof s->numa_pol);
@@ -693,7 +695,12 @@ static int build_net(slide_model *s, const drv_loop *lp) {
                 slide_hugepages_name(o->hugepages), slide_hugepages_name(s->hp_eff));
     s->system = o->full_output ? "slide-full" : "slide";
     snprintf(s->fam_rot, sizeof s->fam_rot, "%s-rot", slide_hash_family_name(o->family));
-    s->fam = o->full_output ? "NA" : o->hash_rotate ? s->fam_rot : slide_hash_family_name(o->family);
+    s->fam = o->full_output || o->sampler != SLIDE_SAMPLER_LSH ? "NA"
+             : o->hash_rotate ? s->fam_rot : slide_hash_family_name(o->family);
+    if (slide_net_set_label_counts(s->net, &lp->train, &err)) { /* the unigram's weights */
+        fprintf(stderr, "slide-train: %s\n", err.msg);
+        return 2;
+    }
     snprintf(s->hp_req, sizeof s->hp_req, "%s", slide_hugepages_name(o->hugepages));
     snprintf(s->hp_in, sizeof s->hp_in, "%s", slide_hugepages_name(s->hp_eff));
     s->blob_cap = sizeof(run_state) + (size_t)lp->train.n * sizeof(int64_t);

@@ -430,6 +430,8 @@ static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
     r->numa_nodes = s->numa_nodes;
     r->system = s->system;
     r->hash_family = s->fam;
+    r->sampler = o->full_output ? NULL : slide_sampler_name(o->sampler);
+    r->budget = o->full_output ? 0 : o->budget;
     r->bucket_policy = o->full_output ? "NA" : slide_bucket_policy_name(o->policy);
     r->inference = o->sampled_inference ? "sampled" : "exact";
     r->K = o->full_output ? 0 : o->K;
@@ -843,7 +845,12 @@ static int build_net(mpi_model *s, const drv_loop *lp) {
     s->hp_eff = slide_net_hugepages_in_effect(s->net);
     s->system = o->full_output ? "slide-full-mpi" : "slide-mpi";
     snprintf(s->fam_rot, sizeof s->fam_rot, "%s-rot", slide_hash_family_name(o->family));
-    s->fam = o->full_output ? "NA" : o->hash_rotate ? s->fam_rot : slide_hash_family_name(o->family);
+    s->fam = o->full_output || o->sampler != SLIDE_SAMPLER_LSH ? "NA"
+             : o->hash_rotate ? s->fam_rot : slide_hash_family_name(o->family);
+    if (slide_net_set_label_counts(s->net, &s->view, &err)) { /* the unigram's, per shard */
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return 2;
+    }
     snprintf(s->hp_req, sizeof s->hp_req, "%s", slide_hugepages_name(o->hugepages));
     snprintf(s->hp_in, sizeof s->hp_in, "%s", slide_hugepages_name(s->hp_eff));
     s->blob_cap = sizeof(run_state) + (size_t)lp->train.n * sizeof(int64_t);

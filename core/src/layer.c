@@ -22,8 +22,22 @@ slide_layer_params slide_layer_params_default(void) {
     p.probes = 0;
     p.min_active_frac = 0.0;
     p.max_active_frac = 1.0;
+    p.sampler = SLIDE_SAMPLER_LSH;
+    p.unigram_power = 0.75;
     p.threads = 1;
     return p;
+}
+
+const char *slide_sampler_name(int s) {
+    return s == SLIDE_SAMPLER_LSH ? "lsh" : s == SLIDE_SAMPLER_UNIFORM ? "uniform"
+           : s == SLIDE_SAMPLER_UNIGRAM ? "unigram" : "?";
+}
+
+int slide_sampler_parse(const char *s) {
+    if (!s) return -1;
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(s, slide_sampler_name(k))) return k;
+    return -1;
 }
 
 const char *slide_layer_params_check(const slide_layer_params *p) {
@@ -52,6 +66,11 @@ const char *slide_layer_params_check(const slide_layer_params *p) {
         if (!(p->max_active_frac > 0 && p->max_active_frac <= 1))
             return "max-active must be a fraction in (0, 1]";
         if (p->min_active_frac > p->max_active_frac) return "min-active must not exceed max-active";
+        if (p->sampler < SLIDE_SAMPLER_LSH || p->sampler > SLIDE_SAMPLER_UNIGRAM)
+            return "sampler must be lsh, uniform or unigram";
+        if (!(p->budget_frac >= 0 && p->budget_frac <= 1)) return "budget must be in [0, 1]";
+        if (!(p->unigram_power >= 0 && p->unigram_power <= 4))
+            return "unigram-power must be in [0, 4]";
     }
     return NULL;
 }
@@ -74,6 +93,11 @@ void slide_layer_active_bounds(const slide_layer_params *p, int64_t *min_active,
                                int64_t *max_active) {
     if (!p->sampled) {
         *min_active = *max_active = p->n_out;
+        return;
+    }
+    if (p->budget_frac > 0) { /* exact: round(F x n_out), at least one neuron */
+        const int64_t b = llround(p->budget_frac * (double)p->n_out);
+        *min_active = *max_active = b < 1 ? 1 : b > p->n_out ? p->n_out : b;
         return;
     }
     const int64_t mx = (int64_t)ceil(p->max_active_frac * (double)p->n_out);
@@ -114,6 +138,7 @@ double slide_layer_estimate_bytes(const slide_layer_params *p, int hp_mode,
         const slide_lsh_params lp = lsh_params(p, slide_hash_params_key_bits(&hp), 0, 0);
         tables += n * L * 4.0 + n; /* the neurons' keys, dirty marks */
         tables += (double)slide_lsh_plan_bytes(&lp);
+        if (p->sampler == SLIDE_SAMPLER_UNIGRAM) tables += 12.0 * n; /* weights, alias table */
         if (p->shared_fill) {
             int64_t mn, mx;
             slide_layer_active_bounds(p, &mn, &mx);
@@ -261,6 +286,16 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
             return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory for tables", index);
         }
         slide_layer_active_bounds(p, &ly->min_active, &ly->max_active);
+        if (p->sampler == SLIDE_SAMPLER_UNIGRAM) {
+            ly->uni_prob = malloc(nb * sizeof *ly->uni_prob);
+            ly->uni_alias = malloc(nb * sizeof *ly->uni_alias);
+            ly->uni_w = malloc(nb * sizeof *ly->uni_w);
+            if (!ly->uni_prob || !ly->uni_alias || !ly->uni_w) {
+                slide_layer_free(ly);
+                return slide_err_set(err, SLIDE_ENOMEM, 0, "layer %d: out of memory", index);
+            }
+            slide_layer_set_counts(ly, NULL, NULL);
+        }
         if (p->shared_fill) {
             int64_t nf = 2 * ly->min_active + 64;
             ly->n_fill = nf > p->n_out ? p->n_out : nf;
@@ -321,7 +356,108 @@ void slide_layer_free(slide_layer *ly) {
     free(ly->dirty);
     free(ly->fill);
     free(ly->fill_mark);
+    free(ly->uni_prob);
+    free(ly->uni_alias);
+    free(ly->uni_w);
     memset(ly, 0, sizeof *ly);
+}
+
+int slide_layer_set_counts(slide_layer *ly, const int64_t *counts, slide_err *err) {
+    if (!ly->uni_prob) return SLIDE_OK;
+    const int64_t n = ly->p.n_out;
+    double sum = 0;
+    int64_t support = 0, any = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (counts && counts[i] < 0)
+            return slide_err_set(err, SLIDE_EINVAL, 0, "label %lld has a negative count",
+                                 (long long)i);
+        const double wgt = !counts ? 1.0 : counts[i] ? pow((double)counts[i], ly->p.unigram_power) : 0.0;
+        ly->uni_w[i] = (float)wgt;
+        sum += wgt;
+        if (wgt > 0) any = i, support++;
+    }
+    if (support == 0) return slide_layer_set_counts(ly, NULL, err); /* no counts: uniform */
+    double *q = malloc((size_t)n * sizeof *q);
+    int64_t *small = malloc((size_t)n * sizeof *small), *large = malloc((size_t)n * sizeof *large);
+    if (!q || !small || !large) {
+        free(q);
+        free(small);
+        free(large);
+        return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for the unigram table");
+    }
+    /* Walker's alias method (Vose's form): column i keeps i with probability uni_prob[i], else
+     * gives uni_alias[i]; the columns below their share are topped up from those above. */
+    int64_t ns = 0, nl = 0;
+    for (int64_t i = 0; i < n; i++) {
+        q[i] = (double)ly->uni_w[i] * (double)n / sum;
+        if (q[i] < 1.0) small[ns++] = i;
+        else large[nl++] = i;
+    }
+    while (ns > 0 && nl > 0) {
+        const int64_t sm = small[--ns], g = large[nl - 1];
+        ly->uni_prob[sm] = (float)q[sm];
+        ly->uni_alias[sm] = (uint32_t)g;
+        q[g] -= 1.0 - q[sm];
+        if (q[g] < 1.0) {
+            nl--;
+            small[ns++] = g;
+        }
+    }
+    while (nl > 0) { /* rounding leaves these at about 1 */
+        const int64_t g = large[--nl];
+        ly->uni_prob[g] = 1.0f;
+        ly->uni_alias[g] = (uint32_t)g;
+    }
+    while (ns > 0) { /* likewise; a zero weight's column gives a neuron with a weight */
+        const int64_t sm = small[--ns];
+        ly->uni_prob[sm] = ly->uni_w[sm] > 0 ? 1.0f : 0.0f;
+        ly->uni_alias[sm] = (uint32_t)(ly->uni_w[sm] > 0 ? sm : any);
+    }
+    ly->uni_support = support;
+    free(q);
+    free(small);
+    free(large);
+    return SLIDE_OK;
+}
+
+static inline int nmarked(const uint64_t *mark, uint32_t id) {
+    return (int)((mark[id >> 6] >> (id & 63)) & 1u);
+}
+
+int64_t slide_layer_draw_negatives(const slide_layer *ly, uint32_t *ids, int64_t n, int64_t target,
+                                   uint64_t *mark, slide_rng *rng) {
+    const int64_t N = ly->p.n_out;
+    if (target > N) target = N;
+    const float *wt = ly->uni_prob ? ly->uni_w : NULL;
+    /* Without replacement = redraw what is drawn already (rejection), exact for any weights */
+    for (int64_t tries = 64 * (target - n) + 4096; n < target && tries > 0; tries--) {
+        uint32_t id = slide_rng_below(rng, (uint32_t)N);
+        if (wt && !(slide_rng_uniform(rng) < ly->uni_prob[id])) id = ly->uni_alias[id];
+        if (nmarked(mark, id)) continue;
+        mark[id >> 6] |= (uint64_t)1 << (id & 63);
+        ids[n++] = id;
+    }
+    /* When most of the weight is drawn already, the rest one by one over the undrawn neurons
+     * (a linear pass each: rare) */
+    while (n < target) {
+        double tot = 0;
+        for (int64_t i = 0; i < N; i++)
+            if (!nmarked(mark, (uint32_t)i)) tot += wt ? (double)wt[i] : 1.0;
+        if (!(tot > 0)) break; /* no weight left: the unigram reaches no more neurons */
+        double u = slide_rng_uniform_d(rng) * tot;
+        int64_t pick = -1, last = -1;
+        for (int64_t i = 0; i < N && pick < 0; i++) {
+            const double wi = nmarked(mark, (uint32_t)i) ? 0.0 : wt ? (double)wt[i] : 1.0;
+            if (wi <= 0) continue;
+            last = i;
+            if (u < wi) pick = i;
+            u -= wi;
+        }
+        if (pick < 0) pick = last; /* rounding at the end of the sum */
+        mark[pick >> 6] |= (uint64_t)1 << (pick & 63);
+        ids[n++] = (uint32_t)pick;
+    }
+    return n;
 }
 
 void slide_layer_sync_bf16(slide_layer *ly) {

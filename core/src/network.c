@@ -343,6 +343,21 @@ void slide_net_destroy(slide_net *net) {
     free(net);
 }
 
+int slide_net_set_label_counts(slide_net *net, const slide_data *train, slide_err *err) {
+    const int nl = net->p.n_layers;
+    slide_layer *out = &net->layer[nl - 1];
+    if (train->l != out->p.n_out)
+        return slide_err_set(err, SLIDE_EINVAL, 0, "%lld labels in the data, %lld outputs",
+                             (long long)train->l, (long long)out->p.n_out);
+    if (!out->uni_prob) return SLIDE_OK;
+    int64_t *cnt = calloc((size_t)train->l, sizeof *cnt);
+    if (!cnt) return slide_err_set(err, SLIDE_ENOMEM, 0, "out of memory for label counts");
+    for (int64_t q = 0; q < train->nlab; q++) cnt[train->lab[q]]++;
+    const int rc = slide_layer_set_counts(out, cnt, err);
+    free(cnt);
+    return rc;
+}
+
 int slide_net_check_data(const slide_net *net, const slide_data *ds, slide_err *err) {
     const int nl = net->p.n_layers;
     if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
@@ -405,8 +420,15 @@ void slide_net_select_active(const slide_net *net, slide_ws *w, int l, const flo
     n_labels = w->n_act[l]; /* distinct labels */
     w->last_labels = n_labels;
     w->last_lsh = 0;
-    int per = 1 + ly->p.probes;
     double t0 = slide_now();
+    if (ly->p.sampler != SLIDE_SAMPLER_LSH) { /* the controls: negatives up to max_active */
+        w->n_act[l] = slide_layer_draw_negatives(ly, w->ids[l], w->n_act[l], ly->max_active,
+                                                 w->mark[l], &w->rng);
+        for (int64_t j = 0; j < w->n_act[l]; j++) w->mark[l][w->ids[l][j] >> 6] = 0;
+        w->t_query += slide_now() - t0;
+        return;
+    }
+    int per = 1 + ly->p.probes;
     if (ly->p.mips) {
         slide_layer_query_vector(ly, x, w->qvec);
         x = w->qvec;
@@ -428,7 +450,7 @@ void slide_net_select_active(const slide_net *net, slide_ws *w, int l, const flo
     if (train && ly->fill) /* the batch's shared list, in order: mostly the same ids */
         for (int64_t j = 0; j < ly->n_fill && w->n_act[l] < ly->min_active; j++)
             act_add(w, l, ly->fill[j]);
-    if (w->n_act[l] < ly->min_active) {
+    if (w->n_act[l] < ly->min_active) { /* uniform fill */
         int64_t guard = 64 * n;
         while (w->n_act[l] < ly->min_active && guard-- > 0)
             act_add(w, l, slide_rng_below(&w->rng, (uint32_t)n));
@@ -845,10 +867,16 @@ static int adam_update(slide_net *net, const slide_data *ds, const int64_t *ids,
     return SLIDE_OK;
 }
 
+/* Whether layer l keeps its tables up to date (LSH-sampled). */
+static int keeps_tables(const slide_net *net, int l) {
+    return net->layer[l].p.sampled && net->layer[l].p.sampler == SLIDE_SAMPLER_LSH;
+}
+
 static int run_tables(slide_net *net, slide_err *err) {
     const slide_net_params *p = &net->p;
     if (p->rebuild_every > 0 && net->step >= net->next_rebuild) {
         for (int l = 0; l < p->n_layers; l++) {
+            if (!keeps_tables(net, l)) continue;
             int rc = slide_layer_rebuild_tables(&net->layer[l], err);
             if (rc) return rc;
         }
@@ -856,7 +884,8 @@ static int run_tables(slide_net *net, slide_err *err) {
         net->next_rebuild = net->step + (int64_t)ceil(net->rebuild_interval);
         net->next_rehash = net->step + p->rehash_every;
     } else if (p->rehash_every > 0 && net->step >= net->next_rehash) {
-        for (int l = 0; l < p->n_layers; l++) slide_layer_rehash_dirty(&net->layer[l]);
+        for (int l = 0; l < p->n_layers; l++)
+            if (keeps_tables(net, l)) slide_layer_rehash_dirty(&net->layer[l]);
         net->next_rehash = net->step + p->rehash_every;
     }
     return SLIDE_OK;

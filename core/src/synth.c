@@ -12,7 +12,8 @@
  * - Labels have a frequency rank r in [0, L); P(r) ~ (r + q)^-s (Zipf-Mandelbrot, continuous
  *   inverse-CDF sampling). Rank r is label id (a*r + c) mod L, an affine bijection, so frequent
  *   labels are spread over the id range as in real data.
- * - Topics are blocks of topic_size consecutive ranks. A point's first label is drawn from the
+ * - Topics are blocks of topic_size consecutive ranks (with topic_stride: the ranks congruent
+ *   modulo the number of topics, so that a topic holds frequent and rare labels alike). A point's first label is drawn from the
  *   global Zipf; each further label stays in the current topic with probability p_topic (drawn
  *   from the Zipf restricted to the block, which keeps the marginal Zipf) or is a fresh global
  *   draw that becomes the current topic. So labels co-occur in clusters of similar popularity.
@@ -35,23 +36,28 @@
  * plain names carry the knobs calibrated against the real Delicious set (REPRODUCE.md). */
 #define PRESET_NAMES                                                                        \
     "amazon670k, delicious200k, delicious-small, amazon3m, amazon670k-v1, delicious200k-v1, tiny"
-/* The knobs calibrated against the real Delicious set (983 labels). */
+/* The structure knobs calibrated against the real Delicious set (983 labels; REPRODUCE.md):
+ * topics that span every popularity level, a point's features nearly all from its labels'
+ * sets, and heavy-tailed nonzeros per point. The big presets keep their published shapes, with
+ * a label Zipf a little steeper than the first generator's: the stride topics' duplicate
+ * redraws move label occurrences from the head to the tail. */
 #define CALIB_KNOBS                                                                         \
-    .topic_size = 16, .p_topic = 0.5, .p_char = 0.5, .char_min = 4, .char_max = 16,          \
-    .topic_share = 0.25, .feat_s = 1.0, .feat_q = 50.0, .lab_sigma = 0.6, .nnz_sigma = 1.5
+    .topic_stride = 1, .topic_size = 32, .p_topic = 0.8, .p_char = 0.9, .char_min = 4,       \
+    .char_max = 16, .topic_share = 0.4, .feat_s = 1.0, .feat_q = 50.0, .nnz_sigma = 1.5
 #define CALIBRATED_PRESETS                                                                  \
     {.name = "delicious-small", .d = 500, .l = 983, .n_train = 12920, .n_test = 3185,        \
-     .labels_per_point = 19.05, .nnz_per_point = 18.54, .zipf_s = 1.2, .zipf_q = 15.0,        \
-     .lab_max = 25, .lab_reverse = 1, .nnz_max = 400, .binary = 1, CALIB_KNOBS},             \
+     .labels_per_point = 19.05, .nnz_per_point = 18.54, .zipf_s = 1.35, .zipf_q = 6.0,        \
+     .lab_sigma = 0.7, .lab_max = 25, .lab_reverse = 1, .nnz_max = 400, .binary = 1,          \
+     CALIB_KNOBS},                                                                           \
     {.name = "amazon670k", .d = 135909, .l = 670091, .n_train = 490449, .n_test = 153025,   \
-     .labels_per_point = 5.45, .nnz_per_point = 76.0, .zipf_s = 0.6, .zipf_q = 1.0,           \
-     .lab_max = 64, .nnz_max = 1024, CALIB_KNOBS},                                           \
+     .labels_per_point = 5.45, .nnz_per_point = 76.0, .zipf_s = 0.7, .zipf_q = 1.0,           \
+     .spread = 0.6, .nnz_max = 2048, CALIB_KNOBS},                                           \
     {.name = "delicious200k", .d = 782585, .l = 205443, .n_train = 196606, .n_test = 100095, \
-     .labels_per_point = 75.54, .nnz_per_point = 301.0, .zipf_s = 1.0, .zipf_q = 20.0,        \
-     .lab_max = 512, .nnz_max = 4096, CALIB_KNOBS},                                          \
+     .labels_per_point = 75.54, .nnz_per_point = 301.0, .zipf_s = 1.1, .zipf_q = 20.0,        \
+     .spread = 0.8, .nnz_max = 8192, CALIB_KNOBS},                                           \
     {.name = "amazon3m", .d = 337067, .l = 2812281, .n_train = 1717899, .n_test = 742507,    \
-     .labels_per_point = 36.04, .nnz_per_point = 36.4, .zipf_s = 0.6, .zipf_q = 1.0,          \
-     .lab_max = 256, .nnz_max = 512, CALIB_KNOBS}
+     .labels_per_point = 36.04, .nnz_per_point = 36.4, .zipf_s = 0.7, .zipf_q = 1.0,          \
+     .spread = 0.6, .nnz_max = 1024, CALIB_KNOBS}
 #define V1_KNOBS .topic_share = 0.25, .feat_s = 1.0, .feat_q = 3.0
 static const slide_synth_preset k_presets[] = {
     {.name = "amazon670k-v1", .d = 135909, .l = 670091, .n_train = 490449, .n_test = 153025,
@@ -190,6 +196,7 @@ typedef struct {
     const slide_synth_preset *pd;
     int64_t l, d;                /* scaled label and feature counts */
     int64_t topic;               /* topic block size (<= l) */
+    int64_t n_topics;            /* ceil(l / topic) */
     int kmax, mmax;              /* caps of per-point label and feature counts */
     zipf_law lz, fz;             /* label ranks, noise feature ranks */
     double la, lb, fa, fb;       /* precomputed ends of the global draws */
@@ -245,6 +252,7 @@ static void gen_init(gen *g, const slide_synth_params *p) {
     g->l = scaled(pd->l, p->label_scale, (int64_t)ceil(8.0 * pd->labels_per_point) + 16);
     g->d = scaled(pd->d, p->label_scale, (int64_t)ceil(8.0 * pd->nnz_per_point) + 64);
     g->topic = pd->topic_size < g->l ? pd->topic_size : g->l;
+    g->n_topics = (g->l + g->topic - 1) / g->topic;
     int64_t kmax = pd->lab_max > 0 ? pd->lab_max : (int64_t)(4.0 * pd->labels_per_point) + 64;
     int64_t mmax = pd->nnz_max > 0 ? pd->nnz_max : (int64_t)(4.0 * pd->nnz_per_point) + 64;
     g->kmax = (int)(kmax < g->l ? kmax : g->l);
@@ -278,6 +286,12 @@ static uint32_t noise_feat_id(const gen *g, int64_t rank) {
     return (uint32_t)((g->feat_a * (uint64_t)rank + g->feat_c) % (uint64_t)g->d);
 }
 
+/* The topic of a label rank: its block of consecutive ranks, or with topic_stride the ranks
+ * congruent modulo the number of topics (each topic then spans every popularity level). */
+static int64_t topic_of(const gen *g, int64_t rank) {
+    return g->pd->topic_stride ? rank % g->n_topics : rank / g->topic;
+}
+
 static uint32_t char_count(const gen *g, int64_t rank) {
     uint32_t span = (uint32_t)(g->pd->char_max - g->pd->char_min + 1);
     uint64_t h = slide_mix64(g->seed_cnt ^ (uint64_t)rank) >> 32;
@@ -288,7 +302,7 @@ static uint32_t char_count(const gen *g, int64_t rank) {
 static uint32_t char_feat(const gen *g, int64_t rank, uint32_t c, uint32_t j) {
     uint64_t h;
     if (j < (uint32_t)((double)c * g->pd->topic_share))
-        h = slide_mix64(g->seed_topic ^ ((uint64_t)(rank / g->topic) * 64 + j));
+        h = slide_mix64(g->seed_topic ^ ((uint64_t)topic_of(g, rank) * 64 + j));
     else
         h = slide_mix64(g->seed_char ^ ((uint64_t)rank * 64 + j));
     return (uint32_t)(((h >> 32) * (uint64_t)g->d) >> 32);
@@ -414,6 +428,25 @@ static void sort_keys(uint64_t *a, uint64_t *tmp, int n, int shift, int bits) {
 
 /* ---------------------------------------------------------------- one point */
 
+/* A rank of topic t under topic_stride: t + i * T with P(i) ~ the global law's mass at that
+ * rank. i = 0 carries its exact mass; the masses of i >= 1 are sampled as a continuous law
+ * over their window midpoints (spacing T, so their sum is the integral divided by T). */
+static int64_t stride_draw(const gen *g, int64_t t, slide_rng *r) {
+    const zipf_law *z = &g->lz;
+    const double T = (double)g->n_topics, x0 = (double)t + z->q;
+    int64_t n_i = (g->l - t + g->n_topics - 1) / g->n_topics;
+    double u = slide_rng_uniform_d(r);
+    if (n_i <= 1) return t;
+    double a = zipf_fwd(z, x0 + 0.5 * T + 0.5), b = zipf_fwd(z, x0 + ((double)n_i - 0.5) * T + 0.5);
+    double w0 = zipf_fwd(z, x0 + 1.0) - zipf_fwd(z, x0), rest = (b - a) / T;
+    if (u * (w0 + rest) < w0) return t;
+    double y = zipf_inv(z, a + slide_rng_uniform_d(r) * (b - a));
+    int64_t i = (int64_t)floor((y - x0 - 0.5) / T + 0.5);
+    if (i < 1) i = 1;
+    if (i > n_i - 1) i = n_i - 1;
+    return t + i * g->n_topics;
+}
+
 static int draw_labels(const gen *g, slide_rng *r, scratch *s, int k) {
     set_clear(s);
     int nk = 0;
@@ -421,11 +454,15 @@ static int draw_labels(const gen *g, slide_rng *r, scratch *s, int k) {
     while (nk < k && tries++ < max_tries) {
         int64_t rank;
         if (block >= 0 && slide_rng_uniform_d(r) < g->pd->p_topic) {
-            int64_t lo = block * g->topic, hi = lo + g->topic < g->l ? lo + g->topic : g->l;
-            rank = zipf_draw(&g->lz, lo, hi, r);
+            if (g->pd->topic_stride) {
+                rank = stride_draw(g, block, r);
+            } else {
+                int64_t lo = block * g->topic, hi = lo + g->topic < g->l ? lo + g->topic : g->l;
+                rank = zipf_draw(&g->lz, lo, hi, r);
+            }
         } else {
             rank = zipf_draw_ab(&g->lz, g->la, g->lb, 0, g->l, r, NULL);
-            block = rank / g->topic;
+            block = topic_of(g, rank);
         }
         if (set_add(s, (uint32_t)rank)) s->rank[nk++] = rank;
     }

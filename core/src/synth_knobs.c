@@ -29,6 +29,8 @@ static const knob k_knobs[] = {
     {"zipf-s", K_DBL, F(zipf_s), 0, 10, 0, "label frequency ~ (rank + zipf-q)^-zipf-s"},
     {"zipf-q", K_DBL, F(zipf_q), 0, 1e9, 1, "shift of label ranks (flattens the head)"},
     {"topic-size", K_INT, F(topic_size), 1, 1e6, 0, "labels per topic (consecutive ranks)"},
+    {"topic-stride", K_INT, F(topic_stride), 0, 1, 0,
+     "1: a topic is the ranks equal modulo the topic count"},
     {"p-topic", K_DBL, F(p_topic), 0, 1, 0, "chance a point's next label is from its topic"},
     {"p-char", K_DBL, F(p_char), 0, 1, 0, "share of features drawn from the labels' own sets"},
     {"char-min", K_INT, F(char_min), 1, 64, 0, "fewest characteristic features per label"},

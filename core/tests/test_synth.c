@@ -96,6 +96,9 @@ static void test_params(void) {
     CHECK(slide_synth_preset_find("delicious200k") != NULL);
     CHECK(slide_synth_preset_find("tiny") != NULL);
     CHECK(slide_synth_preset_find("amazon") == NULL);
+    CHECK(slide_synth_preset_find("amazon670k-v1") && slide_synth_preset_find("delicious200k-v1"));
+    CHECK(slide_synth_preset_find("delicious-small") && slide_synth_preset_find("amazon3m"));
+    CHECK(strstr(slide_synth_preset_names(), "delicious-small") != NULL);
     CHECK(slide_synth_preset_find(NULL) == NULL);
     const slide_synth_preset *a = slide_synth_preset_find("amazon670k");
     CHECK(a->d == 135909 && a->l == 670091 && a->n_train == 490449 && a->n_test == 153025);
@@ -144,6 +147,157 @@ static void test_params(void) {
     CHECK(valid(&tr) && valid(&te));
     slide_data_free(&tr);
     slide_data_free(&te);
+}
+
+
+/* FNV-1a 64 of a file's bytes; 0 when it cannot be read. */
+static uint64_t file_fnv(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    int c;
+    while ((c = getc(f)) != EOF) {
+        h ^= (uint64_t)(unsigned char)c;
+        h *= 0x100000001b3ULL;
+    }
+    fclose(f);
+    return h;
+}
+
+/* The v1 presets write the first generator's files byte for byte: FNV-1a 64 of the text that
+ * `slide-gen --seed 7` wrote before the knobs existed (commit 2026394), train then test. */
+static void test_v1_identical(void) {
+    static const struct {
+        const char *preset;
+        double scale, label_scale;
+        uint64_t train, test;
+    } want[] = {
+        {"amazon670k-v1", 0.002, 0.02, 0x94cd901fc81794e4ULL, 0x5cc3ba2bbb2a5430ULL},
+        {"delicious200k-v1", 0.002, 0.02, 0x39d4d38a0615abf2ULL, 0xa1aef6c543d3c918ULL},
+        {"tiny", 0.01, 1.0, 0x66ca52a12e2afbefULL, 0x04a6d0292594f01fULL},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        slide_synth_params p = params(want[k].preset, want[k].scale, want[k].label_scale, 7);
+        p.threads = 2;
+        slide_data tr, te;
+        slide_err err;
+        int rc = slide_synth_generate(&p, &tr, &te, &err);
+        CHECKF(rc == SLIDE_OK, "%s: %s", want[k].preset, err.msg);
+        if (rc) continue;
+        char a[512], b[512];
+        snprintf(a, sizeof a, "%s/v1_train.txt", test_tmpdir());
+        snprintf(b, sizeof b, "%s/v1_test.txt", test_tmpdir());
+        CHECK(slide_data_write_text(&tr, a, &err) == SLIDE_OK);
+        CHECK(slide_data_write_text(&te, b, &err) == SLIDE_OK);
+        uint64_t ha = file_fnv(a), hb = file_fnv(b);
+        CHECKF(ha == want[k].train && hb == want[k].test, "%s: %016llx %016llx", want[k].preset,
+               (unsigned long long)ha, (unsigned long long)hb);
+        slide_data_free(&tr);
+        slide_data_free(&te);
+    }
+}
+
+/* Knobs by name: an override changes the data, the preset's own value does not; bad values
+ * and bad combinations are refused with a message naming the knob; preset files round-trip. */
+static void test_knobs(void) {
+    const slide_synth_preset *base = slide_synth_preset_find("delicious-small");
+    CHECK(base != NULL);
+    if (!base) return;
+    slide_synth_preset k = *base;
+    slide_synth_params p = params("delicious-small", 0.05, 1.0, 3);
+    slide_data a, at, b, bt;
+    slide_err err;
+    CHECK(slide_synth_generate(&p, &a, &at, &err) == SLIDE_OK);
+    CHECK(slide_synth_preset_set(&k, "zipf-s", "1.35") == NULL); /* the preset's value */
+    p.custom = &k;
+    CHECK(slide_synth_generate(&p, &b, &bt, &err) == SLIDE_OK);
+    CHECK(same(&a, &b) && same(&at, &bt));
+    slide_data_free(&b);
+    slide_data_free(&bt);
+    const char *ov[][2] = {{"zipf-s", "0.9"},  {"topic_size", "4"}, {"p-char", "0.3"},
+                           {"binary", "0"},    {"nnz-sigma", "0"},  {"topic-stride", "0"},
+                           {"lab-sigma", "0"}, {"feat-q", "2"}};
+    for (size_t i = 0; i < sizeof ov / sizeof ov[0]; i++) {
+        k = *base;
+        if (!strcmp(ov[i][0], "lab-sigma")) k.lab_reverse = 0;
+        const char *msg = slide_synth_preset_set(&k, ov[i][0], ov[i][1]);
+        CHECKF(msg == NULL, "%s: %s", ov[i][0], msg);
+        CHECKF(slide_synth_preset_check(&k) == NULL, "%s", ov[i][0]);
+        CHECK(slide_synth_generate(&p, &b, &bt, &err) == SLIDE_OK);
+        CHECKF(!same(&a, &b), "--%s %s left the data unchanged", ov[i][0], ov[i][1]);
+        slide_data_free(&b);
+        slide_data_free(&bt);
+    }
+    /* One-line errors that name the knob. */
+    const char *bad[][2] = {{"zipf-s", "abc"},   {"zipf-s", "-1"},    {"zipf-q", "0"},
+                            {"topic-size", "0"}, {"topic-size", "2.5"}, {"p-char", "1.5"},
+                            {"char-max", "65"},  {"binary", "2"},     {"labels", "0"},
+                            {"nnz-sigma", "nan"}, {"spread", ""},    {"lab-max", "1e99"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        k = *base;
+        const char *msg = slide_synth_preset_set(&k, bad[i][0], bad[i][1]);
+        char opt[64];
+        snprintf(opt, sizeof opt, "--%s", bad[i][0]);
+        CHECKF(msg && strstr(msg, opt) && !strchr(msg, '\n'), "%s '%s': %s", bad[i][0],
+               bad[i][1], msg ? msg : "(accepted)");
+    }
+    k = *base;
+    const char *msg = slide_synth_preset_set(&k, "frobnicate", "1");
+    CHECK(msg && strstr(msg, "unknown knob 'frobnicate'"));
+    k = *base;
+    k.char_min = 20;
+    k.char_max = 10;
+    msg = slide_synth_preset_check(&k);
+    CHECK(msg && strstr(msg, "--char-min"));
+    k = *base;
+    k.lab_max = 10; /* below 19.05 labels per point */
+    msg = slide_synth_preset_check(&k);
+    CHECK(msg && strstr(msg, "--lab-max"));
+    k = *base;
+    k.lab_sigma = 0; /* lab-reverse needs the lognormal law */
+    msg = slide_synth_preset_check(&k);
+    CHECK(msg && strstr(msg, "--lab-reverse"));
+    k = *base;
+    p.custom = &k;
+    k.p_topic = 2.0;
+    CHECK(slide_synth_generate(&p, &b, &bt, &err) == SLIDE_EINVAL && strstr(err.msg, "--p-topic"));
+
+    /* Preset files: write + load gives the same preset; errors carry file:line. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/knobs.preset", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "preset = delicious-small\n");
+    slide_synth_preset_write(f, base);
+    fclose(f);
+    slide_synth_preset r;
+    memset(&r, 0, sizeof r);
+    CHECK(slide_synth_preset_load(&r, path, &err) == SLIDE_OK);
+    k = *base;
+    p.custom = &r;
+    CHECK(slide_synth_generate(&p, &b, &bt, &err) == SLIDE_OK);
+    CHECK(same(&a, &b) && same(&at, &bt));
+    slide_data_free(&b);
+    slide_data_free(&bt);
+    f = fopen(path, "w");
+    fprintf(f, "# comment\nzipf-s = 1.1   # trailing comment\n\ntopic-size = many\n");
+    fclose(f);
+    r = *base;
+    CHECK(slide_synth_preset_load(&r, path, &err) == SLIDE_EFORMAT);
+    CHECKF(strstr(err.msg, ":4:") && strstr(err.msg, "--topic-size"), "%s", err.msg);
+    CHECK(r.zipf_s == 1.1); /* the lines before the error were applied */
+    f = fopen(path, "w");
+    fprintf(f, "preset = nosuch\n");
+    fclose(f);
+    CHECK(slide_synth_preset_load(&r, path, &err) == SLIDE_EFORMAT && strstr(err.msg, ":1:"));
+    f = fopen(path, "w");
+    fprintf(f, "zipf-s 1.1\n");
+    fclose(f);
+    CHECK(slide_synth_preset_load(&r, path, &err) == SLIDE_EFORMAT && strstr(err.msg, "key = value"));
+    CHECK(slide_synth_preset_load(&r, "/nonexistent/x.preset", &err) == SLIDE_EIO);
+    slide_data_free(&a);
+    slide_data_free(&at);
 }
 
 static void test_determinism(void) {
@@ -298,10 +452,12 @@ int main(void) {
     check_preset("tiny", 1.0, 1.0, 0.05);
     check_preset("amazon670k-v1", 0.002, 0.05, 0.05);
     check_preset("delicious200k-v1", 0.005, 0.02, 0.15);
-    check_preset("amazon670k", 0.002, 0.05, 0.05);
-    check_preset("delicious200k", 0.005, 0.02, 0.15);
+    check_preset("amazon670k", 0.002, 0.05, 0.03);
+    check_preset("delicious200k", 0.005, 0.02, 0.08);
     check_preset("delicious-small", 1.0, 1.0, 0.1);
-    check_preset("amazon3m", 0.0005, 0.002, 0.02);
+    check_preset("amazon3m", 0.0005, 0.002, 0.04);
+    test_v1_identical();
+    test_knobs();
     test_determinism();
     test_roundtrip();
     test_learnable();

@@ -16,6 +16,19 @@ extern "C" {
 
 typedef enum { SLIDE_ACT_RELU = 0, SLIDE_ACT_SOFTMAX = 1 } slide_activation;
 
+/* How a sampled layer draws its active set. LSH: the labels, then the hash tables' candidates
+ * (most collided first) up to max_active, then uniform fill up to min_active. UNIFORM and
+ * UNIGRAM (the controls: sampled softmax): the labels, then negatives drawn without replacement,
+ * never a label, uniformly or in proportion to training label counts^unigram_power (labels never
+ * seen in training are never drawn), up to max_active; they keep no table maintenance. */
+typedef enum {
+    SLIDE_SAMPLER_LSH = 0,
+    SLIDE_SAMPLER_UNIFORM = 1,
+    SLIDE_SAMPLER_UNIGRAM = 2
+} slide_sampler;
+const char *slide_sampler_name(int s);
+int slide_sampler_parse(const char *s); /* -1 if unknown */
+
 typedef struct {
     int64_t n_in, n_out;
     int act;            /* slide_activation */
@@ -37,6 +50,11 @@ typedef struct {
                                 so collisions follow w.h + b rather than the angle of w and h */
     double min_active_frac;  /* fill with random neurons up to this fraction */
     double max_active_frac;  /* truncate LSH candidates above this fraction */
+    int sampler;             /* slide_sampler (default LSH) */
+    double budget_frac;      /* > 0: an exact budget, every active set holds round(budget_frac
+                                x n_out) neurons, labels included (min_active = max_active =
+                                that; a sample with more labels keeps its labels only) */
+    double unigram_power;    /* SLIDE_SAMPLER_UNIGRAM: the power of the counts (default 0.75) */
     int shared_fill;         /* 1: in training, the random fill comes from one list of distinct
                                 neurons per batch, shared by its samples (as sampled softmax
                                 shares its negatives), not from a draw per sample: far fewer
@@ -80,10 +98,24 @@ typedef struct {
     uint32_t *fill;           /* p.shared_fill: this batch's fill list (distinct ids) */
     int64_t n_fill;           /* its length: min(n_out, 2 * min_active + 64) */
     uint64_t *fill_mark;      /* bitmap used while drawing it (left all zero) */
+    float *uni_w;             /* SLIDE_SAMPLER_UNIGRAM: each neuron's weight, count^power */
+    float *uni_prob;          /* and Walker's alias table of them */
+    uint32_t *uni_alias;
+    int64_t uni_support;      /* neurons with a nonzero weight */
     /* seconds spent (cumulative) by rebuilds and rehashes: computing the neurons' keys, and
      * building the tables from them or moving neurons between buckets */
     double t_keys, t_tables;
 } slide_layer;
+
+/* Sets the unigram sampler's weights to counts[i]^unigram_power (n_out counts; NULL: every
+ * neuron alike). No-op for other samplers. SLIDE_EINVAL for a negative count. */
+int slide_layer_set_counts(slide_layer *ly, const int64_t *counts, slide_err *err);
+/* Draws negatives for a sampled layer's active set (ids[0..n) already chosen, marked in the
+ * bitmap mark, which is updated): uniformly (UNIFORM, and LSH's fill) or by the unigram weights,
+ * without replacement, until target ids (fewer only when the unigram weights reach no more
+ * neurons). Returns the new count. */
+int64_t slide_layer_draw_negatives(const slide_layer *ly, uint32_t *ids, int64_t n, int64_t target,
+                                   uint64_t *mark, slide_rng *rng);
 
 /* Draws the batch's shared fill list of a sampled layer with p.shared_fill (no-op otherwise):
  * n_fill distinct neurons, uniformly, from (seed, step); the same for any thread count. */

@@ -99,6 +99,9 @@ typedef struct {
     double t_rehash_keys, t_rehash_tables;
 } slide_train_stats;
 
+/* The unigram sampler's weights from the label counts of the training set (no-op for other
+ * samplers; until it is called the unigram draws uniformly). */
+int slide_net_set_label_counts(slide_net *net, const slide_data *train, slide_err *err);
 /* SLIDE_EINVAL, naming the first offending point, when ds does not fit the network: another
  * shape, or a point with more labels than the plan holds (slide_net_params.max_labels). Drivers
  * call it when a data set is loaded. */

@@ -38,6 +38,8 @@ typedef struct {
     const char *weights; /* "fp32", or "bf16" (BF16 copies of the row-major weights); NA = fp32 */
     const char *adam_state; /* "fp32", or "bf16-sr" (BF16 moments, stochastic rounding); NA = fp32 */
     const char *train_order; /* "row-sweep" or "per-sample" (slide-train); NULL = NA */
+    const char *sampler;     /* "lsh", "uniform" or "unigram" (sampled output layer); NULL = NA */
+    double budget;           /* --budget fraction (0 or NaN: NA, no exact budget) */
     int threads, K, L, range_bits, bucket_cap, batch, probes, hidden;
     double lr;
     uint64_t seed;

@@ -20,6 +20,7 @@ typedef struct {
     double zipf_s;              /* label-frequency exponent */
     double zipf_q;              /* Zipf-Mandelbrot shift of label ranks (flattens the head) */
     int topic_size;             /* labels per topic: a block of consecutive frequency ranks */
+    int topic_stride;           /* 1: topic = rank mod the number of topics, not a block */
     double p_topic;             /* chance that a point's next label comes from its topic */
     double p_char;              /* share of a point's features drawn from its labels' sets */
     int char_min, char_max;     /* characteristic features per label */
