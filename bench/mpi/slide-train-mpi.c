@@ -46,6 +46,7 @@ typedef struct {
     MPI_Datatype pair;
     MPI_Op norm_op;
     double t_comm;          /* seconds in the per-batch collectives (this rank, since start) */
+    double t_sum;           /* of which the hidden gradient's allreduce */
     double bytes_batch;     /* payload of the last batch's collectives (this rank) */
 } comm;
 
@@ -77,6 +78,7 @@ static int cb_sum(void *ctx, float *x, int64_t n, slide_err *err) {
     const double t = MPI_Wtime();
     int rc = MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     c->t_comm += MPI_Wtime() - t;
+    c->t_sum += MPI_Wtime() - t;
     c->bytes_batch += 4.0 * (double)n;
     return rc == MPI_SUCCESS ? SLIDE_OK : slide_err_set(err, SLIDE_EIO, 0, "MPI_Allreduce failed");
 }
@@ -276,6 +278,7 @@ static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->t_softmax += b->t_softmax;
     a->t_rehash_keys += b->t_rehash_keys;
     a->t_rehash_tables += b->t_rehash_tables;
+    a->t_replicated += b->t_replicated;
 }
 
 static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int64_t nb,
@@ -928,10 +931,11 @@ static int write_breakdown(mpi_model *s, const drv_loop *lp, slide_err *err) {
     } in = {lp->train_s, s->c->rank}, outp; /* MPI_DOUBLE_INT's layout */
     MPI_Allreduce(&in, &outp, 1, MPI_DOUBLE_INT, MPI_MAXLOC, MPI_COMM_WORLD);
     const int who = outp.r;
-    double ph[13] = {st->t_hash, st->t_query, st->t_fwd, st->t_bwd, st->t_update, st->t_rehash,
+    double ph[14] = {st->t_hash, st->t_query, st->t_fwd, st->t_bwd, st->t_update, st->t_rehash,
                      s->comm_all, (double)st->active_sum, (double)st->label_sum,
-                     (double)st->lsh_sum, st->t_sort, st->t_logits, st->t_softmax};
-    MPI_Bcast(ph, 13, MPI_DOUBLE, who, MPI_COMM_WORLD);
+                     (double)st->lsh_sum, st->t_sort, st->t_logits, st->t_softmax,
+                     st->t_replicated - s->c->t_sum};
+    MPI_Bcast(ph, 14, MPI_DOUBLE, who, MPI_COMM_WORLD);
     double train_s = outp.v;
     if (s->c->rank != 0) return SLIDE_OK;
     char path[4200];
@@ -944,7 +948,8 @@ static int write_breakdown(mpi_model *s, const drv_loop *lp, slide_err *err) {
                             "hash_share,query_share,forward_share,backward_share,update_share,"
                             "rehash_share,unaccounted_share,active_avg,active_labels_avg,"
                             "active_lsh_avg,active_fill_avg,train_order,sort_s,logits_s,"
-                            "softmax_s,ranks,slowest_rank,comm_s,comm_share",
+                            "softmax_s,ranks,slowest_rank,comm_s,comm_share,replicated_s,"
+                            "replicated_share",
                             err);
     if (rc) return rc;
     /* comm is inside forward (softmax) and backward (dx): take it out of them for the shares */
@@ -968,8 +973,8 @@ static int write_breakdown(mpi_model *s, const drv_loop *lp, slide_err *err) {
     w += snprintf(row + w, sizeof row - (size_t)w, ",%.1f,%.1f,%.1f,%.1f,row-sweep,%.4f,%.4f,%.4f",
                   act, lab, lsh, act - lab - lsh > 0 ? act - lab - lsh : 0, ph[10], ph[11],
                   ph[12]);
-    snprintf(row + w, sizeof row - (size_t)w, ",%d,%d,%.4f,%.4f", s->c->P, who, ph[6],
-             train_s > 0 ? ph[6] / train_s : 0);
+    snprintf(row + w, sizeof row - (size_t)w, ",%d,%d,%.4f,%.4f,%.4f,%.4f", s->c->P, who, ph[6],
+             train_s > 0 ? ph[6] / train_s : 0, ph[13], train_s > 0 ? ph[13] / train_s : 0);
     rc = slide_csv_row(c, row, err);
     slide_csv_close(c);
     return rc;

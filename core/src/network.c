@@ -954,8 +954,10 @@ static void sweep_select(slide_net *net, const slide_data *ds, const int64_t *id
             const int64_t i = ids[s];
             slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
             w->last_labels = w->last_lsh = 0;
+            const double h0 = slide_now(); /* the hidden layer's forward: t_replicated */
             slide_net_forward(net, w, ds, i, (fwd_mode){.train = 1, .upto = 1});
             memcpy(net->xin[1] + s * ld, w->dense[0], (size_t)ld * sizeof(float));
+            w->t_fwd += slide_now() - h0;
             pick_active(net, w, 1, w->dense[0], ds->lab + ds->lab_ptr[i],
                         ds->lab_ptr[i + 1] - ds->lab_ptr[i], (fwd_mode){.train = 1});
             n_lab += w->last_labels;
@@ -1109,6 +1111,9 @@ static void sweep_stats(const slide_net *net, const sweep_counts *c, int64_t n,
     st->t_forward += (c->t2 - c->t0) + (c->t4 - c->t3);
     st->t_update += (c->t3 - c->t2) + (c->t5 - c->t4);
     st->t_rehash += c->t6 - c->t5;
+    double tf = 0;
+    for (int t = 0; t < net->n_ws; t++) tf += net->ws[t].t_fwd;
+    st->t_replicated += tf / net->n_ws + (c->t5 - c->t3);
 }
 
 /* One batch by row sweep. The per-sample path reads each sample's ~3,000 active rows of the

@@ -97,6 +97,10 @@ typedef struct {
     /* Wall seconds inside t_rehash: computing the neurons' keys, and building the tables (or
      * moving rehashed neurons between buckets). */
     double t_rehash_keys, t_rehash_tables;
+    /* Row sweep only: wall seconds of the input and hidden layers (their forward, share of the
+     * threads' time, their backward and update; with label shards including the hidden
+     * gradient's exchange): what every rank of slide-train-mpi repeats. */
+    double t_replicated;
 } slide_train_stats;
 
 /* The unigram sampler's weights from the label counts of the training set (no-op for other
