@@ -829,11 +829,16 @@ static int build_net(mpi_model *s, const drv_loop *lp) {
                 "%.0f MB: weights, optimizer state, hash tables), data sets in memory %.0f MB "
                 "(limit %.0f MB per rank%s)\n", s->c->P, est_mb, s->out_mb, data_mb, limit_mb,
                 o->max_mem_mb > 0 ? ", --max-mem, for network and data" : ", available memory / ranks");
-    if (limit_mb > 0 && need_mb > limit_mb) {
-        fprintf(stderr, PROG ": rank %d: the shard of %lld labels needs about %.0f MB%s, above "
-                "the limit of %.0f MB per rank%s; use more ranks\n", s->c->rank,
-                (long long)s->sp.n, need_mb, o->max_mem_mb > 0 ? " with its data" : "", limit_mb,
-                o->max_mem_mb > 0 ? " (--max-mem)" : " (available memory / ranks)");
+    /* one line, from rank 0, about the largest shard */
+    double most = need_mb, shard = (double)s->sp.n;
+    MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &shard, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    if (limit_mb > 0 && most > limit_mb) {
+        if (s->c->rank == 0)
+            fprintf(stderr, PROG ": a shard of %.0f labels needs about %.0f MB%s, above the "
+                    "limit of %.0f MB per rank%s; use more ranks (%d now)\n", shard, most,
+                    o->max_mem_mb > 0 ? " with its data" : "", limit_mb,
+                    o->max_mem_mb > 0 ? " (--max-mem)" : " (available memory / ranks)", s->c->P);
         return 2;
     }
     if (slide_net_create(&s->net, &np, &err)) {
