@@ -136,6 +136,7 @@ SUM=$OUT/summary.txt
   echo "batch,2,1,256,samples"
 } >"$OUT/model_inputs.csv"
 echo "[mpi-bench] model inputs: $OUT/model_inputs.csv" >&2
+sh bench/e2e/scaleout_model.sh "$OUT" | tee -a "$SUM"
 
 # ---- a label count one rank cannot hold
 if [ "$DO3" = 1 ]; then

@@ -47,7 +47,8 @@ typedef struct {
     MPI_Op norm_op;
     double t_comm;          /* seconds in the per-batch collectives (this rank, since start) */
     double t_sum;           /* of which the hidden gradient's allreduce */
-    double bytes_batch;     /* payload of the last batch's collectives (this rank) */
+    double bytes_cur;       /* payload of this batch's collectives so far (this rank) */
+    double bytes_batch;     /* the largest payload of a batch (this rank) */
 } comm;
 
 /* (max, sum) pairs: the combined max and sum of exp(z - max) over both shards. */
@@ -69,7 +70,7 @@ static int cb_norm(void *ctx, double *ms, int64_t n, slide_err *err) {
     const double t = MPI_Wtime();
     int rc = MPI_Allreduce(MPI_IN_PLACE, ms, (int)n, c->pair, c->norm_op, MPI_COMM_WORLD);
     c->t_comm += MPI_Wtime() - t;
-    c->bytes_batch = 16.0 * (double)n;
+    c->bytes_cur = 16.0 * (double)n;
     return rc == MPI_SUCCESS ? SLIDE_OK : slide_err_set(err, SLIDE_EIO, 0, "MPI_Allreduce failed");
 }
 
@@ -79,7 +80,8 @@ static int cb_sum(void *ctx, float *x, int64_t n, slide_err *err) {
     int rc = MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     c->t_comm += MPI_Wtime() - t;
     c->t_sum += MPI_Wtime() - t;
-    c->bytes_batch += 4.0 * (double)n;
+    c->bytes_cur += 4.0 * (double)n;
+    if (c->bytes_cur > c->bytes_batch) c->bytes_batch = c->bytes_cur;
     return rc == MPI_SUCCESS ? SLIDE_OK : slide_err_set(err, SLIDE_EIO, 0, "MPI_Allreduce failed");
 }
 
@@ -294,7 +296,10 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int
     const double c0 = s->c->t_comm, t0 = slide_now();
     int rc = slide_net_train_batch(s->net, &s->view, ids, nb, &st, err);
     if (rc) return rc;
-    const double dt = slide_now() - t0;
+    double dt = slide_now() - t0;
+    /* time-based schedules (--time-budget, --eval-every-s) must end and evaluate at the same
+     * batch on every rank: then the ranks share one clock, the slowest rank's */
+    if (s->o->time_budget > 0 || s->o->eval_every_s > 0) dt = max_over(dt);
     *train_s += dt;
     s->train_int += dt;
     s->comm_int += s->c->t_comm - c0;
