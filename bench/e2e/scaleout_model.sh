@@ -11,8 +11,8 @@
 #     halving and doubling), 0 at P = 1;
 #   networks: 25 GbE (alpha 25 us MPI latency over TCP, 3.125 GB/s) and 100 Gb/s InfiniBand EDR
 #     (alpha 1.5 us, 12.5 GB/s);
-#   the reference: one H200's measured dense rate at the Amazon-670K shape, 40,170 samples/s
-#     (results/reference/gpu/README.md).
+#   the reference: one H200's measured dense rate at the Amazon-670K shape (GPU_RATE; the
+#     default is the value in results/reference/gpu/README.md).
 # Writes DIR/scaleout.csv (plots/scaleout.gp draws it) and DIR/scaleout.txt (the crossing points).
 # usage: sh bench/e2e/scaleout_model.sh DIR
 set -eu

@@ -355,7 +355,6 @@ static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_resu
                                   smi ? s->sm_s : NULL, smi ? s->sm_id : NULL, s->act, err);
     if (!all_ok(rc == 0)) return rc ? rc : slide_err_set(err, SLIDE_EIO, 0, "evaluation failed "
                                                          "on another rank");
-    const double t = MPI_Wtime();
     MPI_Allgather(s->ex_s, (int)(5 * n), MPI_FLOAT, s->all_s, (int)(5 * n), MPI_FLOAT,
                   MPI_COMM_WORLD);
     MPI_Allgather(s->ex_id, (int)(5 * n), MPI_UINT32_T, s->all_id, (int)(5 * n), MPI_UINT32_T,
@@ -375,8 +374,6 @@ static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_resu
         MPI_Allgather(s->sm_id, (int)(5 * n), MPI_UINT32_T, s->all_id, (int)(5 * n),
                       MPI_UINT32_T, MPI_COMM_WORLD);
     }
-    s->c->t_comm += 0; /* evaluation traffic is not training communication */
-    (void)t;
     for (int64_t q = 0; q < n; q++) {
         const int64_t i = ids ? ids[q] : q;
         const slide_data *d = s->test;
@@ -613,11 +610,18 @@ static int m_checkpoint(void *self, const drv_loop *lp, int last, slide_err *err
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
         FILE *f = hs ? fopen(tmp, "w") : NULL;
         if (f) {
-            fprintf(f, "%s\nranks %d\nlabels %lld\nlabel_split %s\niter %lld\n", MANIFEST_MAGIC,
-                    P, (long long)s->sp.L, s->sp.strided ? "strided" : "contiguous",
-                    (long long)lp->iter);
-            for (int r = 0; r < P; r++) fprintf(f, "shard %d %016llx\n", r, (unsigned long long)hs[r]);
-            ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+            char text[64 * 1024];
+            size_t w = (size_t)snprintf(text, sizeof text,
+                                        "%s\nranks %d\nlabels %lld\nlabel_split %s\niter %lld\n",
+                                        MANIFEST_MAGIC, P, (long long)s->sp.L,
+                                        s->sp.strided ? "strided" : "contiguous",
+                                        (long long)lp->iter);
+            for (int r = 0; r < P && w < sizeof text - 64; r++)
+                w += (size_t)snprintf(text + w, sizeof text - w, "shard %d %016llx\n", r,
+                                      (unsigned long long)hs[r]);
+            /* the manifest's own checksum, over the lines above */
+            fprintf(f, "%schecksum %016llx\n", text, (unsigned long long)hash_bytes(0, text, w));
+            ok = w < sizeof text - 64 && fflush(f) == 0 && fsync(fileno(f)) == 0;
             ok = (fclose(f) == 0) && ok && rename(tmp, path) == 0;
         } else {
             ok = 0;
@@ -648,7 +652,21 @@ static const char *manifest_read(const char *path, int P, int64_t L, int strided
     char line[256], split_name[32];
     int ranks = -1;
     long long labels = -1, iter = -1;
-    int ok = fgets(line, sizeof line, f) && !strncmp(line, MANIFEST_MAGIC, strlen(MANIFEST_MAGIC));
+    /* the checksum line first: every line before it must hash to it */
+    static char text[64 * 1024];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    char *ck = strstr(text, "\nchecksum ");
+    unsigned long long want = 0;
+    int ok = ck && sscanf(ck + 10, "%llx", &want) == 1 &&
+             hash_bytes(0, text, (size_t)(ck + 1 - text)) == want;
+    if (!ok) {
+        fclose(f);
+        snprintf(msg, cap, "%s: manifest corrupt or truncated (checksum)", path);
+        return msg;
+    }
+    rewind(f);
+    ok = fgets(line, sizeof line, f) && !strncmp(line, MANIFEST_MAGIC, strlen(MANIFEST_MAGIC));
     ok = ok && fscanf(f, "ranks %d\nlabels %lld\nlabel_split %31s\niter %lld\n", &ranks, &labels,
                       split_name, &iter) == 4;
     if (!ok) {

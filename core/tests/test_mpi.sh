@@ -40,7 +40,8 @@ p1() { grep '^\[eval\]' "$1" | tail -1 | sed 's/.* P@1 \([0-9.]*\) .*/\1/'; }
 for P in 2 3; do
     "$BIN/slide-wdiff" "$W/full1" 1 "$W/full$P" $P 1e-5 >"$W/diff$P.txt" || { cat "$W/diff$P.txt"; fail "P=$P weights differ from P=1"; }
     [ "$(p1 "$W/full1.log")" = "$(p1 "$W/full$P.log")" ] || fail "P@1 P=$P $(p1 "$W/full$P.log") vs P=1 $(p1 "$W/full1.log")"
-    ok "P=$P: weights within 1e-5 of P=1 ($(grep output.W "$W/diff$P.txt" | sed 's/.*= \([^ ]*\) .*/output.W \1/')), P@1 $(p1 "$W/full$P.log") both"
+    d=$(grep -E '^(hidden|output)\.W' "$W/diff$P.txt" | sed 's/: max.*= \([^ ]*\) .*/ \1/' | tr '\n' ' ')
+    ok "P=$P: weights within 1e-5 of P=1 (max|diff|/max|w|: ${d% }), P@1 $(p1 "$W/full$P.log") both"
 done
 
 echo "== replicated layers byte-identical (checksum exchange every 5 batches)"
@@ -95,6 +96,9 @@ refused "missing shard" "missing" $MPI -np 2 $TRAIN --epochs $E20 --csv "$W/ck.c
 cp "$W/keep" "$W/ck.rank1of2"
 printf 'X' | dd of="$W/ck.rank1of2" bs=1 seek=4000 conv=notrunc 2>/dev/null
 refused "corrupt shard" "corrupt" $MPI -np 2 $TRAIN --epochs $E20 --csv "$W/ck.csv" --resume "$W/ck"
+cp "$W/keep" "$W/ck.rank1of2"
+sed -i 's/^labels 983$/labels 984/' "$W/ck"
+refused "corrupt manifest" "manifest corrupt" $MPI -np 2 $TRAIN --epochs $E20 --csv "$W/ck.csv" --resume "$W/ck"
 
 echo "== bad input"
 refused "ranks with different options" "rank 1 was given different options" \
