@@ -31,6 +31,7 @@
 #include "slide/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
 #include <sched.h>
@@ -906,6 +907,40 @@ static int build_net(mpi_model *s, const drv_loop *lp) {
     return 0;
 }
 
+/* drv_loop_setup with one voice: the other ranks' lines (the same [data] line, or the same
+ * error) are held back and shown only when rank 0 succeeded and the rank did not. */
+static int quiet_setup(drv_loop *lp, const drv_opts *o, int rank) {
+    if (rank == 0) {
+        const int ex = drv_loop_setup(lp, o, PROG);
+        int ok0 = ex == 0;
+        MPI_Bcast(&ok0, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        return ex;
+    }
+    FILE *held = tmpfile();
+    const int saved = held ? dup(2) : -1;
+    if (saved >= 0) {
+        fflush(stderr);
+        dup2(fileno(held), 2);
+    }
+    const int ex = drv_loop_setup(lp, o, PROG);
+    if (saved >= 0) {
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+    }
+    int ok0 = 0;
+    MPI_Bcast(&ok0, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (ex && ok0 && held) { /* only this rank failed: say why, naming it */
+        char line[1024];
+        rewind(held);
+        while (fgets(line, sizeof line, held))
+            if (!strncmp(line, PROG ": ", strlen(PROG) + 2))
+                fprintf(stderr, PROG ": rank %d: %s", rank, line + strlen(PROG) + 2);
+    }
+    if (held) fclose(held);
+    return ex;
+}
+
 /* Refuses ranks given different options or data: every rank's checksums against rank 0's. */
 static int check_same(mpi_model *s, const drv_loop *lp) {
     uint64_t h[2] = {s->opts_hash, 0};
@@ -1097,7 +1132,7 @@ int main(int argc, char **argv) {
             ex = 2;
         }
     }
-    if (!ex) ex = drv_loop_setup(&lp, &o, PROG);
+    if (!ex) ex = quiet_setup(&lp, &o, c.rank);
     if (!all_ok(ex == 0)) goto done_ex;
     if (c.rank == 0) snprintf(rid, sizeof rid, "%s", lp.ctx.run_id);
     MPI_Bcast(rid, sizeof rid, MPI_CHAR, 0, MPI_COMM_WORLD);
