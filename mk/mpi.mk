@@ -29,3 +29,17 @@ else
 test-mpi:
 	@echo "[test-mpi] skipped: no MPI (apt-get install libopenmpi-dev openmpi-bin)"
 endif
+
+# The same under AddressSanitizer + UBSan (build/asan; Open MPI's own allocations are not freed
+# at exit, so leak detection is off).
+.PHONY: test-mpi-asan
+ifeq ($(HAVE_MPI),yes)
+test-mpi-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1" \
+	  SAN="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer" \
+	  build/asan/bin/slide-train-mpi build/asan/bin/slide-train build/asan/bin/slide-wdiff
+	@ASAN_OPTIONS=detect_leaks=0 BIN=build/asan/bin MPIRUN=$(MPIRUN) sh core/tests/test_mpi.sh
+else
+test-mpi-asan:
+	@echo "[test-mpi-asan] skipped: no MPI (apt-get install libopenmpi-dev openmpi-bin)"
+endif

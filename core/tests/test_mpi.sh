@@ -70,6 +70,13 @@ for P in 2 3; do
     ok "P=$P median P@1 $(cat "$W/med$P"), P=1 $(cat "$W/med1")"
 done
 
+echo "== P = 1 against slide-train (one thread, one epoch, seed 1)"
+"$BIN/slide-train" --train $DATA/train.txt --test $DATA/test.txt --threads 1 --eval-every 0 \
+    --progress 0 --epochs 1 --seed 1 --csv "$W/st.csv" --no-pin >"$W/st.log" 2>&1 || { cat "$W/st.log"; fail "slide-train"; }
+a=$(p1 "$W/st.log") b=$(p1 "$W/lsh1-1.log")
+awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.03) }' || fail "P=1 P@1 $b vs slide-train $a"
+ok "P=1 P@1 $b, slide-train $a"
+
 echo "== checkpoints: resume bit for bit, other P / missing / corrupt shard refused"
 $MPI -np 2 $TRAIN --epochs $E20 --csv "$W/ck.csv" --dump-weights "$W/straight" >"$W/ck0.log" 2>&1 || { cat "$W/ck0.log"; fail "straight run"; }
 $MPI -np 2 $TRAIN --epochs $E10 --csv "$W/ck.csv" --checkpoint "$W/ck" >"$W/ck1.log" 2>&1 || { cat "$W/ck1.log"; fail "first half"; }
