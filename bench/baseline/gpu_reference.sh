@@ -4,15 +4,15 @@
 # never stopping the later ones:
 #   1. test_gpu.sh (what `make test-gpu` runs): one and three steps of slide-dense-gpu against
 #      slide-dense from the same seed, and one epoch's P@1;
-#   2. slide-dense-gpu on the amazon670k preset (all 490,449 points, 670,091 labels; test: the
-#      first --test-points test points) and on the delicious200k preset (full test set), with
+#   2. slide-dense-gpu on the amazon670k-v1 preset (all 490,449 points, 670,091 labels; test: the
+#      first --test-points test points) and on the delicious200k-v1 preset (full test set), with
 #      the paper's batch and learning rate (bench/e2e/configs/*.conf);
 #   3. slide-dense-gpu and torch_dense.py (torch-gpu; skipped without torch) on the
-#      amazon670k preset at scale 0.05, the data bench_amazon.sh trains SLIDE on;
+#      amazon670k-v1 preset at scale 0.05, the data bench_amazon.sh trains SLIDE on;
 #   4. slide-train on all of this machine's cores on both full presets (the paper's "SLIDE on a
 #      many-core CPU" side, on the same machine), time-limited;
 #   5. slide-dense-gpu with --tf32 (TF32 tensor cores) on both presets, one epoch;
-#   6. lr-amazon: slide-dense-gpu and many-core SLIDE on the full amazon670k preset with a 10x
+#   6. lr-amazon: slide-dense-gpu and many-core SLIDE on the full amazon670k-v1 preset with a 10x
 #      higher learning rate (0.001), up to --budget / --slide-budget seconds each: how far each
 #      gets on the synthetic Amazon shape when the paper's lr (1e-4) learns too slowly.
 # Steps (--steps): test dense-amazon dense-delicious s005 torch slide-amazon slide-delicious tf32

@@ -308,8 +308,8 @@ static double model_bytes(int64_t D, int64_t L, int H, int B, int64_t n_train) {
 
 struct gpu_run {
     const drv_opts *o;
-    const slide_data *test;
-    dev_set gtrain, gtest;
+    const slide_data *test, *val;      // val: the --val-split points (NULL without)
+    dev_set gtrain, gtest, gval;
     dev_model g;
     cublasHandle_t cb;
     slide_dense_params dp;
@@ -319,6 +319,7 @@ struct gpu_run {
     int64_t *chunk;                    // host: one evaluation chunk
     uint32_t *top;                     // host: its top-5
     double int_fwd, int_upd, int_gemm, int_flops, lh[2];
+    double gemm_share;                 // the interval's sgemm share of training time, % (fill_row)
     int64_t int_samples;               // since the last row
     char gpu_model[256], simd[32];
 };
@@ -421,11 +422,16 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *host_ids
 }
 
 // Exact top-5 on the device, metrics on the host (slide_metrics_point).
-static int m_evaluate(void *self, const int64_t *ids, int64_t n_ev, slide_eval_result *res,
-                      slide_err *err) {
+// ds is the test set or the validation split (both on the device: gtest, gval).
+static int m_evaluate(void *self, const slide_data *ds, const int64_t *ids, int64_t n_ev,
+                      slide_eval_result *res, slide_err *err) {
     gpu_run *s = (gpu_run *)self;
     dev_model &g = s->g;
-    const slide_data &test = *s->test;
+    if (ds != s->test && (!s->val || ds != s->val))
+        return slide_err_set(err, SLIDE_EINVAL, 0, "evaluates only the test set and the "
+                             "validation split");
+    const slide_data &test = *ds;
+    const dev_set &gset = ds == s->test ? s->gtest : s->gval;
     const int64_t L = g.L;
     const int H = g.H, B = g.B;
     const float one = 1.0f, zero = 0.0f;
@@ -441,7 +447,7 @@ static int m_evaluate(void *self, const int64_t *ids, int64_t n_ev, slide_eval_r
         }
         if (c == 0) break;
         CU(cudaMemcpy(g.eval_ids, s->chunk, (size_t)c * 8, cudaMemcpyHostToDevice));
-        hidden_forward_kernel<<<c, s->hid_threads>>>(g.eval_ids, s->gtest, g.W0, g.b0, H, g.hid);
+        hidden_forward_kernel<<<c, s->hid_threads>>>(g.eval_ids, gset, g.W0, g.b0, H, g.hid);
         LAUNCHED();
         CB(cublasSgemm(s->cb, CUBLAS_OP_T, CUBLAS_OP_N, (int)L, c, H, &one, g.W1, H, g.hid, H,
                        &zero, g.logits, (int)L));
@@ -505,18 +511,19 @@ static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
     r->t_update_s = s->int_upd;
     r->t_rehash_s = 0.0;
     r->gflops = gemm_gflops(s);
+    s->gemm_share = int_train > 0 ? 100.0 * s->int_gemm / int_train : 0.0;
 }
 
 static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
                        const slide_eval_result *ev, slide_err *err) {
     gpu_run *s = (gpu_run *)self;
     (void)err;
-    const double int_train = lp->train_s - lp->last_eval_train_s;
     fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f loss %.4f "
             "%.0f samples/s sgemm %.0f GFLOP/s (%.0f%% of train) (%s, n=%lld)\n",
             (long long)lp->iter, lp->train_s, ev->p_at[1], ev->p_at[3], ev->p_at[5], r->loss,
-            r->samples_per_s, r->gflops, int_train > 0 ? 100.0 * s->int_gemm / int_train : 0.0,
-            !strcmp(r->eval_set, "full") ? "full test set" : "subset", (long long)ev->n_eval);
+            r->samples_per_s, r->gflops, s->gemm_share,
+            !strcmp(r->eval_set, "full") ? "full test set"
+            : !strcmp(r->eval_set, "val") ? "validation split" : "subset", (long long)ev->n_eval);
     CU(cudaMemset(s->g.loss, 0, sizeof(double))); // interval accumulator only
     s->int_samples = 0;
     s->int_fwd = s->int_upd = s->int_gemm = s->int_flops = 0;
@@ -591,6 +598,10 @@ static int build_model(gpu_run *s, const drv_loop *lp) {
     }
     set_upload(&s->gtrain, &train);
     set_upload(&s->gtest, &test);
+    if (lp->val.n > 0) {
+        set_upload(&s->gval, &lp->val);
+        s->val = &lp->val;
+    }
     dev_model &g = s->g;
     memset(&g, 0, sizeof g);
     g.D = D;
@@ -666,6 +677,7 @@ static void free_model(gpu_run *s) {
     cudaFree(g.top);
     if (s->gtrain.row_ptr) set_free(&s->gtrain);
     if (s->gtest.row_ptr) set_free(&s->gtest);
+    if (s->gval.row_ptr) set_free(&s->gval);
     if (s->cb) cublasDestroy(s->cb);
     free(s->chunk);
     free(s->top);

@@ -19,6 +19,7 @@ typedef struct {
     slide_dense_stats st; /* since the last row */
     double loss_all;      /* summed loss since the start (the dump's mean) */
     double peak_ms;
+    double gemm_share;    /* the interval's sgemm share of training time, % (set by fill_row) */
     slide_peak_result peak;
     const slide_blas *blas;
     int dump_after;
@@ -46,10 +47,10 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int
     return SLIDE_OK;
 }
 
-static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_result *ev,
-                      slide_err *err) {
+static int m_evaluate(void *self, const slide_data *ds, const int64_t *ids, int64_t n,
+                      slide_eval_result *ev, slide_err *err) {
     dense_model *s = self;
-    return slide_dense_evaluate(&s->model, s->test, ids, n, ev, err);
+    return slide_dense_evaluate(&s->model, ds, ids, n, ev, err);
 }
 
 static double gemm_gflops(const slide_dense_stats *st) {
@@ -67,6 +68,7 @@ static void m_fill_row(void *self, const drv_loop *lp, slide_train_row *r,
                        const slide_eval_result *ev, double int_train) {
     dense_model *s = self;
     (void)ev;
+    s->gemm_share = int_train > 0 ? 100.0 * s->st.t_gemm / int_train : 0.0;
     r->simd = s->simd;
     r->hugepages = s->hp_in;
     r->hugepages_requested = s->hp_req;
@@ -87,13 +89,13 @@ static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
                        const slide_eval_result *ev, slide_err *err) {
     dense_model *s = self;
     (void)err;
-    const double int_train = lp->train_s - lp->last_eval_train_s;
     fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f loss %.4f "
             "%.0f samples/s sgemm %.1f GFLOP/s (%.0f%% of train, %.0f%% of peak) (%s, n=%lld)\n",
             (long long)lp->iter, lp->train_s, ev->p_at[1], ev->p_at[3], ev->p_at[5], r->loss,
-            r->samples_per_s, r->gflops, int_train > 0 ? 100.0 * s->st.t_gemm / int_train : 0.0,
+            r->samples_per_s, r->gflops, s->gemm_share,
             100.0 * r->gflops / s->peak.gflops,
-            !strcmp(r->eval_set, "full") ? "full test set" : "subset", (long long)ev->n_eval);
+            !strcmp(r->eval_set, "full") ? "full test set"
+            : !strcmp(r->eval_set, "val") ? "validation split" : "subset", (long long)ev->n_eval);
     memset(&s->st, 0, sizeof s->st);
     return SLIDE_OK;
 }

@@ -26,8 +26,8 @@ typedef enum { DRV_SLIDE = 1, DRV_DENSE = 2, DRV_GPU = 4 } drv_kind;
 typedef struct {
     /* data, output, schedule, evaluation */
     const char *train, *test, *dataset, *csv, *run_id;
-    double epochs, time_budget, eval_every_s;
-    int eval_every, eval_n, normalize, cache, progress;
+    double epochs, time_budget, eval_every_s, val_split;
+    int eval_every, eval_n, normalize, cache, progress, patience;
     /* network and optimiser */
     int batch, hidden, full_output, sampled_inference;
     float lr, init_std;
@@ -35,6 +35,8 @@ typedef struct {
     /* output layer sampling (slide-train) */
     int family, K, L, range_bits, bin_size, sparsity, bucket_cap, policy, probes;
     double min_active, max_active, rebuild_decay;
+    int64_t min_active_n, max_active_n; /* > 0: the default rule's bounds in neurons (set by
+                                           drv_active_default; they replace the fractions) */
     int rehash, rebuild, hash_rotate, mips, shared_fill, train_order, sampler;
     double budget, unigram_power;
     int input_update; /* 0 hogwild, 1 sorted (slide_net_params.input_sorted) */
@@ -65,6 +67,12 @@ void drv_opts_note_unused(const drv_opts *o, const char *prog);
 /* 1 when option name was given in a config file or on the command line. */
 int drv_opts_was_set(drv_opts *o, const char *name);
 void drv_opts_free(drv_opts *o);
+/* The default active-set rule of the output layer, for a training set of l labels and lab_mean
+ * labels per point: min active = max(ceil(min-active x l), min(l, max(64, 4 x lab_mean))),
+ * max active = max(ceil(max-active x l), min active). Applied (o->min_active_n, max_active_n
+ * set, an "[active] default: ..." line on stderr) only when none of --min-active, --max-active,
+ * --budget was given and the output layer is sampled; returns 1 when applied, else 0. */
+int drv_active_default(drv_opts *o, int64_t l, double lab_mean);
 /* Network parameters of the options for d features, l labels (simd, numa, threads: as given). */
 void drv_net_params(const drv_opts *o, int64_t d, int64_t l, int simd, const slide_numa *numa,
                     slide_net_params *np);
@@ -84,9 +92,11 @@ typedef struct {
      * Returns SLIDE_OK, an error (err filled) or DRV_STOP_NOW. */
     int (*train_batch)(void *self, const drv_loop *lp, const int64_t *ids, int64_t n,
                        double *train_s, slide_err *err);
-    /* Evaluates test points ids[0..n) (ids NULL: all). */
-    int (*evaluate)(void *self, const int64_t *ids, int64_t n, slide_eval_result *ev,
-                    slide_err *err);
+    /* Evaluates points ids[0..n) (ids NULL: all) of ds: the loop's test set, or its validation
+     * split (--val-split; a model that cannot evaluate another set than the test set returns an
+     * error). */
+    int (*evaluate)(void *self, const slide_data *ds, const int64_t *ids, int64_t n,
+                    slide_eval_result *ev, slide_err *err);
     /* Tail of the progress line (after epoch, iter, samples, train time). */
     void (*progress)(void *self, char *buf, size_t cap);
     /* The model's columns of a row (the loop filled the schedule's and the metrics');
@@ -109,7 +119,9 @@ struct drv_loop {
     double t_start;    /* wall clock at set-up */
     int progress;      /* progress line on stderr */
     slide_data train, test;
+    slide_data val;                  /* --val-split: the held-out points (never trained on) */
     int64_t *perm, *eval_ids, n_sub; /* epoch order; evaluation subset */
+    int64_t n_val_eval;              /* validation points per evaluation (the split's first) */
     int64_t total;                   /* samples to train: ceil(epochs x train points) */
     int64_t stop_iter;               /* > 0: the run ends after this batch */
     /* the schedule's state (a checkpoint saves it; a resume restores it before drv_loop_run) */
@@ -117,15 +129,22 @@ struct drv_loop {
     int64_t seen, iter, last_eval_iter, pos, epoch;
     double train_s, last_eval_train_s, eval_s_total;
     int finished; /* the last row was written */
+    /* --patience (not saved by checkpoints: a resumed run counts afresh) */
+    double val_best;                 /* best validation P@1 so far (-1 before the first) */
+    int64_t val_best_iter, val_evals; /* its iteration; validation evaluations so far */
+    int val_since;                   /* validation evaluations since the best */
+    int early_stop;                  /* 1 when patience ended the run */
     int signal;   /* SIGINT or SIGTERM that stopped the run, else 0 */
 };
 
-/* Checks the paths, opens the CSV, loads the data ([data] line), draws the evaluation subset
- * and sets the schedule to its start. Returns 0, or 2 after printing "prog: message". */
+/* Checks the paths, opens the CSV, loads the data ([data] line), holds out the validation split
+ * (--val-split), draws the evaluation subset and sets the schedule to its start. Returns 0, or 2
+ * after printing "prog: message". */
 int drv_loop_setup(drv_loop *lp, const drv_opts *o, const char *prog);
-/* Trains until the epochs, the time budget, stop_iter or SIGINT/SIGTERM end it (the batch in
- * flight finishes; a signal's last row evaluates the --eval-n subset, the others the whole test
- * set). Returns 0, or 2 after printing "prog: message". */
+/* Trains until the epochs, the time budget, stop_iter, --patience or SIGINT/SIGTERM end it (the
+ * batch in flight finishes; a signal's last row evaluates the --eval-n subset, the others the
+ * whole test set). With --val-split the evaluations between go to the validation split (rows
+ * with eval_set val), else to the test subset. Returns 0, or 2 after printing "prog: message". */
 int drv_loop_run(drv_loop *lp, const drv_model *m);
 /* Batches the run still trains from its current state, counted up to upto. */
 int64_t drv_loop_batches(const drv_loop *lp, int64_t upto);

@@ -23,6 +23,11 @@ int drv_loop_setup(drv_loop *lp, const drv_opts *o, const char *prog) {
     slide_err err;
     slide_err_clear(&err);
     drv_opts_note_unused(o, prog);
+    if (o->patience > 0 && !(o->val_split > 0)) {
+        fprintf(stderr, "%s: --patience %d needs --val-split (the points it watches)\n", prog,
+                o->patience);
+        return 2;
+    }
     if (slide_data_check_path("train", o->train, &err) ||
         slide_data_check_path("test", o->test, &err))
         FAIL(lp, err.msg);
@@ -48,6 +53,21 @@ int drv_loop_setup(drv_loop *lp, const drv_opts *o, const char *prog) {
         fprintf(stderr, "%s: %s: no training points\n", prog, o->train);
         return 2;
     }
+    lp->val_best = -1;
+    if (o->val_split > 0) { /* its own seeded stream: without a split nothing else changes */
+        slide_data rest;
+        if (slide_data_split(&lp->train, o->val_split, o->seed, &rest, &lp->val, NULL, &err)) {
+            fprintf(stderr, "%s: --val-split %g: %s\n", prog, o->val_split, err.msg);
+            return 2;
+        }
+        slide_data_free(&lp->train);
+        lp->train = rest;
+        lp->n_val_eval = (o->eval_n > 0 && o->eval_n < lp->val.n) ? o->eval_n : lp->val.n;
+        fprintf(stderr, "[val] %lld of the training points held out (--val-split %g, seed %llu), "
+                "%lld evaluated per row%s\n", (long long)lp->val.n, o->val_split,
+                (unsigned long long)o->seed, (long long)lp->n_val_eval,
+                o->patience > 0 ? "; --patience stops the run" : "");
+    }
 
     /* Evaluation subset: a seeded random sample of the test set (never its first lines); the
      * same RNG then shuffles the epochs. */
@@ -72,7 +92,7 @@ static void base_row(const drv_loop *lp, slide_train_row *r, const slide_eval_re
     r->numa_policy = "NA";
     r->hash_family = "NA";
     r->bucket_policy = "NA";
-    r->eval_set = full ? "full" : "subset";
+    r->eval_set = full == 2 ? "val" : full ? "full" : "subset";
     r->inference = "exact";
     r->gpu_model = "NA";
     r->threads = lp->o->threads;
@@ -98,26 +118,60 @@ static void base_row(const drv_loop *lp, slide_train_row *r, const slide_eval_re
     r->gflops = NAN;
 }
 
-/* Evaluates (the whole test set when full, else the subset) and writes the row. */
-static int eval_row(drv_loop *lp, const drv_model *m, int full, slide_err *err) {
-    const double te = slide_now();
+/* One evaluation: kind 1 the whole test set, 0 its subset, 2 the validation split. */
+typedef struct {
+    int kind;
+    double eval_s;
     slide_eval_result ev;
-    int rc = m->evaluate(m->self, full ? NULL : lp->eval_ids, full ? lp->test.n : lp->n_sub, &ev,
-                         err);
-    if (rc) return rc;
-    const double eval_s = slide_now() - te;
-    lp->eval_s_total += eval_s;
     slide_train_row r;
-    base_row(lp, &r, &ev, full, eval_s);
-    m->fill_row(m->self, lp, &r, &ev, lp->train_s - lp->last_eval_train_s);
-    char row[4096];
-    slide_train_row_format(&r, row, sizeof row);
-    if ((rc = slide_csv_row(lp->csv, row, err))) return rc;
+} eval_rec;
+
+static int evaluate(drv_loop *lp, const drv_model *m, int kind, eval_rec *e, slide_err *err) {
+    const double t0 = slide_now();
+    e->kind = kind;
+    int rc = kind == 2 ? m->evaluate(m->self, &lp->val, NULL, lp->n_val_eval, &e->ev, err)
+                       : m->evaluate(m->self, &lp->test, kind ? NULL : lp->eval_ids,
+                                     kind ? lp->test.n : lp->n_sub, &e->ev, err);
+    e->eval_s = slide_now() - t0;
+    lp->eval_s_total += e->eval_s;
+    return rc;
+}
+
+/* Writes the rows of evaluations e[0..n) taken at this point: every row gets the interval's
+ * training columns, then the model's after_row runs for each and a new interval starts. */
+static int write_rows(drv_loop *lp, const drv_model *m, eval_rec *e, int n, slide_err *err) {
+    int rc;
+    for (int k = 0; k < n; k++) {
+        base_row(lp, &e[k].r, &e[k].ev, e[k].kind, e[k].eval_s);
+        m->fill_row(m->self, lp, &e[k].r, &e[k].ev, lp->train_s - lp->last_eval_train_s);
+        char row[4096];
+        slide_train_row_format(&e[k].r, row, sizeof row);
+        if ((rc = slide_csv_row(lp->csv, row, err))) return rc;
+    }
     if (lp->progress) fputc('\n', stderr);
-    if (m->after_row && (rc = m->after_row(m->self, lp, &r, &ev, err))) return rc;
+    for (int k = 0; k < n; k++)
+        if (m->after_row && (rc = m->after_row(m->self, lp, &e[k].r, &e[k].ev, err))) return rc;
     lp->last_eval_iter = lp->iter;
     lp->last_eval_train_s = lp->train_s;
     return SLIDE_OK;
+}
+
+/* Counts a validation evaluation of P@1 p1; 1 when --patience says stop (an "[stop]" line). */
+static int val_patience(drv_loop *lp, double p1) {
+    lp->val_evals++;
+    if (p1 > lp->val_best) {
+        lp->val_best = p1;
+        lp->val_best_iter = lp->iter;
+        lp->val_since = 0;
+        return 0;
+    }
+    lp->val_since++;
+    if (lp->o->patience <= 0 || lp->val_since < lp->o->patience) return 0;
+    fprintf(stderr, "[stop] validation P@1 has not improved for %d evaluations (best %.4f at iter "
+            "%lld, evaluation %lld of %lld): last row\n", lp->val_since, lp->val_best,
+            (long long)lp->val_best_iter, (long long)(lp->val_evals - lp->val_since),
+            (long long)lp->val_evals);
+    return 1;
 }
 
 int drv_loop_run(drv_loop *lp, const drv_model *m) {
@@ -147,9 +201,9 @@ int drv_loop_run(drv_loop *lp, const drv_model *m) {
         lp->seen += nb;
         lp->iter++;
         const int stop = g_stop;
-        const int last = lp->seen >= lp->total ||
-                         (o->time_budget > 0 && lp->train_s >= o->time_budget) || stop ||
-                         (lp->stop_iter > 0 && lp->iter >= lp->stop_iter);
+        int last = lp->seen >= lp->total ||
+                   (o->time_budget > 0 && lp->train_s >= o->time_budget) || stop ||
+                   (lp->stop_iter > 0 && lp->iter >= lp->stop_iter);
         const int due = (o->eval_every > 0 && lp->iter - lp->last_eval_iter >= o->eval_every) ||
                         (o->eval_every_s > 0 &&
                          lp->train_s - lp->last_eval_train_s >= o->eval_every_s);
@@ -162,13 +216,23 @@ int drv_loop_run(drv_loop *lp, const drv_model *m) {
         }
         if (due || last) {
             /* The last row evaluates the whole test set, unless a signal stopped the run (then
-             * the subset: a large test set would keep the user waiting minutes). */
+             * the subset: a large test set would keep the user waiting minutes). With a
+             * validation split the rows before it evaluate the split, and --patience may make
+             * this the last. */
+            static eval_rec e[2]; /* (two rows: large for the stack) */
+            int ne = 0;
             lp->signal = stop;
+            if (lp->val.n > 0 && !stop) {
+                if (evaluate(lp, m, 2, &e[ne++], &err)) FAIL(lp, err.msg);
+                if (val_patience(lp, e[0].ev.p_at[1]) && !last) last = lp->early_stop = 1;
+            }
             const int full = last && !stop;
             if (last && !full)
                 fprintf(stderr, "\n[stop] signal %d: last row evaluates the %lld-point subset\n",
                         stop, (long long)lp->n_sub);
-            if (eval_row(lp, m, full, &err)) FAIL(lp, err.msg);
+            if ((last || lp->val.n == 0) && evaluate(lp, m, full, &e[ne++], &err))
+                FAIL(lp, err.msg);
+            if (write_rows(lp, m, e, ne, &err)) FAIL(lp, err.msg);
             if (last) lp->finished = 1;
         }
         if (m->checkpoint && (last || (o->checkpoint_every > 0 &&
@@ -205,6 +269,7 @@ void drv_loop_free(drv_loop *lp) {
     free(lp->eval_ids);
     slide_data_free(&lp->train);
     slide_data_free(&lp->test);
+    slide_data_free(&lp->val);
     slide_csv_close(lp->csv);
     lp->perm = lp->eval_ids = NULL;
     lp->csv = NULL;

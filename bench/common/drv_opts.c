@@ -6,6 +6,7 @@
 #include "slide/mem.h"
 #include "slide/report.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -35,6 +36,8 @@ static const spec k_specs[] = {
     {"eval-every", SLIDE_OPT_INT, F(eval_every), 0, 1e9, NULL, "evaluate every N batches (0 = off)", ALL},
     {"eval-every-s", SLIDE_OPT_DOUBLE, F(eval_every_s), 0, 1e9, NULL, "evaluate every S seconds of training time (0 = off)", ALL},
     {"eval-n", SLIDE_OPT_INT, F(eval_n), 0, 1e9, NULL, "test points per intermediate evaluation, a seeded random subset (0 = all)", ALL},
+    {"val-split", SLIDE_OPT_DOUBLE, F(val_split), 0, 0.9, NULL, "F > 0: hold out a seeded fraction F of the training set, never trained on; the rows between evaluate it (eval_set val)", ALL},
+    {"patience", SLIDE_OPT_INT, F(patience), 0, 1e9, NULL, "N > 0: stop when P@1 on the --val-split points has not improved for N evaluations", ALL},
     {"normalize", SLIDE_OPT_FLAG, F(normalize), 0, 1, NULL, "L2-normalise input rows", ALL},
     {"cache", SLIDE_OPT_FLAG, F(cache), 0, 1, NULL, "use/write the binary data cache (<file>.sbin)", ALL},
     {"progress", SLIDE_OPT_INT, F(progress), -1, 1, NULL, "progress line on stderr (-1 = when a terminal)", ALL},
@@ -55,8 +58,8 @@ static const spec k_specs[] = {
     {"bucket-cap", SLIDE_OPT_INT, F(bucket_cap), 1, 65535, NULL, "ids per bucket", DRV_SLIDE},
     {"bucket-policy", SLIDE_OPT_CHOICE, F(policy), 1, 0, "fifo|reservoir", "insertion policy of full buckets", DRV_SLIDE},
     {"probes", SLIDE_OPT_INT, F(probes), 0, SLIDE_HASH_MAX_PROBES, NULL, "multi-probe keys per table", DRV_SLIDE},
-    {"min-active", SLIDE_OPT_DOUBLE, F(min_active), 0, 1, NULL, "min active fraction of the output layer (random fill)", DRV_SLIDE},
-    {"max-active", SLIDE_OPT_DOUBLE, F(max_active), 1e-9, 1, NULL, "max active fraction of the output layer (truncation)", DRV_SLIDE},
+    {"min-active", SLIDE_OPT_DOUBLE, F(min_active), 0, 1, NULL, "min active fraction of the output layer (random fill); unset: a floor in neurons too (README)", DRV_SLIDE},
+    {"max-active", SLIDE_OPT_DOUBLE, F(max_active), 1e-9, 1, NULL, "max active fraction of the output layer (LSH truncation); unset: at least min active", DRV_SLIDE},
     {"sampler", SLIDE_OPT_CHOICE, F(sampler), 1, 0, "lsh|uniform|unigram", "output active set: LSH tables, or the controls (negatives uniform, or by label count^power)", DRV_SLIDE},
     {"budget", SLIDE_OPT_DOUBLE, F(budget), 0, 1, NULL, "F > 0: every sample gets exactly round(F x labels) active neurons (column budget)", DRV_SLIDE},
     {"unigram-power", SLIDE_OPT_DOUBLE, F(unigram_power), 0, 4, NULL, "unigram sampler: negatives drawn in proportion to count^power", DRV_SLIDE},
@@ -218,6 +221,29 @@ void drv_opts_note_unused(const drv_opts *o, const char *prog) {
     list_unused(o, stderr, lead, 1);
 }
 
+int drv_active_default(drv_opts *o, int64_t l, double lab_mean) {
+    if (o->full_output || l <= 0 || drv_opts_was_set(o, "min-active") ||
+        drv_opts_was_set(o, "max-active") || drv_opts_was_set(o, "budget") || o->budget > 0)
+        return 0;
+    const double k = 4.0 * lab_mean;
+    const int64_t floor_n = (int64_t)ceil(k > 64 ? k : 64);
+    const int64_t by_frac = (int64_t)ceil(o->min_active * (double)l);
+    const int64_t mn0 = floor_n < l ? floor_n : l;
+    const int64_t mn = by_frac > mn0 ? by_frac : mn0;
+    const int64_t mx0 = (int64_t)ceil(o->max_active * (double)l);
+    const int64_t mx = mx0 > mn ? mx0 : mn;
+    o->min_active_n = mn;
+    o->max_active_n = mx;
+    fprintf(stderr, "[active] default: min active max(%g x %lld labels, min(labels, max(64, 4 x "
+            "%.2f labels per point))) = %lld, max active max(%g x labels, min) = %lld neurons "
+            "(set --min-active/--max-active/--budget for fractions only)\n", o->min_active,
+            (long long)l, lab_mean, (long long)mn, o->max_active, (long long)mx);
+    return 1;
+}
+
+/* The fraction whose ceil(f x l) is n (what the layer computes from it). */
+static double frac_of(int64_t n, int64_t l) { return ((double)n - 0.5) / (double)l; }
+
 void drv_net_params(const drv_opts *o, int64_t d, int64_t l, int simd, const slide_numa *numa,
                     slide_net_params *np) {
     *np = slide_net_params_default();
@@ -244,6 +270,10 @@ void drv_net_params(const drv_opts *o, int64_t d, int64_t l, int simd, const sli
     out->sampler = o->sampler;
     out->budget_frac = o->budget;
     out->unigram_power = o->unigram_power;
+    if (o->min_active_n > 0 && o->max_active_n > 0 && l > 0) { /* drv_active_default's bounds */
+        out->min_active_frac = o->min_active_n >= l ? 1.0 : frac_of(o->min_active_n, l);
+        out->max_active_frac = o->max_active_n >= l ? 1.0 : frac_of(o->max_active_n, l);
+    }
     if (out->min_active_frac > out->max_active_frac) out->min_active_frac = out->max_active_frac;
     slide_net_params_shape(np, d, l);
     np->lr = o->lr;

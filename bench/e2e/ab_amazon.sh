@@ -100,4 +100,5 @@ awk -F, -v id="$ID" '
       rq = q ? med(q_, q) : 0
       printf "%-4s %5d %12.1f %10.2f %12.1f %7.2fx %8.3fx %-11s %s\n", v, n[v], m[v], t, rss[v], (m["v1"] > 0 ? m[v] / m["v1"] : 0), rq, order[v], opt[v] == "" ? "(config as is)" : opt[v]
     }
-  }' FS=, "$OUT/variants.txt" FS=, "$OUT"/e2e-v*.csv | tee "$OUT/summary.txt"
+  }' FS=, "$OUT/variants.txt" FS=, $(k=1; for v in "$@"; do echo "$OUT/e2e-v$k.csv"; k=$((k + 1)); done) |
+  tee "$OUT/summary.txt"

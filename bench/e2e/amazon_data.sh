@@ -7,7 +7,7 @@ BIN=${1:?usage: amazon_data.sh BIN SCALE}
 SCALE=${2:?usage: amazon_data.sh BIN SCALE}
 DATA=build/data/amazon670k-s$SCALE
 if [ ! -f "$DATA/train.txt" ]; then
-  echo "[data] generating the amazon670k preset at scale $SCALE into $DATA" >&2
+  echo "[data] generating the amazon670k-v1 preset at scale $SCALE into $DATA" >&2
   "$BIN/slide-gen" --preset amazon670k-v1 --scale "$SCALE" --label-scale 1 --seed 1 --out "$DATA" >&2
 fi
 echo "$DATA"

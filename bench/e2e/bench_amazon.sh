@@ -1,6 +1,6 @@
 #!/bin/sh
 # The Amazon-670K-shape benchmark (issues: full-scale speed and memory; SLIDE vs dense CPU):
-# synthetic amazon670k preset with all 670,091 labels, bench/e2e/configs/amazon670k.conf,
+# synthetic amazon670k-v1 preset with all 670,091 labels, bench/e2e/configs/amazon670k.conf,
 # REPS runs per thread count (pinned), then optionally slide-dense for one epoch on the same
 # files. Every run appends rows to OUT/e2e.csv (the slide-train schema, results/SCHEMA.md);
 # the summary (medians) goes to stdout and OUT/summary.txt.

@@ -443,10 +443,10 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int
     return SLIDE_OK;
 }
 
-static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_result *ev,
-                      slide_err *err) {
+static int m_evaluate(void *self, const slide_data *ds, const int64_t *ids, int64_t n,
+                      slide_eval_result *ev, slide_err *err) {
     slide_model *s = self;
-    return slide_net_evaluate(s->net, s->test, ids, n, s->o->sampled_inference, ev, err);
+    return slide_net_evaluate(s->net, ds, ids, n, s->o->sampled_inference, ev, err);
 }
 
 static void m_progress(void *self, char *buf, size_t cap) {
@@ -502,7 +502,8 @@ static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
     const int full = !strcmp(r->eval_set, "full");
     fprintf(stderr, "[eval] iter %lld train %.2fs P@1 %.4f P@3 %.4f P@5 %.4f recall@5 %s active "
             "%.0f (%s, n=%lld)\n", (long long)lp->iter, lp->train_s, ev->p_at[1], ev->p_at[3],
-            ev->p_at[5], rec, r->active_avg, full ? "full test set" : "subset",
+            ev->p_at[5], rec, r->active_avg,
+            full ? "full test set" : !strcmp(r->eval_set, "val") ? "validation split" : "subset",
             (long long)ev->n_eval);
     memset(&s->st_int, 0, sizeof s->st_int);
     if (o->full_output) return SLIDE_OK;
@@ -801,6 +802,7 @@ int main(int argc, char **argv) {
     if ((ex = check_opts(&s, argv)) || (ex = drv_loop_setup(&lp, &o, "slide-train")))
         goto done;
     s.test = &lp.test;
+    drv_active_default(&o, lp.train.l, (double)lp.train.nlab / (double)lp.train.n);
     if (s.prof.b && !*o.resume) { /* (a resumed run counts its batches from the checkpoint) */
         const int64_t nbp = drv_loop_batches(&lp, s.prof.b);
         if (nbp < s.prof.b) {

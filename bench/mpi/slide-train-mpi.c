@@ -241,7 +241,6 @@ typedef struct {
     drv_opts *o;
     comm *c;
     split sp;
-    const slide_data *test;
     slide_data view;   /* the training set with this shard's labels */
     int64_t *nlab;
     slide_net *net;
@@ -261,6 +260,7 @@ typedef struct {
     uint32_t *ex_id, *sm_id, *all_id, *gtop;
     int *cnt, *gn, *found;
     int64_t *act;
+    int64_t eval_cap; /* points the evaluation buffers hold (test set, validation split) */
 } mpi_model;
 
 static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
@@ -346,13 +346,17 @@ static int merge5(const float *s, const uint32_t *id, int P, int64_t n, int64_t 
     return m;
 }
 
-static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_result *ev,
-                      slide_err *err) {
+static int m_evaluate(void *self, const slide_data *ds, const int64_t *ids, int64_t n,
+                      slide_eval_result *ev, slide_err *err) {
     mpi_model *s = self;
+    if (!ids) n = ds->n;
+    if (n > s->eval_cap)
+        return slide_err_set(err, SLIDE_EINVAL, 0, "%lld evaluation points, room for %lld",
+                             (long long)n, (long long)s->eval_cap);
     const int P = s->c->P;
     const int sampled = !s->o->full_output, smi = sampled && s->o->sampled_inference;
     memset(ev, 0, sizeof *ev);
-    int rc = slide_net_shard_top5(s->net, s->test, ids, n, s->ex_s, s->ex_id, s->cnt,
+    int rc = slide_net_shard_top5(s->net, ds, ids, n, s->ex_s, s->ex_id, s->cnt,
                                   smi ? s->sm_s : NULL, smi ? s->sm_id : NULL, s->act, err);
     if (!all_ok(rc == 0)) return rc ? rc : slide_err_set(err, SLIDE_EIO, 0, "evaluation failed "
                                                          "on another rank");
@@ -364,7 +368,7 @@ static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_resu
     double acc_p[6] = {0}, acc_n[6] = {0}, rec = 0, act = 0;
     int64_t ne = 0, nsk = 0;
     if (sampled) {
-        rc = slide_net_shard_found(s->net, s->test, ids, n, s->gtop, s->gn, s->found, err);
+        rc = slide_net_shard_found(s->net, ds, ids, n, s->gtop, s->gn, s->found, err);
         if (!all_ok(rc == 0)) return rc ? rc : SLIDE_EIO;
         MPI_Allreduce(MPI_IN_PLACE, s->found, (int)n, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
         MPI_Allreduce(MPI_IN_PLACE, s->act, (int)n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
@@ -377,7 +381,7 @@ static int m_evaluate(void *self, const int64_t *ids, int64_t n, slide_eval_resu
     }
     for (int64_t q = 0; q < n; q++) {
         const int64_t i = ids ? ids[q] : q;
-        const slide_data *d = s->test;
+        const slide_data *d = ds;
         const int nl = (int)(d->lab_ptr[i + 1] - d->lab_ptr[i]);
         if (nl == 0) {
             nsk++;
@@ -887,7 +891,9 @@ static int build_net(mpi_model *s, const drv_loop *lp) {
     snprintf(s->hp_in, sizeof s->hp_in, "%s", slide_hugepages_name(s->hp_eff));
     s->blob_cap = sizeof(run_state) + (size_t)lp->train.n * sizeof(int64_t);
     s->blob = malloc(s->blob_cap);
-    const int64_t nt = lp->test.n > 0 ? lp->test.n : 1, P = s->c->P;
+    const int64_t nt = lp->test.n > lp->val.n ? (lp->test.n > 0 ? lp->test.n : 1)
+                       : (lp->val.n > 0 ? lp->val.n : 1), P = s->c->P;
+    s->eval_cap = nt;
     s->ex_s = malloc((size_t)(5 * nt) * sizeof(float));
     s->sm_s = malloc((size_t)(5 * nt) * sizeof(float));
     s->all_s = malloc((size_t)(5 * nt * P) * sizeof(float));
@@ -905,6 +911,22 @@ static int build_net(mpi_model *s, const drv_loop *lp) {
         return 2;
     }
     return 0;
+}
+
+/* stderr to /dev/null (returns the saved descriptor, or -1), and back. */
+static int stderr_off(void) {
+    fflush(stderr);
+    const int saved = dup(2), nul = open("/dev/null", O_WRONLY);
+    if (saved >= 0 && nul >= 0) dup2(nul, 2);
+    if (nul >= 0) close(nul);
+    return saved;
+}
+
+static void stderr_on(int saved) {
+    if (saved < 0) return;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
 }
 
 /* drv_loop_setup with one voice: the other ranks' lines (the same [data] line, or the same
@@ -1150,7 +1172,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, PROG ": rank %d: out of memory\n", c.rank);
         ex = 2;
     }
-    s.test = &lp.test;
+    /* slide-train's default active-set rule, in neurons of the whole layer, becomes the
+     * fractions of the whole layer every shard fills its share of */
+    {
+        const int held = c.rank ? stderr_off() : -1;
+        drv_active_default(&o, lp.train.l, (double)lp.train.nlab / (double)lp.train.n);
+        stderr_on(held);
+        if (o.min_active_n > 0 && o.max_active_n > 0) {
+            o.min_active = ((double)o.min_active_n - 0.5) / (double)lp.train.l;
+            o.max_active = ((double)o.max_active_n - 0.5) / (double)lp.train.l;
+            if (o.min_active > 1) o.min_active = 1;
+            if (o.max_active > 1) o.max_active = 1;
+            o.min_active_n = o.max_active_n = 0;
+        }
+    }
     if (!all_ok(ex == 0) || !all_ok(build_net(&s, &lp) == 0)) goto done_ex;
     if (c.rank == 0)
         fprintf(stderr, "[mpi] %d ranks x %d threads, labels split %s (rank 0: %lld of %lld), "

@@ -28,7 +28,7 @@ static const knob k_knobs[] = {
     {"nnz-per-point", K_DBL, F(nnz_per_point), 1, 1e5, 0, "mean nonzeros per point"},
     {"zipf-s", K_DBL, F(zipf_s), 0, 10, 0, "label frequency ~ (rank + zipf-q)^-zipf-s"},
     {"zipf-q", K_DBL, F(zipf_q), 0, 1e9, 1, "shift of label ranks (flattens the head)"},
-    {"topic-size", K_INT, F(topic_size), 1, 1e6, 0, "labels per topic (consecutive ranks)"},
+    {"topic-size", K_INT, F(topic_size), 1, 1e6, 0, "labels per topic"},
     {"topic-stride", K_INT, F(topic_stride), 0, 1, 0,
      "1: a topic is the ranks equal modulo the topic count"},
     {"p-topic", K_DBL, F(p_topic), 0, 1, 0, "chance a point's next label is from its topic"},

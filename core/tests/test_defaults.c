@@ -2,7 +2,8 @@
  * job, bench/e2e/configs/delicious.conf: every key of that file must equal the default each
  * driver's --help prints for it (or be listed as accepted and not used there); every option the
  * drivers share must print the same default in each; and what README.md and REPRODUCE.md state as
- * the drivers' defaults must hold. */
+ * the drivers' defaults must hold, the output layer's default active-set rule included (the
+ * default job leaves its bounds unset, so that the rule applies). */
 #include "spawn_util.h"
 #include "test_util.h"
 
@@ -99,6 +100,8 @@ int main(void) {
         char key[128], val[256], def[256];
         if (line[0] == '#' || sscanf(line, " %127[^= ] = %255s", key, val) != 2) continue;
         keys++;
+        CHECKF(strcmp(key, "min-active") && strcmp(key, "max-active") && strcmp(key, "budget"),
+               "delicious.conf sets %s: the default job would not follow the default rule", key);
         for (int i = 0; i < 3; i++) {
             if (!built[i]) continue;
             if (help_default(help[i], key, def, sizeof def)) {
@@ -136,7 +139,9 @@ int main(void) {
     const struct {
         const char *key, *value;
     } stated[] = {{"train-order", "auto"}, {"hidden", "128"}, {"batch", "128"},
-                  {"lr", "0.001"}, {"init-std", "0.01"}, {"normalize", "1"}, {"hugepages", "thp"}};
+                  {"lr", "0.001"}, {"init-std", "0.01"}, {"normalize", "1"}, {"hugepages", "thp"},
+                  {"min-active", "0.05"}, {"max-active", "0.3"}, {"val-split", "0"},
+                  {"patience", "0"}};
     for (size_t k = 0; k < sizeof stated / sizeof stated[0]; k++)
         for (int i = 0; i < 3; i++) {
             if (!built[i] || !help_default(help[i], stated[k].key, def, sizeof def)) continue;
@@ -147,6 +152,13 @@ int main(void) {
     char *readme = spawn_read("README.md", &len), *repro = spawn_read("REPRODUCE.md", &len);
     CHECK(readme && repro);
     if (readme) CHECK(strstr(readme, "`--train-order auto`, the default") != NULL);
+    if (readme)
+        CHECK(strstr(readme, "**min active = max(⌈0.05 x labels⌉, min(labels, max(64, ⌈4 x mean "
+                             "labels per\npoint⌉)))**, max active = max(⌈0.3 x labels⌉, min "
+                             "active)") != NULL);
+    if (repro)
+        CHECK(strstr(repro, "min active = max(⌈0.05 x labels⌉, min(labels, max(64, ⌈4 x mean "
+                            "labels per point⌉)))") != NULL);
     if (repro)
         CHECK(strstr(repro, "default to slide-train's hyper-parameters: hidden 128,\nbatch 128, "
                             "lr 1e-3, init-std 0.01, L2-normalised inputs") != NULL);

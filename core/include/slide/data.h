@@ -75,6 +75,16 @@ void slide_sample_subset(int64_t *ids, int64_t n, int64_t n_sub, slide_rng *rng)
 void slide_shuffle_ids(int64_t *perm, int64_t n, slide_rng *rng);
 void slide_data_free(slide_data *ds);
 
+/* Points held out by slide_data_split: round(frac x n), at least 1 when frac > 0 (0 when not). */
+int64_t slide_data_split_count(int64_t n, double frac);
+/* Seeded hold-out split (the drivers' --val-split): held gets slide_data_split_count(n, frac)
+ * points drawn uniformly without replacement by a generator seeded with seed, rest the others;
+ * both keep ds's order. held_ids (NULL, or room for n) receives the held points' ids, ascending.
+ * 0 < frac < 1 and both sides nonempty, else SLIDE_EINVAL. The caller owns and frees rest and
+ * held (zeroed on failure). */
+int slide_data_split(const slide_data *ds, double frac, uint64_t seed, slide_data *rest,
+                     slide_data *held, int64_t *held_ids, slide_err *err);
+
 /* Allocates an empty data set with room for the given counts (arrays uninitialised except
  * row_ptr[0] = lab_ptr[0] = 0). For generators. */
 int slide_data_alloc(slide_data *ds, int64_t n, int64_t d, int64_t l, int64_t nnz, int64_t nlab,
