@@ -1103,15 +1103,17 @@ int main(int argc, char **argv) {
     o.csv = "results/slide-train-mpi.csv";
     o.input_update = 1; /* sorted: the replicas must apply identical updates */
     int ex = drv_opts_cli(&o, argc, argv, PROG,
-                          "usage: mpirun -np P [--map-by core --bind-to core] slide-train-mpi "
-                          "[--config FILE] [options]\n"
-                          "Trains SLIDE with the output layer split by label across P MPI ranks "
-                          "(input and hidden layers replicated) and\nappends one CSV row per "
-                          "evaluation (columns ranks, label_split, t_comm_s, "
-                          "comm_bytes_per_batch), one row per rank\nto <csv stem>.ranks.csv. "
+                          "usage: mpirun -np P [--map-by core --bind-to core] slide-train-mpi [--config FILE] "
+                          "[options]\n"
+                          "Trains SLIDE with the output layer split by label over P MPI ranks "
+                          "(input and hidden\n"
+                          "layers replicated); rank 0 appends one CSV row per evaluation "
+                          "(columns ranks,\n"
+                          "label_split, t_comm_s, comm_bytes_per_batch) and one row per rank to "
+                          "<csv stem>.ranks.csv.\n"
                           "Every slide-train option and config file works; --threads is per "
-                          "rank.\nAs root add --allow-run-as-root; more ranks than cores need "
-                          "--oversubscribe.");
+                          "rank. As root add\n"
+                          "--allow-run-as-root; more ranks than cores need --oversubscribe.");
     if (ex >= 0) return ex;
     pin_and_reexec(&o, argv);
     MPI_Init(&argc, &argv);
