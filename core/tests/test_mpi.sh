@@ -111,6 +111,13 @@ echo "== bad input"
 refused "ranks with different options" "rank 1 was given different options" \
     $MPI -np 1 $TRAIN --epochs $E10 --csv "$W/bad.csv" --seed 1 : -np 1 $TRAIN --epochs $E10 --csv "$W/bad.csv" --seed 2
 printf '3 4 2\n0 0:1 1:1\n1 2:1\n0,1 3:1\n' >"$W/tiny.txt"
+mkdir -p "$W/da" "$W/db"
+cp "$W/tiny.txt" "$W/da/t.txt"
+printf '3 4 2\n0 0:1 1:1\n1 2:1\n1 3:1\n' >"$W/db/t.txt" # one label differs
+B="$(cd "$BIN" && pwd)"
+refused "ranks with different data" "rank 1 was given different data" \
+    $MPI -np 1 --wdir "$W/da" "$B/slide-train-mpi" --train t.txt --test t.txt --threads 1 --epochs 1 --csv "$W/bad.csv" : \
+    -np 1 --wdir "$W/db" "$B/slide-train-mpi" --train t.txt --test t.txt --threads 1 --epochs 1 --csv "$W/bad.csv"
 refused "more ranks than labels" "3 ranks for 2 labels" \
     $MPI -np 3 $BIN/slide-train-mpi --train "$W/tiny.txt" --test "$W/tiny.txt" --threads 1 --epochs 1 --csv "$W/bad.csv"
 
