@@ -16,11 +16,12 @@ $(BUILD)/obj/bench/mpi/%.o: bench/mpi/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/bin/slide-train-mpi: $(BUILD)/obj/bench/mpi/slide-train-mpi.o $(DRV_LIB) $(LIB)
+MPI_OBJ := $(BUILD)/obj/bench/mpi/slide-train-mpi.o $(BUILD)/obj/bench/mpi/mpi_ckpt.o
+$(BUILD)/bin/slide-train-mpi: $(MPI_OBJ) $(DRV_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $< $(DRV_LIB) $(LIB) $(LDLIBS) $(MPI_LIBS) -o $@
+	$(CC) $(LDFLAGS) $(MPI_OBJ) $(DRV_LIB) $(LIB) $(LDLIBS) $(MPI_LIBS) -o $@
 
--include $(BUILD)/obj/bench/mpi/slide-train-mpi.d
+-include $(MPI_OBJ:.o=.d)
 
 # Correctness over 1, 2 and 3 ranks on loopback (core/tests/test_mpi.sh); at most 3 minutes.
 test-mpi: $(BUILD)/bin/slide-train-mpi $(BUILD)/bin/slide-train

@@ -25,8 +25,7 @@
  *   merged true top-5 found in the union of the shards' sampled sets.
  * - Every rank loads the whole data set (the input layer needs every feature anyway) and keeps
  *   a view of the training labels renumbered into its shard. */
-#include "../common/drv.h"
-#include "slide/checkpoint.h"
+#include "mpi_drv.h"
 #include "slide/layer.h"
 #include "slide/mem.h"
 
@@ -39,18 +38,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define PROG "slide-train-mpi"
-
-typedef struct {
-    int rank, P;
-    MPI_Datatype pair;
-    MPI_Op norm_op;
-    double t_comm;          /* seconds in the per-batch collectives (this rank, since start) */
-    double t_sum;           /* of which the hidden gradient's allreduce */
-    double bytes_cur;       /* payload of this batch's collectives so far (this rank) */
-    double bytes_batch;     /* the largest payload of a batch (this rank) */
-} comm;
 
 /* (max, sum) pairs: the combined max and sum of exp(z - max) over both shards. */
 static void norm_combine(void *in, void *inout, int *len, MPI_Datatype *dt) {
@@ -87,7 +74,7 @@ static int cb_sum(void *ctx, float *x, int64_t n, slide_err *err) {
 }
 
 /* 1 on every rank when ok on every rank. */
-static int all_ok(int ok) {
+int mpi_all_ok(int ok) {
     int all = 0;
     MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     return all;
@@ -106,11 +93,6 @@ static double sum_over(double v) {
 }
 
 /* ------------------------------------------------------------------ the label split */
-
-typedef struct {
-    int strided;   /* 0 contiguous ranges, 1 label j to rank j mod P */
-    int64_t L, lo, n, step; /* this rank: global id of local row j = lo + j * step */
-} split;
 
 static void split_make(split *s, int strided, int64_t L, int r, int P) {
     s->strided = strided;
@@ -163,7 +145,7 @@ static uint64_t mix(uint64_t h, uint64_t x) {
     return h * 0xFF51AFD7ED558CCDULL;
 }
 
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
+uint64_t mpi_hash_bytes(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = p;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -178,11 +160,11 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
 
 static uint64_t hash_data(uint64_t h, const slide_data *d) {
     h = mix(mix(mix(h, (uint64_t)d->n), (uint64_t)d->d), (uint64_t)d->l);
-    h = hash_bytes(h, d->row_ptr, (size_t)(d->n + 1) * sizeof *d->row_ptr);
-    h = hash_bytes(h, d->feat, (size_t)d->nnz * sizeof *d->feat);
-    h = hash_bytes(h, d->val, (size_t)d->nnz * sizeof *d->val);
-    h = hash_bytes(h, d->lab_ptr, (size_t)(d->n + 1) * sizeof *d->lab_ptr);
-    return hash_bytes(h, d->lab, (size_t)d->nlab * sizeof *d->lab);
+    h = mpi_hash_bytes(h, d->row_ptr, (size_t)(d->n + 1) * sizeof *d->row_ptr);
+    h = mpi_hash_bytes(h, d->feat, (size_t)d->nnz * sizeof *d->feat);
+    h = mpi_hash_bytes(h, d->val, (size_t)d->nnz * sizeof *d->val);
+    h = mpi_hash_bytes(h, d->lab_ptr, (size_t)(d->n + 1) * sizeof *d->lab_ptr);
+    return mpi_hash_bytes(h, d->lab, (size_t)d->nlab * sizeof *d->lab);
 }
 
 /* Every option's value (not the run id, the progress line or the output paths' existence). */
@@ -190,18 +172,18 @@ static uint64_t hash_opts(const drv_opts *o) {
     uint64_t h = 0x5EEDULL;
     for (const slide_opt *t = o->table; t->name; t++) {
         if (!strcmp(t->name, "run-id") || !strcmp(t->name, "progress")) continue;
-        h = hash_bytes(h, t->name, strlen(t->name));
+        h = mpi_hash_bytes(h, t->name, strlen(t->name));
         switch (t->type) {
         case SLIDE_OPT_STR: {
             const char *s = *(const char **)t->ptr;
-            h = hash_bytes(h, s ? s : "", s ? strlen(s) : 0);
+            h = mpi_hash_bytes(h, s ? s : "", s ? strlen(s) : 0);
             break;
         }
-        case SLIDE_OPT_DOUBLE: h = hash_bytes(h, t->ptr, sizeof(double)); break;
-        case SLIDE_OPT_FLOAT: h = hash_bytes(h, t->ptr, sizeof(float)); break;
+        case SLIDE_OPT_DOUBLE: h = mpi_hash_bytes(h, t->ptr, sizeof(double)); break;
+        case SLIDE_OPT_FLOAT: h = mpi_hash_bytes(h, t->ptr, sizeof(float)); break;
         case SLIDE_OPT_U64:
-        case SLIDE_OPT_I64: h = hash_bytes(h, t->ptr, 8); break;
-        default: h = hash_bytes(h, t->ptr, sizeof(int)); break;
+        case SLIDE_OPT_I64: h = mpi_hash_bytes(h, t->ptr, 8); break;
+        default: h = mpi_hash_bytes(h, t->ptr, sizeof(int)); break;
         }
     }
     return h;
@@ -211,12 +193,12 @@ static uint64_t hash_opts(const drv_opts *o) {
 static uint64_t hash_replicated(slide_net *net) {
     const slide_layer *ly = slide_net_layer(net, 0);
     const size_t nw = (size_t)(ly->n_rows * ly->ld), nb = (size_t)ly->p.n_out;
-    uint64_t h = hash_bytes(0, ly->W, nw * sizeof(float));
-    h = hash_bytes(h, ly->mW, nw * sizeof(float));
-    h = hash_bytes(h, ly->vW, nw * sizeof(float));
-    h = hash_bytes(h, ly->b, nb * sizeof(float));
-    h = hash_bytes(h, ly->mb, nb * sizeof(float));
-    return hash_bytes(h, ly->vb, nb * sizeof(float));
+    uint64_t h = mpi_hash_bytes(0, ly->W, nw * sizeof(float));
+    h = mpi_hash_bytes(h, ly->mW, nw * sizeof(float));
+    h = mpi_hash_bytes(h, ly->vW, nw * sizeof(float));
+    h = mpi_hash_bytes(h, ly->b, nb * sizeof(float));
+    h = mpi_hash_bytes(h, ly->mb, nb * sizeof(float));
+    return mpi_hash_bytes(h, ly->vb, nb * sizeof(float));
 }
 
 /* A rank that fails or is killed: Open MPI's default error handler aborts the job, and mpirun
@@ -231,37 +213,6 @@ static void on_term(int sig) {
 }
 
 /* ------------------------------------------------------------------ the model */
-
-typedef struct {
-    double loss, samples, active;
-    double fwd, upd, reh, hash, query, sort, logits, softmax, comm, train;
-} rank_sums;
-
-typedef struct {
-    drv_opts *o;
-    comm *c;
-    split sp;
-    slide_data view;   /* the training set with this shard's labels */
-    int64_t *nlab;
-    slide_net *net;
-    slide_numa numa;
-    int simd, hp_eff, check_every, signals_set;
-    uint64_t opts_hash; /* of the options as given (before rank 0 and the others differ) */
-    const char *dump_weights; /* --dump-weights: every rank writes its tensors here at the end */
-    slide_train_stats st_int, st_all;
-    double comm_int, comm_all, train_int; /* this rank's comm seconds: since the last row; all */
-    double out_mb;                         /* this rank's output layer (weights, Adam, tables) */
-    char fam_rot[32], hp_req[16], hp_in[16], numa_pol[32], numa_nodes[128];
-    const char *fam, *system;
-    void *blob;
-    size_t blob_cap;
-    /* evaluation buffers */
-    float *ex_s, *sm_s, *all_s;
-    uint32_t *ex_id, *sm_id, *all_id, *gtop;
-    int *cnt, *gn, *found;
-    int64_t *act;
-    int64_t eval_cap; /* points the evaluation buffers hold (test set, validation split) */
-} mpi_model;
 
 static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
     a->loss_sum += b->loss_sum;
@@ -311,7 +262,7 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int
         /* the replicas' checksums: any difference is a bug, found here at once */
         uint64_t h = hash_replicated(s->net), h0 = h;
         MPI_Bcast(&h0, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-        const int same = all_ok(h == h0);
+        const int same = mpi_all_ok(h == h0);
         if (s->c->rank == 0)
             fprintf(stderr, "[replicas] batch %lld: replicated layers %s on all %d ranks "
                     "(%016llx)\n", (long long)lp->iter + 1, same ? "identical" : "DIFFER",
@@ -358,7 +309,7 @@ static int m_evaluate(void *self, const slide_data *ds, const int64_t *ids, int6
     memset(ev, 0, sizeof *ev);
     int rc = slide_net_shard_top5(s->net, ds, ids, n, s->ex_s, s->ex_id, s->cnt,
                                   smi ? s->sm_s : NULL, smi ? s->sm_id : NULL, s->act, err);
-    if (!all_ok(rc == 0)) return rc ? rc : slide_err_set(err, SLIDE_EIO, 0, "evaluation failed "
+    if (!mpi_all_ok(rc == 0)) return rc ? rc : slide_err_set(err, SLIDE_EIO, 0, "evaluation failed "
                                                          "on another rank");
     MPI_Allgather(s->ex_s, (int)(5 * n), MPI_FLOAT, s->all_s, (int)(5 * n), MPI_FLOAT,
                   MPI_COMM_WORLD);
@@ -369,7 +320,7 @@ static int m_evaluate(void *self, const slide_data *ds, const int64_t *ids, int6
     int64_t ne = 0, nsk = 0;
     if (sampled) {
         rc = slide_net_shard_found(s->net, ds, ids, n, s->gtop, s->gn, s->found, err);
-        if (!all_ok(rc == 0)) return rc ? rc : SLIDE_EIO;
+        if (!mpi_all_ok(rc == 0)) return rc ? rc : SLIDE_EIO;
         MPI_Allreduce(MPI_IN_PLACE, s->found, (int)n, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
         MPI_Allreduce(MPI_IN_PLACE, s->act, (int)n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
     }
@@ -538,247 +489,6 @@ static int m_after_row(void *self, const drv_loop *lp, const slide_train_row *r,
     return rc;
 }
 
-/* ------------------------------------------------------------------ checkpoints */
-
-/* Driver state saved with each shard (followed by the epoch permutation). */
-typedef struct {
-    uint64_t magic;
-    int64_t n_train, P, rank, L, lo, n, strided;
-    slide_rng rng;
-    int64_t seen, iter, last_eval_iter, pos, epoch;
-    double train_s, last_eval_train_s, eval_s_total, comm_all;
-    slide_train_stats st_int, st_all;
-} run_state;
-#define RUN_STATE_MAGIC 0x534C4944454D5031ULL /* "SLIDEMP1" */
-#define MANIFEST_MAGIC "slide-train-mpi manifest v1"
-
-static void shard_path(char *buf, size_t cap, const char *path, int r, int P) {
-    snprintf(buf, cap, "%s.rank%dof%d", path, r, P);
-}
-
-static uint64_t hash_file(const char *path, int *ok) {
-    FILE *f = fopen(path, "rb");
-    *ok = f != NULL;
-    if (!f) return 0;
-    static char buf[1 << 16];
-    uint64_t h = 0xC0FFEEULL;
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) h = hash_bytes(h, buf, got);
-    *ok = !ferror(f);
-    fclose(f);
-    return h;
-}
-
-static int m_checkpoint(void *self, const drv_loop *lp, int last, slide_err *err) {
-    mpi_model *s = self;
-    const char *path = s->o->checkpoint;
-    if (!*path) return SLIDE_OK;
-    const int P = s->c->P, me = s->c->rank;
-    run_state rs;
-    memset(&rs, 0, sizeof rs);
-    rs.magic = RUN_STATE_MAGIC;
-    rs.n_train = lp->train.n;
-    rs.P = P;
-    rs.rank = me;
-    rs.L = s->sp.L;
-    rs.lo = s->sp.lo;
-    rs.n = s->sp.n;
-    rs.strided = s->sp.strided;
-    rs.rng = lp->rng;
-    rs.seen = lp->seen;
-    rs.iter = lp->iter;
-    rs.last_eval_iter = lp->last_eval_iter;
-    rs.pos = lp->pos;
-    rs.epoch = lp->epoch;
-    rs.train_s = lp->train_s;
-    rs.last_eval_train_s = lp->last_eval_train_s;
-    rs.eval_s_total = lp->eval_s_total;
-    rs.comm_all = s->comm_all;
-    rs.st_int = s->st_int;
-    rs.st_all = s->st_all;
-    memcpy(s->blob, &rs, sizeof rs);
-    memcpy((char *)s->blob + sizeof rs, lp->perm, (size_t)lp->train.n * sizeof(int64_t));
-    char sp[4200];
-    shard_path(sp, sizeof sp, path, me, P);
-    const double tc = slide_now();
-    int rc = slide_checkpoint_save(s->net, sp, s->blob, s->blob_cap, err);
-    int ok = 0;
-    uint64_t h = rc ? 0 : hash_file(sp, &ok);
-    if (!all_ok(rc == 0 && ok))
-        return rc ? rc : slide_err_set(err, SLIDE_EIO, 0, "a rank could not write its shard of "
-                                       "checkpoint %s", path);
-    uint64_t *hs = me == 0 ? malloc((size_t)P * sizeof(uint64_t)) : NULL;
-    MPI_Gather(&h, 1, MPI_UINT64_T, hs, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-    if (me == 0) {
-        /* the manifest last, atomically: it names only shards that are complete */
-        char tmp[4300];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        FILE *f = hs ? fopen(tmp, "w") : NULL;
-        if (f) {
-            char text[64 * 1024];
-            size_t w = (size_t)snprintf(text, sizeof text,
-                                        "%s\nranks %d\nlabels %lld\nlabel_split %s\niter %lld\n",
-                                        MANIFEST_MAGIC, P, (long long)s->sp.L,
-                                        s->sp.strided ? "strided" : "contiguous",
-                                        (long long)lp->iter);
-            for (int r = 0; r < P && w < sizeof text - 64; r++)
-                w += (size_t)snprintf(text + w, sizeof text - w, "shard %d %016llx\n", r,
-                                      (unsigned long long)hs[r]);
-            /* the manifest's own checksum, over the lines above */
-            fprintf(f, "%schecksum %016llx\n", text, (unsigned long long)hash_bytes(0, text, w));
-            ok = w < sizeof text - 64 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-            ok = (fclose(f) == 0) && ok && rename(tmp, path) == 0;
-        } else {
-            ok = 0;
-        }
-        if (!ok) {
-            unlink(tmp);
-            rc = slide_err_set(err, SLIDE_EIO, 0, "%s: cannot write the manifest: %s", path,
-                               strerror(errno));
-        }
-        free(hs);
-    }
-    if (!all_ok(rc == 0)) return rc ? rc : SLIDE_EIO;
-    if (me == 0 && (lp->progress || last))
-        fprintf(stderr, "[checkpoint] %s + %d shards (iter %lld, %.2f s)\n", path, P,
-                (long long)lp->iter, slide_now() - tc);
-    return SLIDE_OK;
-}
-
-/* Reads the manifest of path: its ranks, labels, split and the shards' checksums (hs, P of
- * them). Returns NULL or a message. */
-static const char *manifest_read(const char *path, int P, int64_t L, int strided, uint64_t *hs,
-                                 char *msg, size_t cap) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(msg, cap, "%s: cannot read the manifest: %s", path, strerror(errno));
-        return msg;
-    }
-    char line[256], split_name[32];
-    int ranks = -1;
-    long long labels = -1, iter = -1;
-    /* the checksum line first: every line before it must hash to it */
-    static char text[64 * 1024];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = 0;
-    char *ck = strstr(text, "\nchecksum ");
-    unsigned long long want = 0;
-    int ok = ck && sscanf(ck + 10, "%llx", &want) == 1 &&
-             hash_bytes(0, text, (size_t)(ck + 1 - text)) == want;
-    if (!ok) {
-        fclose(f);
-        snprintf(msg, cap, "%s: manifest corrupt or truncated (checksum)", path);
-        return msg;
-    }
-    rewind(f);
-    ok = fgets(line, sizeof line, f) && !strncmp(line, MANIFEST_MAGIC, strlen(MANIFEST_MAGIC));
-    ok = ok && fscanf(f, "ranks %d\nlabels %lld\nlabel_split %31s\niter %lld\n", &ranks, &labels,
-                      split_name, &iter) == 4;
-    if (!ok) {
-        fclose(f);
-        snprintf(msg, cap, "%s: not a slide-train-mpi manifest (or corrupt)", path);
-        return msg;
-    }
-    if (ranks != P) {
-        fclose(f);
-        snprintf(msg, cap, "%s: the checkpoint has %d shards, this run has %d ranks; resume with "
-                 "mpirun -np %d", path, ranks, P, ranks);
-        return msg;
-    }
-    if (labels != L || strcmp(split_name, strided ? "strided" : "contiguous")) {
-        fclose(f);
-        snprintf(msg, cap, "%s: written for %lld labels split %s, not this run's", path, labels,
-                 split_name);
-        return msg;
-    }
-    for (int r = 0; r < P; r++) {
-        int rr;
-        unsigned long long h;
-        if (fscanf(f, "shard %d %llx\n", &rr, &h) != 2 || rr != r) {
-            fclose(f);
-            snprintf(msg, cap, "%s: manifest truncated or corrupt (shard %d)", path, r);
-            return msg;
-        }
-        hs[r] = h;
-    }
-    fclose(f);
-    return NULL;
-}
-
-/* Restores every rank from --resume: all ranks check first (manifest, their shard's checksum),
- * then load. Returns 0, 1 when nothing is left to train, or 2 after one line from rank 0. */
-static int resume(mpi_model *s, drv_loop *lp) {
-    const char *path = s->o->resume;
-    const int P = s->c->P, me = s->c->rank;
-    char msg[4600] = "", sp[4200];
-    uint64_t *hs = calloc((size_t)P, sizeof *hs);
-    int bad = !hs;
-    if (!bad && manifest_read(path, P, s->sp.L, s->sp.strided, hs, msg, sizeof msg)) bad = 1;
-    shard_path(sp, sizeof sp, path, me, P);
-    if (!bad) {
-        int ok;
-        const uint64_t h = hash_file(sp, &ok);
-        if (!ok) snprintf(msg, sizeof msg, "%s: shard of rank %d missing or unreadable", sp, me);
-        else if (h != hs[me])
-            snprintf(msg, sizeof msg, "%s: shard of rank %d is corrupt (checksum differs from "
-                     "the manifest)", sp, me);
-        bad = !ok || h != hs[me];
-    }
-    free(hs);
-    slide_err err;
-    size_t got = 0;
-    run_state rs;
-    memset(&rs, 0, sizeof rs);
-    if (!bad && slide_checkpoint_load(s->net, sp, s->blob, s->blob_cap, &got, &err)) {
-        snprintf(msg, sizeof msg, "%s", err.msg);
-        bad = 1;
-    }
-    if (!bad) {
-        memcpy(&rs, s->blob, sizeof rs);
-        if (got != s->blob_cap || rs.magic != RUN_STATE_MAGIC || rs.n_train != lp->train.n ||
-            rs.P != P || rs.rank != me || rs.lo != s->sp.lo || rs.n != s->sp.n || rs.pos < 0 ||
-            rs.pos > lp->train.n) {
-            snprintf(msg, sizeof msg, "%s: written for another training set or rank", sp);
-            bad = 1;
-        }
-    }
-    /* one line: the lowest failing rank's */
-    int who = bad ? me : P;
-    MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (who < P) {
-        if (who != 0) {
-            if (me == who) MPI_Send(msg, (int)sizeof msg, MPI_CHAR, 0, 7, MPI_COMM_WORLD);
-            if (me == 0)
-                MPI_Recv(msg, (int)sizeof msg, MPI_CHAR, who, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        }
-        if (me == 0) fprintf(stderr, PROG ": %s\n", msg);
-        return 2;
-    }
-    memcpy(lp->perm, (char *)s->blob + sizeof rs, (size_t)lp->train.n * sizeof(int64_t));
-    lp->rng = rs.rng;
-    lp->seen = rs.seen;
-    lp->iter = rs.iter;
-    lp->last_eval_iter = rs.last_eval_iter;
-    lp->pos = rs.pos;
-    lp->epoch = rs.epoch;
-    lp->train_s = rs.train_s;
-    lp->last_eval_train_s = rs.last_eval_train_s;
-    lp->eval_s_total = rs.eval_s_total;
-    s->comm_all = rs.comm_all;
-    s->st_int = rs.st_int;
-    s->st_all = rs.st_all;
-    if (me == 0)
-        fprintf(stderr, "[resume] %s (%d shards): iter %lld, %lld samples, train %.2f s\n", path,
-                P, (long long)lp->iter, (long long)lp->seen, lp->train_s);
-    if (lp->seen >= lp->total) {
-        if (me == 0)
-            fprintf(stderr, "[resume] nothing left to train (--epochs %g reached)\n",
-                    s->o->epochs);
-        return 1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------------ set-up */
 
 /* Pins this rank's threads to its own cores: mpirun may bind (then OMP_PLACES=cores stays
@@ -889,7 +599,7 @@ static int build_net(mpi_model *s, const drv_loop *lp) {
     }
     snprintf(s->hp_req, sizeof s->hp_req, "%s", slide_hugepages_name(o->hugepages));
     snprintf(s->hp_in, sizeof s->hp_in, "%s", slide_hugepages_name(s->hp_eff));
-    s->blob_cap = sizeof(run_state) + (size_t)lp->train.n * sizeof(int64_t);
+    s->blob_cap = mpi_ckpt_blob_bytes(lp->train.n);
     s->blob = malloc(s->blob_cap);
     const int64_t nt = lp->test.n > lp->val.n ? (lp->test.n > 0 ? lp->test.n : 1)
                        : (lp->val.n > 0 ? lp->val.n : 1), P = s->c->P;
@@ -1157,11 +867,11 @@ int main(int argc, char **argv) {
         }
     }
     if (!ex) ex = quiet_setup(&lp, &o, c.rank);
-    if (!all_ok(ex == 0)) goto done_ex;
+    if (!mpi_all_ok(ex == 0)) goto done_ex;
     if (c.rank == 0) snprintf(rid, sizeof rid, "%s", lp.ctx.run_id);
     MPI_Bcast(rid, sizeof rid, MPI_CHAR, 0, MPI_COMM_WORLD);
     snprintf(lp.ctx.run_id, sizeof lp.ctx.run_id, "%s", rid);
-    if (!all_ok(check_same(&s, &lp) == 0)) goto done_ex;
+    if (!mpi_all_ok(check_same(&s, &lp) == 0)) goto done_ex;
     if (lp.train.l < c.P) {
         if (c.rank == 0)
             fprintf(stderr, PROG ": %d ranks for %lld labels: every rank needs at least one "
@@ -1188,7 +898,7 @@ int main(int argc, char **argv) {
             o.min_active_n = o.max_active_n = 0;
         }
     }
-    if (!all_ok(ex == 0) || !all_ok(build_net(&s, &lp) == 0)) goto done_ex;
+    if (!mpi_all_ok(ex == 0) || !mpi_all_ok(build_net(&s, &lp) == 0)) goto done_ex;
     if (c.rank == 0)
         fprintf(stderr, "[mpi] %d ranks x %d threads, labels split %s (rank 0: %lld of %lld), "
                 "input update %s; per batch 2 allreduces, %.0f KB\n", c.P, o.threads,
@@ -1196,7 +906,7 @@ int main(int argc, char **argv) {
                 o.input_update ? "sorted" : "hogwild",
                 (16.0 * o.batch + 4.0 * o.batch * o.hidden) / 1024.0);
     if (*o.resume) {
-        const int r = resume(&s, &lp);
+        const int r = mpi_resume(&s, &lp);
         if (r == 1) {
             ex = 0;
             goto done;
@@ -1204,9 +914,9 @@ int main(int argc, char **argv) {
         if (r) goto done_ex;
     }
     const drv_model m = {&s, NULL, m_train_batch, m_evaluate, m_progress, m_fill_row, m_after_row,
-                         m_checkpoint};
+                         mpi_checkpoint};
     ex = drv_loop_run(&lp, &m);
-    if (!all_ok(ex == 0)) goto done_ex;
+    if (!mpi_all_ok(ex == 0)) goto done_ex;
     if (write_breakdown(&s, &lp, &err) && c.rank == 0)
         fprintf(stderr, PROG ": warning: %s\n", err.msg);
     if (*s.dump_weights && dump_weights(&s, s.dump_weights)) {
