@@ -852,7 +852,14 @@ int main(int argc, char **argv) {
     /* the run id is rank 0's (its time, host and pid) */
     char rid[96] = "";
     ex = 0;
-    if (o.train_order == 2) {
+    if (drv_opts_was_set(&o, "papi-events") && c.rank == 0)
+        fprintf(stderr, "[opts] " PROG " ignores --papi-events (no hardware counters over MPI)\n");
+    if (o.tlb_sim > 0 || *o.profile_batches) {
+        if (c.rank == 0)
+            fprintf(stderr, PROG ": --%s: not available over MPI (use slide-train)\n",
+                    o.tlb_sim > 0 ? "tlb-sim" : "profile-batches");
+        ex = 2;
+    } else if (o.train_order == 2) {
         if (c.rank == 0)
             fprintf(stderr, PROG ": --train-order per-sample: a label shard trains by row sweep "
                     "only\n");

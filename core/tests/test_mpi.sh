@@ -44,6 +44,12 @@ for P in 2 3; do
     ok "P=$P: weights within 1e-5 of P=1 (max|diff|/max|w|: ${d% }), P@1 $(p1 "$W/full$P.log") both"
 done
 
+$MPI -np 2 $TRAIN --full-output --epochs $E20 --csv "$W/fulls.csv" --label-split strided \
+    --dump-weights "$W/fulls" >"$W/fulls.log" 2>&1 || { cat "$W/fulls.log"; fail "full output P=2 strided"; }
+"$BIN/slide-wdiff" "$W/full1" 1 "$W/fulls" 2 1e-5 >"$W/diffs.txt" || { cat "$W/diffs.txt"; fail "P=2 strided weights differ from P=1"; }
+[ "$(p1 "$W/full1.log")" = "$(p1 "$W/fulls.log")" ] || fail "P@1 P=2 strided $(p1 "$W/fulls.log") vs P=1 $(p1 "$W/full1.log")"
+ok "P=2 --label-split strided: within 1e-5 of P=1 ($(grep output.W "$W/diffs.txt" | sed 's/.*= \([^ ]*\) .*/output.W \1/')), same P@1"
+
 echo "== replicated layers byte-identical (checksum exchange every 5 batches)"
 for TH in 1 2; do
     for P in 2 3; do
