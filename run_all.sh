@@ -261,6 +261,18 @@ if [ -z "$ONLY" ] || [ "$ONLY" = micro ]; then
   done
 fi
 
+# ---- scale-out over MPI (slide-train-mpi, Amazon-670K shape, amazon3m; the scaleout model): --full only
+if [ "$MODE" = full ] && { [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; }; then
+  if [ -x "$BIN/slide-train-mpi" ] && command -v mpirun >/dev/null 2>&1; then
+    echo "[mpi] P=1 x 2 threads vs P=2 x 1 thread, amazon3m, scale-out model -> $OUT/mpi-bench/"
+    sh bench/e2e/bench_mpi.sh --out "$OUT/mpi-bench" --bin "$BIN" >"$OUT/mpi-bench.log" 2>&1 \
+      && grep -E 'ratio|amazon3m|matched' "$OUT/mpi-bench/summary.txt" | sed 's/^/  /' \
+      || echo "[mpi] bench_mpi.sh failed (see $OUT/mpi-bench.log)"
+  else
+    echo "[mpi] skipped: no slide-train-mpi (Open MPI: apt-get install libopenmpi-dev openmpi-bin)"
+  fi
+fi
+
 # ---- simulated cache profile (callgrind): --full or --cache-profile only
 if { [ "$MODE" = full ] || [ "$CACHE_PROFILE" = 1 ]; } && { [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; }; then
   echo "[profile] cache misses per phase under callgrind (Delicious, Amazon-670K shape) -> $OUT/cacheprof/"

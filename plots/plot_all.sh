@@ -134,6 +134,8 @@ fig kern "Kernel paths (slide-bench-kern)" kern.gp "bench simd regime rows_per_s
     "slide-bench-kern.csv" "$kern"
 fig parse "Data loading (slide-bench-parse)" parse.gp "bench mb_per_s" \
     "slide-bench-parse.csv" "$parse"
+fig scaleout "Scale-out model (slide-train-mpi)" scaleout.gp "network nodes samples_per_s gpu_dense_samples_per_s" \
+    "scaleout.csv (bench/e2e/bench_mpi.sh, scaleout_model.sh)" "$run"/scaleout.csv "$run"/mpi-bench/scaleout.csv
 
 echo "[plots] $nfig figures in $out ($nplace placeholders, $nfail failed, $nmsg gnuplot messages)"
 [ $nfail -eq 0 ]

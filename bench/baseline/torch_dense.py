@@ -34,7 +34,7 @@ FALLBACK_HEADER = (
     "hugepages_requested,hugepage_mb,ndcg_at_1,ndcg_at_3,eval_set,inference,n_skipped,"
     "eval_s,t_fwd_bwd_s,t_update_s,t_rehash_s,compiler,probes,bucket_policy,hidden,"
     "peak_rss_mb,gflops,gpu_model,numa_nodes,weights,adam_state,train_order,peak_gflops,"
-    "peak_frac")
+    "peak_frac,sampler,budget,ranks,label_split,t_comm_s,comm_bytes_per_batch")
 
 
 def parse_args():
@@ -381,6 +381,7 @@ def main():
             "train_order": "NA",
             "peak_gflops": "NA",  # no FMA peak measured from Python
             "peak_frac": "NA",
+            "ranks": "1",
         }
         csvf.write(",".join(row.get(c, "NA") for c in cols) + "\n")
         csvf.flush()

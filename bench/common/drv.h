@@ -39,6 +39,7 @@ typedef struct {
                                            drv_active_default; they replace the fractions) */
     int rehash, rebuild, hash_rotate, mips, shared_fill, train_order, sampler;
     double budget, unigram_power;
+    int input_update; /* 0 hogwild, 1 sorted (slide_net_params.input_sorted) */
     /* precision, memory, machine */
     int bf16, adam_bf16, bf16_only, hugepages, threads, no_pin, tlb_sim, checkpoint_every;
     const char *simd, *numa, *papi_events, *checkpoint, *resume, *profile_batches;

@@ -80,6 +80,7 @@ static const spec k_specs[] = {
     {"bf16-only", SLIDE_OPT_FLAG, F(bf16_only), 0, 1, NULL, "keep the hidden/output weights and their Adam moments only as BF16 (no fp32 master; updates rounded stochastically): 6 bytes per output weight instead of 8 with --adam-bf16 (less memory; not measured faster, see REPRODUCE.md); columns weights and adam_state bf16-sr", DRV_SLIDE},
     {"shared-fill", SLIDE_OPT_FLAG, F(shared_fill), 0, 1, NULL, "training: random fill from one list per batch shared by its samples, not drawn per sample (fewer rows to update: faster batches, slower learning per batch; see REPRODUCE.md)", DRV_SLIDE},
     {"train-order", SLIDE_OPT_CHOICE, F(train_order), 1, 0, "auto|row-sweep|per-sample", "per-sample: each sample reads its active output rows at random (the original SLIDE order); row-sweep: every sample's active set first, then one ordered pass over the touched rows computes the logits and one the update and dx (the same arithmetic; faster when the output weights do not fit in cache); auto: row-sweep when the output layer's fp32 weights exceed 32 MB (about a last-level cache); column train_order", DRV_SLIDE},
+    {"input-update", SLIDE_OPT_CHOICE, F(input_update), 1, 0, "hogwild|sorted", "the input layer's gradient: hogwild (samples add into one gradient slab without locks: fast, bits vary with the thread schedule) or sorted (the batch's entries sorted by feature, each row summed in slot order: the same bits for any thread count; slide-train-mpi's default, so that the replicas stay identical)", DRV_SLIDE},
     {"bf16", SLIDE_OPT_FLAG, F(bf16), 0, 1, NULL, "forward/backward read BF16 copies of the hidden and output weights (fp32 master weights and Adam state); column weights", DRV_SLIDE},
     {"no-pin", SLIDE_OPT_FLAG, F(no_pin), 0, 1, NULL, "do not set OMP_PROC_BIND=true OMP_PLACES=cores when unset", DRV_SLIDE},
     {"profile-batches", SLIDE_OPT_STR, F(profile_batches), 1, 0, NULL, "A:B: under callgrind (bench/profile/profile_cache.sh) collect costs over batches A..B only (counted from 1); the run ends after batch B, and one that ends before it is an error", DRV_SLIDE},
@@ -289,4 +290,5 @@ void drv_net_params(const drv_opts *o, int64_t d, int64_t l, int simd, const sli
     np->rehash_every = o->rehash;
     np->rebuild_every = o->rebuild;
     np->rebuild_decay = o->rebuild_decay;
+    np->input_sorted = o->input_update == 1;
 }

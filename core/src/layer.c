@@ -15,6 +15,7 @@ slide_layer_params slide_layer_params_default(void) {
     p.n_out = 1;
     p.act = SLIDE_ACT_RELU;
     p.init_std = 0.01f;
+    p.row_step = 1;
     p.hash = slide_hash_params_default();
     p.bucket_cap = 128;
     p.bucket_policy = SLIDE_BUCKET_FIFO;
@@ -240,10 +241,12 @@ int slide_layer_init(slide_layer *ly, const slide_layer_params *p, uint64_t seed
         oom = !ly->W && !tmp;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
+            const int64_t gr =
+                p->input_major ? r : p->row0 + r * (p->row_step > 0 ? p->row_step : 1);
             if (ly->W) {
-                slide_init_row(ly->W + r * ld, ld, sd, seed, index, r);
+                slide_init_row(ly->W + r * ld, ld, sd, seed, index, gr);
             } else if (tmp) {
-                slide_init_row(tmp, ld, sd, seed, index, r);
+                slide_init_row(tmp, ld, sd, seed, index, gr);
                 ks->to_bf16(ly->Wh + r * ld, tmp, ld);
             }
             if (ly->mW) {

@@ -104,6 +104,7 @@ struct slide_net {
     double rebuild_interval;
     int hp_in_effect;
     slide_tlbtrace *tlb; /* slide_net_set_tlb_trace: replays each phase's slab rows; NULL = off */
+    struct net_shard_state *shs; /* net_shard.c: sorted input update, label shard (or NULL) */
 };
 
 
@@ -153,5 +154,26 @@ void slide_net_forward(const slide_net *net, slide_ws *w, const slide_data *ds, 
  * query's keys. */
 void slide_net_select_active(const slide_net *net, slide_ws *w, int l, const float *x,
                              const int32_t *labels, int64_t n_labels, int train);
+
+/* net_shard.c: the sorted input-layer update (params.input_sorted) and label shards
+ * (slide_net_set_shard). */
+typedef struct net_shard_state net_shard_state;
+/* The state for params.input_sorted (slide_net_create calls it; SLIDE_ENOMEM). */
+int net_sorted_create(slide_net *net, slide_err *err);
+void net_shard_free(net_shard_state *s);
+/* 1 when the network trains as a label shard. */
+int net_is_shard(const slide_net *net);
+/* Where slot s's hidden delta goes for the sorted update (n_out of layer 0 floats). */
+float *net_sorted_slot(const slide_net *net, int64_t s);
+/* Adam on the input-major layer from the slots' hidden deltas, rows in sorted order. */
+int net_input_sorted_update(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                            float lr_t, slide_err *err);
+/* Row sweep phase 4 of a shard: each sample's softmax with the whole layer's normaliser, its
+ * deltas (into net->dseq) and its loss share (into *loss). */
+int net_shard_softmax(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                      double *loss, slide_err *err);
+/* Row sweep phase 6 of a shard: the slots' hidden gradients (the update's partials summed in
+ * range order) summed across the shards; n x n_in floats, or NULL (err filled). */
+float *net_shard_dx(slide_net *net, int64_t n, slide_err *err);
 
 #endif

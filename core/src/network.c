@@ -305,6 +305,10 @@ int slide_net_create(slide_net **out, const slide_net_params *p, slide_err *err)
                              "out of memory for the batch and thread workspaces (%.0f MB)",
                              pw.bytes / 1048576.0);
     }
+    if (p->input_sorted && net_sorted_create(net, err)) {
+        slide_net_destroy(net);
+        return SLIDE_ENOMEM;
+    }
     for (int64_t i = 0; i < net->plan.max_out; i++) net->iota[i] = (uint32_t)i;
     net->rebuild_interval = p->rebuild_every;
     net->next_rehash = p->rehash_every;
@@ -335,6 +339,7 @@ void slide_net_destroy(slide_net *net) {
     free(net->dxp);
     free(net->bstart);
     free(net->iota);
+    net_shard_free(net->shs);
     free(net);
 }
 
@@ -603,7 +608,10 @@ static void backward(slide_net *net, slide_ws *w, const slide_data *ds, int64_t 
         const int64_t na = w->n_act[l];
         float *dv = w->dv[l];
         if (l == 0) {
-            backward_input_major(net, w, ds, i, dv, na);
+            if (net->p.input_sorted && !dense_grad) /* net_input_sorted_update sums them */
+                memcpy(net_sorted_slot(net, s), dv, (size_t)na * sizeof(float));
+            else
+                backward_input_major(net, w, ds, i, dv, na);
             continue;
         }
         const float *x = w->dense[l - 1];
@@ -848,12 +856,15 @@ static void update_input_major(slide_net *net, float lr_t) {
 }
 
 SLIDE_PROFILE_NOINLINE
-static void adam_update(slide_net *net, int64_t n) {
+static int adam_update(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                       slide_err *err) {
     const float lr_t = adam_lr(net);
-    update_input_major(net, lr_t);
+    if (!net->p.input_sorted) update_input_major(net, lr_t);
+    else if (net_input_sorted_update(net, ds, ids, n, lr_t, err)) return SLIDE_ENOMEM;
     for (int l = 0; l < net->p.n_layers; l++)
         if (!net->layer[l].p.input_major && sort_entries(net, l, n) > 0)
             update_rows(net, l, lr_t, NULL, NULL, 0);
+    return SLIDE_OK;
 }
 
 /* Whether layer l keeps its tables up to date (LSH-sampled). */
@@ -943,8 +954,10 @@ static void sweep_select(slide_net *net, const slide_data *ds, const int64_t *id
             const int64_t i = ids[s];
             slide_rng_seed(&w->rng, net->p.seed, (step << 24) ^ (uint64_t)s ^ 0x5EED0000000000ULL);
             w->last_labels = w->last_lsh = 0;
+            const double h0 = slide_now(); /* the hidden layer's forward: t_replicated */
             slide_net_forward(net, w, ds, i, (fwd_mode){.train = 1, .upto = 1});
             memcpy(net->xin[1] + s * ld, w->dense[0], (size_t)ld * sizeof(float));
+            w->t_fwd += slide_now() - h0;
             pick_active(net, w, 1, w->dense[0], ds->lab + ds->lab_ptr[i],
                         ds->lab_ptr[i + 1] - ds->lab_ptr[i], (fwd_mode){.train = 1});
             n_lab += w->last_labels;
@@ -1038,30 +1051,39 @@ static double sweep_softmax(slide_net *net, const slide_data *ds, const int64_t 
     return loss;
 }
 
-/* Phase 6, per sample: dx (the update's partials in range order), through the ReLU, the hidden
- * layer's backward. */
+/* Phase 6, per sample: dx (the update's partials in range order; a label shard's summed across
+ * the shards first), through the ReLU, the hidden layer's backward (HOGWILD, or the deltas kept
+ * for the sorted update). */
 SLIDE_PROFILE_NOINLINE
-static void sweep_hidden_backward(slide_net *net, const slide_data *ds, const int64_t *ids,
-                                  int64_t n) {
+static int sweep_hidden_backward(slide_net *net, const slide_data *ds, const int64_t *ids,
+                                 int64_t n, slide_err *err) {
     const int64_t ld = net->layer[1].ld, n_in = net->layer[1].p.n_in;
     const int64_t n_hid = net->layer[0].p.n_out;
     const float *dxp = net->dxp, *xin = net->xin[1];
+    const float *dxs = NULL;
+    if (net_is_shard(net) && !(dxs = net_shard_dx(net, n, err))) return SLIDE_EIO;
 #pragma omp parallel num_threads(net->n_ws)
     {
         slide_ws *w = &net->ws[omp_get_thread_num()];
 #pragma omp for schedule(dynamic, 4)
         for (int64_t s = 0; s < n; s++) {
             float *dx = w->dx[1], *pdv = w->dv[0];
-            memcpy(dx, dxp + s * ld, (size_t)n_in * sizeof(float));
-            for (int pr = 1; pr < SLIDE_ROW_RANGES; pr++) {
-                const float *q = dxp + ((int64_t)pr * n + s) * ld;
-                for (int64_t c = 0; c < n_in; c++) dx[c] += q[c];
+            if (dxs) {
+                dx = (float *)dxs + s * n_in;
+            } else {
+                memcpy(dx, dxp + s * ld, (size_t)n_in * sizeof(float));
+                for (int pr = 1; pr < SLIDE_ROW_RANGES; pr++) {
+                    const float *q = dxp + ((int64_t)pr * n + s) * ld;
+                    for (int64_t c = 0; c < n_in; c++) dx[c] += q[c];
+                }
             }
             const float *h = xin + s * ld;
+            if (net->p.input_sorted) pdv = net_sorted_slot(net, s);
             for (int64_t c = 0; c < n_hid; c++) pdv[c] = h[c] > 0.0f ? dx[c] : 0.0f;
-            backward_input_major(net, w, ds, ids[s], pdv, n_hid);
+            if (!net->p.input_sorted) backward_input_major(net, w, ds, ids[s], pdv, n_hid);
         }
     }
+    return SLIDE_OK;
 }
 
 /* The row sweep's share of the batch statistics. */
@@ -1089,6 +1111,9 @@ static void sweep_stats(const slide_net *net, const sweep_counts *c, int64_t n,
     st->t_forward += (c->t2 - c->t0) + (c->t4 - c->t3);
     st->t_update += (c->t3 - c->t2) + (c->t5 - c->t4);
     st->t_rehash += c->t6 - c->t5;
+    double tf = 0;
+    for (int t = 0; t < net->n_ws; t++) tf += net->ws[t].t_fwd;
+    st->t_replicated += tf / net->n_ws + (c->t5 - c->t3);
 }
 
 /* One batch by row sweep. The per-sample path reads each sample's ~3,000 active rows of the
@@ -1118,15 +1143,17 @@ static int train_batch_sweep(slide_net *net, const slide_data *ds, const int64_t
     sweep_logits(net);
     if (net->tlb) slide_net_tlb_logits(net);
     c.ts2 = slide_now();
-    c.loss = sweep_softmax(net, ds, ids, n);
+    if (!net_is_shard(net)) c.loss = sweep_softmax(net, ds, ids, n);
+    else if (net_shard_softmax(net, ds, ids, n, &c.loss, err)) return SLIDE_EIO;
     c.t2 = slide_now();
     update_rows(net, 1, lr_t, net->dseq, net->dxp, n); /* 5 */
     if (net->tlb) slide_net_tlb_update_rows(net, 1, net->dseq);
     c.t3 = slide_now();
-    sweep_hidden_backward(net, ds, ids, n);
+    if (sweep_hidden_backward(net, ds, ids, n, err)) return SLIDE_EIO;
     if (net->tlb) slide_net_tlb_inputs(net, ds, ids, n, 1);
     c.t4 = slide_now();
-    update_input_major(net, lr_t);
+    if (!net->p.input_sorted) update_input_major(net, lr_t);
+    else if (net_input_sorted_update(net, ds, ids, n, lr_t, err)) return SLIDE_ENOMEM;
     net->step++;
     c.t5 = slide_now();
     if (net->tlb) slide_net_tlb_tables(net);
@@ -1247,7 +1274,7 @@ int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *i
     persample_fwd_bwd(net, ds, ids, n, &c);
     c.t2 = slide_now();
     if (net->tlb) slide_net_tlb_persample(net, ds, ids, n);
-    adam_update(net, n);
+    if ((rc = adam_update(net, ds, ids, n, err))) return rc;
     if (net->tlb) slide_net_tlb_update_rows(net, nl - 1, NULL);
     net->step++;
     c.t3 = slide_now();

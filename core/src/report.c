@@ -171,7 +171,7 @@ const char *slide_train_csv_header(void) {
            "hugepages_requested,hugepage_mb,ndcg_at_1,ndcg_at_3,eval_set,inference,n_skipped,"
            "eval_s,t_fwd_bwd_s,t_update_s,t_rehash_s,compiler,probes,bucket_policy,hidden,"
            "peak_rss_mb,gflops,gpu_model,numa_nodes,weights,adam_state,train_order,peak_gflops,"
-           "peak_frac,sampler,budget";
+           "peak_frac,sampler,budget,ranks,label_split,t_comm_s,comm_bytes_per_batch";
 }
 
 /* %.*f of v, or NA when v is NaN. */
@@ -184,7 +184,7 @@ static const char *num(char *buf, size_t n, int prec, double v) {
 #define S(x) ((x) ? (x) : "NA")
 
 int slide_train_row_format(const slide_train_row *r, char *buf, size_t n) {
-    char utc[32], load[32], b[25][40];
+    char utc[32], load[32], b[28][40];
     const double peak = r->peak_gflops; /* 0 or NaN: not measured */
     slide_utc_now(utc, sizeof utc);
     slide_loadavg(load, sizeof load);
@@ -192,7 +192,7 @@ int slide_train_row_format(const slide_train_row *r, char *buf, size_t n) {
         buf, n,
         "%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%d,%d,%d,%d,%d,%g,%llu,%s,%lld,%lld,"
         "%s,%s,%lld,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"
-        "%s,%s,%s,%s,%s,%s,%lld,%s,%s,%s,%s,%s,%d,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
+        "%s,%s,%s,%s,%s,%s,%lld,%s,%s,%s,%s,%s,%d,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%s",
         r->ctx->run_id, utc, r->ctx->git_commit, r->ctx->host, r->ctx->cpu_model, S(r->simd),
         r->threads, r->ctx->omp_proc_bind, load, S(r->hugepages), S(r->numa_policy), S(r->system),
         S(r->dataset), S(r->hash_family), r->K, r->L, r->range_bits, r->bucket_cap, r->batch, r->lr,
@@ -208,12 +208,15 @@ int slide_train_row_format(const slide_train_row *r, char *buf, size_t n) {
         S(r->inference), (long long)r->n_skipped, num(b[16], 40, 4, r->eval_s),
         num(b[17], 40, 4, r->t_fwd_bwd_s), num(b[18], 40, 4, r->t_update_s),
         num(b[19], 40, 4, r->t_rehash_s), slide_build_compiler(), r->probes, S(r->bucket_policy),
-        r->hidden, num(b[20], 40, 1, slide_mem_peak_rss_mb()), num(b[21], 40, 2, r->gflops),
+        r->hidden, num(b[20], 40, 1, r->peak_rss_mb > 0 ? r->peak_rss_mb : slide_mem_peak_rss_mb()), num(b[21], 40, 2, r->gflops),
         S(r->gpu_model), S(r->numa_nodes), r->weights ? r->weights : "fp32",
         r->adam_state ? r->adam_state : "fp32", S(r->train_order),
         num(b[22], 40, 1, peak > 0 ? peak : NAN),
         num(b[23], 40, 4, peak > 0 && r->gflops > 0 ? r->gflops / peak : NAN), S(r->sampler),
-        num(b[24], 40, 4, r->budget > 0 ? r->budget : NAN));
+        num(b[24], 40, 4, r->budget > 0 ? r->budget : NAN),
+        r->ranks > 0 ? r->ranks : 1, S(r->label_split),
+        num(b[25], 40, 4, r->ranks > 0 ? r->t_comm_s : NAN),
+        num(b[26], 40, 0, r->ranks > 0 ? r->comm_bytes_per_batch : NAN));
     SLIDE_ASSERT(w > 0 && (size_t)w < n);
     return w;
 }

@@ -9,7 +9,7 @@ static const char *const FIGURES[] = {
     "p1_vs_time",   "p1_vs_iter",  "threads",      "hash_families", "bucket_insert",
     "hugepages",    "micro_hash",  "micro_query",  "micro_matmul",  "micro_gather",
     "breakdown",    "recall",      "kern",         "parse",        "table4",
-    "sampling",     "sampling_time",
+    "sampling",     "sampling_time", "scaleout",
 };
 #define N_FIGURES (sizeof FIGURES / sizeof FIGURES[0])
 

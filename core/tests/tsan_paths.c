@@ -173,7 +173,7 @@ static slide_net_params net_params(const slide_data *ds, int threads, int family
 
 /* Evaluation with 2 threads equals the one-thread evaluation; training with 2 threads runs the
  * HOGWILD loop, Adam on touched rows, rehash of dirty neurons and table rebuilds, by row sweep
- * (the default) and sample by sample. */
+ * (the default) and sample by sample, and the sorted input update. */
 static void net_paths(const slide_data *train, const slide_data *test, int family, int simd,
                       int mips) {
     slide_err err;
@@ -216,6 +216,17 @@ static void net_paths(const slide_data *train, const slide_data *test, int famil
     if (n2) {
         CHECK(!slide_net_row_sweep(n2));
         for (int bt = 0; bt < 3; bt++) CHECK(slide_net_train_batch(n2, train, ids, 32, NULL, &err) == 0);
+    }
+    /* the sorted input update (slide-train-mpi's replicas), both orders: no HOGWILD in a batch */
+    for (int sw = 0; sw <= 1; sw++) {
+        slide_net *n3 = NULL;
+        slide_net_params p3 = p2;
+        p3.row_sweep = sw;
+        p3.input_sorted = 1;
+        CHECK(slide_net_create(&n3, &p3, &err) == 0);
+        for (int bt = 0; bt < 3 && n3; bt++)
+            CHECK(slide_net_train_batch(n3, train, ids, 32, NULL, &err) == 0);
+        slide_net_destroy(n3);
     }
     slide_net_destroy(n1);
     slide_net_destroy(n2);

@@ -37,6 +37,9 @@ typedef struct {
                            network sets its own); default 1 */
     int input_major;    /* 1: W is [n_in][n_out] (full first layer over sparse input) */
     float init_std;     /* weights ~ N(0, init_std^2); biases 0 */
+    int64_t row0, row_step; /* row-major layers: row r is drawn as row row0 + r * row_step of
+                               the whole layer (a label shard's rows get the weights the
+                               unsharded layer gives them); default 0 and 1 (0 counts as 1) */
     /* sampled layers only */
     slide_hash_params hash;  /* family, K, L, range_bits, bin_size, sparsity, seed (dim = n_in) */
     int bucket_cap;

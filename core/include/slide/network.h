@@ -47,6 +47,12 @@ typedef struct {
      * for it once; a point with more labels than the plan holds is refused
      * (slide_net_check_data, slide_net_train_batch). 0: the output layer's active-set bound. */
     int64_t max_labels;
+    /* The input-major first layer's gradient: 0 (default) HOGWILD, each sample adds into the
+     * shared gradient slab without locks (fast; with several threads the sums' order, so the
+     * bits, vary from run to run); 1 sorted, the batch's (feature, slot) entries sorted and each
+     * touched row's gradient summed in slot order (net_shard.c): the same bits for any thread
+     * count, as the other layers' updates. */
+    int input_sorted;
 } slide_net_params;
 
 /* Defaults: one hidden layer of 128 (ReLU, full), sampled output layer (softmax, SimHash). */
@@ -91,6 +97,10 @@ typedef struct {
     /* Wall seconds inside t_rehash: computing the neurons' keys, and building the tables (or
      * moving rehashed neurons between buckets). */
     double t_rehash_keys, t_rehash_tables;
+    /* Row sweep only: wall seconds of the input and hidden layers (their forward, share of the
+     * threads' time, their backward and update; with label shards including the hidden
+     * gradient's exchange): what every rank of slide-train-mpi repeats. */
+    double t_replicated;
 } slide_train_stats;
 
 /* The unigram sampler's weights from the label counts of the training set (no-op for other
@@ -120,6 +130,41 @@ int slide_net_tlb_regions(const slide_net *net, slide_tlbtrace *t, double *share
 int slide_net_set_tlb_trace(slide_net *net, slide_tlbtrace *t, slide_err *err);
 /* Number of batches trained so far (Adam step). */
 int64_t slide_net_step(const slide_net *net);
+
+/* ------------------------------------------------------------------ label shards
+ * A network whose output layer holds one shard of a larger label set (bench/mpi/ runs one
+ * process per shard; the design note is in bench/mpi/slide-train-mpi.c). Its output layer has
+ * the shard's labels only; the data set it trains on carries the labels of the shard, renumbered
+ * 0..n_out-1 in the shard. The library calls back to combine across shards, so it never depends
+ * on a transport. Requires the row sweep (one hidden layer) and params.input_sorted. */
+typedef struct {
+    void *ctx;
+    /* Combines n (max, sum) pairs across the shards in place: each pair is one sample's largest
+     * logit in a shard and the sum of exp(logit - max) there; afterwards the whole layer's. */
+    int (*norm)(void *ctx, double *ms, int64_t n, slide_err *err);
+    /* Sums n floats across the shards in place; every shard must receive the same bits (the
+     * replicated layers' updates are computed from them). */
+    int (*sum)(void *ctx, float *x, int64_t n, slide_err *err);
+    /* Per point of the training set: its number of labels in the whole label set. */
+    const int64_t *n_labels;
+} slide_net_shard;
+
+/* Makes net train as a shard (sh copied; NULL: off). SLIDE_EINVAL when the network does not
+ * train by row sweep or has HOGWILD input updates with several threads. */
+int slide_net_set_shard(slide_net *net, const slide_net_shard *sh, slide_err *err);
+
+/* A shard's evaluation, step 1: for points ids[0..n) of ds (whose labels are global; points
+ * without labels are skipped: cnt[q] = 0), the shard's exact top-5 output neurons (scores,
+ * best first, ties to the lower id, global ids row0 + j * row_step) into ex_s/ex_id (5 per
+ * point; unused entries -INFINITY and UINT32_MAX), and for a sampled output layer the top-5 of
+ * its sampled set into sm_s/sm_id (may be NULL) and that set's size into act (may be NULL). */
+int slide_net_shard_top5(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                         float *ex_s, uint32_t *ex_id, int *cnt, float *sm_s, uint32_t *sm_id,
+                         int64_t *act, slide_err *err);
+/* Step 2 (sampled output layer): found[q] = how many of the global ids top[q * 5 ..] (gn[q] of
+ * them; the merged exact top-5) are this shard's and in its sampled set for point ids[q]. */
+int slide_net_shard_found(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
+                          const uint32_t *top, const int *gn, int *found, slide_err *err);
 
 #define SLIDE_RECALL_BINS 20
 

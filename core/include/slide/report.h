@@ -50,6 +50,13 @@ typedef struct {
     double t_fwd_bwd_s, t_update_s, t_rehash_s, gflops;
     double peak_gflops; /* measured FP32 FMA peak of the run's threads (0 or NaN: NA); the
                            row's peak_frac is gflops / peak_gflops */
+    /* slide-train-mpi (ranks 0: one process; label_split, t_comm_s and comm_bytes_per_batch NA):
+     * processes, how labels are split among them, seconds in communication since the start
+     * (slowest rank), bytes a rank sends per batch; peak_rss_mb > 0 replaces this process's
+     * peak RSS (the maximum over the ranks) */
+    int ranks;
+    const char *label_split;
+    double t_comm_s, comm_bytes_per_batch, peak_rss_mb;
 } slide_train_row;
 
 /* The header line (no newline) for slide_train_row CSV files. */
