@@ -542,6 +542,21 @@ static int build_net(mpi_model *s, const drv_loop *lp) {
     np.row_sweep = 1;
     np.layer[1].row0 = s->sp.lo;
     np.layer[1].row_step = s->sp.step;
+    if (o->budget > 0 && !o->full_output) {
+        /* --budget's round(F x labels) neurons of the whole layer, shared by the shards in
+         * proportion to their sizes (cumulative rounding: the shares add up to exactly that) */
+        const int64_t L = s->sp.L;
+        int64_t B = llround(o->budget * (double)L), before = 0;
+        B = B < 1 ? 1 : B > L ? L : B;
+        for (int r = 0; r < s->c->rank; r++) {
+            split q;
+            split_make(&q, s->sp.strided, L, r, s->c->P);
+            before += q.n;
+        }
+        const int64_t share = llround((double)B * (double)(before + s->sp.n) / (double)L) -
+                              llround((double)B * (double)before / (double)L);
+        np.layer[1].budget_frac = (double)(share < 1 ? 1 : share) / (double)s->sp.n;
+    }
     const char *m = slide_net_params_check(&np);
     if (m) {
         fprintf(stderr, PROG ": %s\n", m);

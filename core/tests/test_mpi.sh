@@ -76,6 +76,18 @@ for P in 2 3; do
     ok "P=$P median P@1 $(cat "$W/med$P"), P=1 $(cat "$W/med1")"
 done
 
+echo "== every sampler per shard at an exact budget: round(0.05 x 983) = 49 neurons in all"
+for P in 2 3; do
+    for SMP in lsh uniform unigram; do
+        rm -f "$W/budget.csv"
+        $MPI -np $P $TRAIN --epochs $E10 --sampler $SMP --budget 0.05 --csv "$W/budget.csv" \
+            >"$W/budget.log" 2>&1 || { cat "$W/budget.log"; fail "--sampler $SMP --budget 0.05 P=$P"; }
+        a=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { v = $c["active_avg"] } END { print v }' "$W/budget.csv")
+        [ "$a" = "49.0" ] || fail "--sampler $SMP --budget 0.05 P=$P: active_avg $a, not 49"
+    done
+    ok "P=$P: lsh, uniform, unigram at --budget 0.05 hold 49 active neurons over the shards"
+done
+
 echo "== P = 1 against slide-train (one thread, one epoch, seed 1)"
 "$BIN/slide-train" --train $DATA/train.txt --test $DATA/test.txt --threads 1 --eval-every 0 \
     --progress 0 --epochs 1 --seed 1 --csv "$W/st.csv" --no-pin >"$W/st.log" 2>&1 || { cat "$W/st.log"; fail "slide-train"; }
