@@ -273,6 +273,14 @@ if [ "$MODE" = full ] && { [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; }; then
   fi
 fi
 
+if [ "$MODE" = quick ] && { [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; }; then
+  # the scale-out figure is a model: quick mode feeds it the reference inputs (measured 2026-12-06)
+  mkdir -p "$OUT/mpi-bench" && cp results/reference/mpi/model_inputs.csv "$OUT/mpi-bench/" &&
+    sh bench/e2e/scaleout_model.sh "$OUT/mpi-bench" >"$OUT/mpi-bench.log" 2>&1 &&
+    echo "[mpi] scale-out model from the reference inputs (results/reference/mpi/; --full measures them)" ||
+    echo "[mpi] scaleout_model.sh failed (see $OUT/mpi-bench.log)"
+fi
+
 # ---- simulated cache profile (callgrind): --full or --cache-profile only
 if { [ "$MODE" = full ] || [ "$CACHE_PROFILE" = 1 ]; } && { [ -z "$ONLY" ] || [ "$ONLY" = e2e ]; }; then
   echo "[profile] cache misses per phase under callgrind (Delicious, Amazon-670K shape) -> $OUT/cacheprof/"
