@@ -71,25 +71,6 @@ static void profile_step(profile_win *p, int64_t batch, int64_t nb, int after) {
 }
 
 
-static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
-    a->loss_sum += b->loss_sum;
-    a->samples += b->samples;
-    a->active_sum += b->active_sum;
-    a->label_sum += b->label_sum;
-    a->lsh_sum += b->lsh_sum;
-    a->t_forward += b->t_forward;
-    a->t_update += b->t_update;
-    a->t_rehash += b->t_rehash;
-    a->t_hash += b->t_hash;
-    a->t_query += b->t_query;
-    a->t_fwd += b->t_fwd;
-    a->t_bwd += b->t_bwd;
-    a->t_sort += b->t_sort;
-    a->t_logits += b->t_logits;
-    a->t_softmax += b->t_softmax;
-    a->t_rehash_keys += b->t_rehash_keys;
-    a->t_rehash_tables += b->t_rehash_tables;
-}
 
 /* <csv stem>.<suffix>.csv */
 static void stem_path(char *path, size_t cap, const char *csv_path, const char *suffix) {
@@ -438,8 +419,8 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int
     profile_step(&s->prof, lp->iter + 1, nb, 1);
     slide_counters_stop(s->counters, NULL);
     tlbp_after(&s->tp, s->net, s->counters, nb);
-    stats_add(&s->st_int, &st_b);
-    stats_add(&s->st_all, &st_b);
+    slide_train_stats_add(&s->st_int, &st_b);
+    slide_train_stats_add(&s->st_all, &st_b);
     return SLIDE_OK;
 }
 

@@ -214,26 +214,6 @@ static void on_term(int sig) {
 
 /* ------------------------------------------------------------------ the model */
 
-static void stats_add(slide_train_stats *a, const slide_train_stats *b) {
-    a->loss_sum += b->loss_sum;
-    a->samples += b->samples;
-    a->active_sum += b->active_sum;
-    a->label_sum += b->label_sum;
-    a->lsh_sum += b->lsh_sum;
-    a->t_forward += b->t_forward;
-    a->t_update += b->t_update;
-    a->t_rehash += b->t_rehash;
-    a->t_hash += b->t_hash;
-    a->t_query += b->t_query;
-    a->t_fwd += b->t_fwd;
-    a->t_bwd += b->t_bwd;
-    a->t_sort += b->t_sort;
-    a->t_logits += b->t_logits;
-    a->t_softmax += b->t_softmax;
-    a->t_rehash_keys += b->t_rehash_keys;
-    a->t_rehash_tables += b->t_rehash_tables;
-    a->t_replicated += b->t_replicated;
-}
 
 static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int64_t nb,
                          double *train_s, slide_err *err) {
@@ -256,8 +236,8 @@ static int m_train_batch(void *self, const drv_loop *lp, const int64_t *ids, int
     s->train_int += dt;
     s->comm_int += s->c->t_comm - c0;
     s->comm_all += s->c->t_comm - c0;
-    stats_add(&s->st_int, &st);
-    stats_add(&s->st_all, &st);
+    slide_train_stats_add(&s->st_int, &st);
+    slide_train_stats_add(&s->st_all, &st);
     if (s->check_every > 0 && (lp->iter + 1) % s->check_every == 0) {
         /* the replicas' checksums: any difference is a bug, found here at once */
         uint64_t h = hash_replicated(s->net), h0 = h;
@@ -509,15 +489,9 @@ static void pin_and_reexec(const drv_opts *o, char **argv) {
     const char *ls_s = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
     const int lr = lr_s ? atoi(lr_s) : 0, ls = ls_s ? atoi(ls_s) : 1;
     if (!getenv("OMP_PLACES")) {
-        if (nc > 0 && ls > 1 && nc >= o->threads * ls) {
-            char places[1024] = "";
-            size_t w = 0;
-            for (int t = 0; t < o->threads && w < sizeof places - 16; t++)
-                w += (size_t)snprintf(places + w, sizeof places - w, "%s{%d}", t ? "," : "",
-                                      cpus[(lr * o->threads + t) % nc]);
-            setenv("OMP_PLACES", places, 1);
-        } else if (nc > 0 && ls > 1 && nc < o->threads * ls && nc > 1 && nc >= o->threads) {
-            /* oversubscribed: spread the ranks' first threads round robin */
+        /* a core per thread of every local rank; oversubscribed (fewer cores), the ranks'
+         * first threads spread round robin */
+        if (nc > 0 && ls > 1 && (nc >= o->threads * ls || (nc > 1 && nc >= o->threads))) {
             char places[1024] = "";
             size_t w = 0;
             for (int t = 0; t < o->threads && w < sizeof places - 16; t++)

@@ -343,6 +343,27 @@ void slide_net_destroy(slide_net *net) {
     free(net);
 }
 
+void slide_train_stats_add(slide_train_stats *a, const slide_train_stats *b) {
+    a->loss_sum += b->loss_sum;
+    a->samples += b->samples;
+    a->active_sum += b->active_sum;
+    a->label_sum += b->label_sum;
+    a->lsh_sum += b->lsh_sum;
+    a->t_forward += b->t_forward;
+    a->t_update += b->t_update;
+    a->t_rehash += b->t_rehash;
+    a->t_hash += b->t_hash;
+    a->t_query += b->t_query;
+    a->t_fwd += b->t_fwd;
+    a->t_bwd += b->t_bwd;
+    a->t_sort += b->t_sort;
+    a->t_logits += b->t_logits;
+    a->t_softmax += b->t_softmax;
+    a->t_rehash_keys += b->t_rehash_keys;
+    a->t_rehash_tables += b->t_rehash_tables;
+    a->t_replicated += b->t_replicated;
+}
+
 int slide_net_set_label_counts(slide_net *net, const slide_data *train, slide_err *err) {
     const int nl = net->p.n_layers;
     slide_layer *out = &net->layer[nl - 1];
@@ -358,7 +379,8 @@ int slide_net_set_label_counts(slide_net *net, const slide_data *train, slide_er
     return rc;
 }
 
-int slide_net_check_data(const slide_net *net, const slide_data *ds, slide_err *err) {
+/* SLIDE_EINVAL when ds has another shape than the network. */
+static int check_shape(const slide_net *net, const slide_data *ds, slide_err *err) {
     const int nl = net->p.n_layers;
     if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
         return slide_err_set(err, SLIDE_EINVAL, 0,
@@ -366,15 +388,22 @@ int slide_net_check_data(const slide_net *net, const slide_data *ds, slide_err *
                              "(%lld inputs, %lld outputs)",
                              (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
                              (long long)net->p.layer[nl - 1].n_out);
-    const int64_t cap = net->plan.act[nl - 1];
-    for (int64_t i = 0; i < ds->n; i++)
-        if (ds->lab_ptr[i + 1] - ds->lab_ptr[i] > cap)
-            return slide_err_set(err, SLIDE_EINVAL, 0,
-                                 "point %lld has %lld labels; the network was planned for at "
-                                 "most %lld (max_labels)", (long long)i,
-                                 (long long)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]),
-                                 (long long)cap);
     return SLIDE_OK;
+}
+
+/* SLIDE_EINVAL when point i of ds has more labels than the plan holds. */
+static int check_labels(const slide_net *net, const slide_data *ds, int64_t i, slide_err *err) {
+    const int64_t cap = net->plan.act[net->p.n_layers - 1], k = ds->lab_ptr[i + 1] - ds->lab_ptr[i];
+    if (k <= cap) return SLIDE_OK;
+    return slide_err_set(err, SLIDE_EINVAL, 0,
+                         "point %lld has %lld labels; the network was planned for at most %lld "
+                         "(max_labels)", (long long)i, (long long)k, (long long)cap);
+}
+
+int slide_net_check_data(const slide_net *net, const slide_data *ds, slide_err *err) {
+    int rc = check_shape(net, ds, err);
+    for (int64_t i = 0; i < ds->n && !rc; i++) rc = check_labels(net, ds, i, err);
+    return rc;
 }
 
 const slide_net_params *slide_net_params_of(const slide_net *net) { return &net->p; }
@@ -1234,29 +1263,18 @@ static void persample_stats(const slide_net *net, const sweep_counts *c, int64_t
 /* SLIDE_EINVAL when the batch does not fit the plan (checked before anything changes). */
 static int check_batch(const slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
                        slide_err *err) {
-    const int nl = net->p.n_layers;
-    if (ds->d != net->p.layer[0].n_in || ds->l != net->p.layer[nl - 1].n_out)
-        return slide_err_set(err, SLIDE_EINVAL, 0,
-                             "data set shape (D=%lld, L=%lld) does not match the network "
-                             "(%lld inputs, %lld outputs)",
-                             (long long)ds->d, (long long)ds->l, (long long)net->p.layer[0].n_in,
-                             (long long)net->p.layer[nl - 1].n_out);
+    int rc = check_shape(net, ds, err);
+    if (rc) return rc;
     if (n < 0 || n > net->plan.batch)
         return slide_err_set(err, SLIDE_EINVAL, 0,
                              "a batch of %lld points; the network was planned for 0..%lld (batch)",
                              (long long)n, (long long)net->plan.batch);
-    const int64_t cap = net->plan.act[nl - 1];
     for (int64_t s = 0; s < n; s++) {
         const int64_t i = ids[s];
         if (i < 0 || i >= ds->n)
             return slide_err_set(err, SLIDE_EINVAL, 0, "point %lld is not in the data set (%lld)",
                                  (long long)i, (long long)ds->n);
-        if (ds->lab_ptr[i + 1] - ds->lab_ptr[i] > cap)
-            return slide_err_set(err, SLIDE_EINVAL, 0,
-                                 "point %lld has %lld labels; the network was planned for at "
-                                 "most %lld (max_labels)", (long long)i,
-                                 (long long)(ds->lab_ptr[i + 1] - ds->lab_ptr[i]),
-                                 (long long)cap);
+        if ((rc = check_labels(net, ds, i, err))) return rc;
     }
     return SLIDE_OK;
 }

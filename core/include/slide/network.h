@@ -111,6 +111,9 @@ int slide_net_set_label_counts(slide_net *net, const slide_data *train, slide_er
  * call it when a data set is loaded. */
 int slide_net_check_data(const slide_net *net, const slide_data *ds, slide_err *err);
 
+/* a += b, every field (the drivers' sums over batches and evaluation intervals). */
+void slide_train_stats_add(slide_train_stats *a, const slide_train_stats *b);
+
 /* One mini-batch: samples ids[0..n) of ds, n <= params.batch. Updates weights (HOGWILD + Adam on touched rows),
  * then runs the table schedule. Accumulates into st (may be NULL). */
 int slide_net_train_batch(slide_net *net, const slide_data *ds, const int64_t *ids, int64_t n,
